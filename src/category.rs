@@ -1,0 +1,43 @@
+//! One canonical text per category, so `21`, `21.0` and `"21"` are the same category whether they
+//! come from a reference file or a JSON request.
+
+use std::fmt::Write;
+
+/// Writes the canonical text of a numeric category code into `out` (cleared first): integral
+/// values without a fractional part (`21.0` → `21`), others in Rust's shortest round-trip form (`1.5`, `1e300`).
+/// Reuses `out` so the ingest path does not allocate per value.
+pub fn number_text(x: f64, out: &mut String) {
+    out.clear();
+    // 2^53: beyond it not every integer is representable, so keep the float form.
+    if x.fract() == 0.0 && x.abs() < 9_007_199_254_740_992.0 {
+        let _ = write!(out, "{}", x as i64);
+    } else {
+        let _ = write!(out, "{x:?}");
+    }
+}
+
+/// Canonical text of a boolean category.
+pub fn bool_text(b: bool) -> &'static str {
+    if b { "true" } else { "false" }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn integral_numbers_lose_their_fraction() {
+        let mut s = String::new();
+        for (x, want) in [
+            (21.0, "21"),
+            (-0.0, "0"),
+            (1.5, "1.5"),
+            (-3.0, "-3"),
+            (1e300, "1e300"),
+        ] {
+            number_text(x, &mut s);
+            assert_eq!(s, want);
+        }
+        assert_eq!(bool_text(true), "true");
+    }
+}

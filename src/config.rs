@@ -1,0 +1,793 @@
+//! `monitors.yaml`: the user's description of what to watch.
+//!
+//! Loading is two steps. [`load`] reads the file with the `config` crate (so `DRIFTSCOPE__…`
+//! environment variables override keys) and deserializes it strictly (unknown keys are errors,
+//! reported with their key path). [`Settings::validate`] then checks everything serde cannot
+//! express and returns **all** problems at once, each as a [`Problem`] with its key path, so a user
+//! fixes a broken file in one pass. Checks that need the reference data (columns exist, types fit)
+//! live in [`crate::setup`].
+
+use std::collections::HashSet;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+
+/// Prefix of environment variables that override config keys, e.g.
+/// `DRIFTSCOPE__SERVER__MAX_BODY_BYTES=1048576`.
+pub const ENV_PREFIX: &str = "DRIFTSCOPE";
+
+/// Upper bound on PSI / Jensen–Shannon bins: more bins than this only adds noise and memory.
+pub const MAX_BINS: usize = 1000;
+
+/// One problem found in the configuration or its reference data, with the key path at fault.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// Key path, e.g. `monitors[0].features.numerical[2]`.
+    pub path: String,
+    /// What is wrong and, where possible, how to fix it.
+    pub message: String,
+}
+
+impl Problem {
+    /// Builds a problem for `path`.
+    pub fn new(path: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            path: path.into(),
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.path.is_empty() {
+            write!(f, "{}", self.message)
+        } else {
+            write!(f, "{}: {}", self.path, self.message)
+        }
+    }
+}
+
+/// The whole configuration file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// HTTP server settings.
+    #[serde(default)]
+    pub server: ServerSettings,
+    /// The monitors; at least one.
+    pub monitors: Vec<MonitorSpec>,
+    /// Directory of the config file; reference paths are relative to it. Set by [`load`].
+    #[serde(skip)]
+    pub base_dir: PathBuf,
+}
+
+/// HTTP server settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerSettings {
+    /// Address to listen on; `--listen` overrides it.
+    pub listen: SocketAddr,
+    /// Largest accepted request body in bytes; larger bodies get 413.
+    pub max_body_bytes: usize,
+    /// Requests taking longer than this get 408, so a stuck request cannot pin a connection.
+    #[serde(deserialize_with = "de_duration")]
+    pub request_timeout: Duration,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8000)),
+            max_body_bytes: 16 * 1024 * 1024,
+            request_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// One monitored model: its reference data, columns, window and drift rules.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MonitorSpec {
+    /// Name used in URLs and metric labels: `[A-Za-z0-9_-]`, unique.
+    pub name: String,
+    /// Reference data file (`.csv` or `.parquet`), relative to the config file.
+    pub reference: PathBuf,
+    /// Feature columns to test for drift.
+    pub features: FeatureSpecs,
+    /// The model's prediction column, tested for prediction drift.
+    #[serde(default)]
+    pub prediction: Option<ColumnSpec>,
+    /// The ground-truth column, tested for target drift when rows carry it.
+    #[serde(default)]
+    pub target: Option<ColumnSpec>,
+    /// Row id column (used to join delayed labels).
+    #[serde(default)]
+    pub id: Option<String>,
+    /// Event-time column (unix seconds or RFC 3339). Time windows use it when set, arrival time
+    /// otherwise.
+    #[serde(default)]
+    pub timestamp: Option<String>,
+    /// Which rows form a window.
+    pub window: WindowSpec,
+    /// Dataset drift when the share of drifted features is at least this.
+    #[serde(default = "default_drift_share")]
+    pub drift_share: f64,
+    /// Default number of reference-quantile bins for `psi` and `jensenshannon`.
+    #[serde(default = "default_bins")]
+    pub bins: usize,
+    /// How many past window summaries `GET /v1/monitors/{name}` returns.
+    #[serde(default = "default_history")]
+    pub history: usize,
+}
+
+fn default_drift_share() -> f64 {
+    0.5
+}
+fn default_bins() -> usize {
+    10
+}
+fn default_history() -> usize {
+    20
+}
+
+/// Feature columns by type.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeatureSpecs {
+    /// Numeric features.
+    #[serde(default)]
+    pub numerical: Vec<FeatureSpec>,
+    /// Categorical features (strings or numeric codes).
+    #[serde(default)]
+    pub categorical: Vec<FeatureSpec>,
+}
+
+/// A feature: either just its column name (default test) or a table with overrides.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FeatureSpec {
+    /// Column name.
+    pub name: String,
+    /// Test override.
+    pub test: Option<TestKind>,
+    /// Threshold override.
+    pub threshold: Option<f64>,
+    /// Bin count override for `psi` / `jensenshannon`.
+    pub bins: Option<usize>,
+}
+
+/// Table form of [`FeatureSpec`], strict about its keys.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FeatureTable {
+    name: String,
+    #[serde(default)]
+    test: Option<TestKind>,
+    #[serde(default)]
+    threshold: Option<f64>,
+    #[serde(default)]
+    bins: Option<usize>,
+}
+
+impl<'de> Deserialize<'de> for FeatureSpec {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct FeatureVisitor;
+        impl<'de> Visitor<'de> for FeatureVisitor {
+            type Value = FeatureSpec;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a column name or a table {name, test, threshold, bins}")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<FeatureSpec, E> {
+                Ok(FeatureSpec {
+                    name: v.to_owned(),
+                    test: None,
+                    threshold: None,
+                    bins: None,
+                })
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<FeatureSpec, A::Error> {
+                let t = FeatureTable::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                Ok(FeatureSpec {
+                    name: t.name,
+                    test: t.test,
+                    threshold: t.threshold,
+                    bins: t.bins,
+                })
+            }
+        }
+        deserializer.deserialize_any(FeatureVisitor)
+    }
+}
+
+/// A prediction or target column.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ColumnSpec {
+    /// Column name.
+    pub column: String,
+    /// Whether the values are classes (`categorical`) or numbers (`numerical`).
+    #[serde(rename = "type")]
+    pub kind: ColumnKind,
+    /// Test override.
+    #[serde(default)]
+    pub test: Option<TestKind>,
+    /// Threshold override.
+    #[serde(default)]
+    pub threshold: Option<f64>,
+    /// Bin count override.
+    #[serde(default)]
+    pub bins: Option<usize>,
+}
+
+/// Type of a column's values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ColumnKind {
+    /// Real numbers.
+    Numerical,
+    /// Labels; numbers and strings with the same text are the same category.
+    Categorical,
+}
+
+/// The statistical tests a column can be checked with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TestKind {
+    /// Two-sample Kolmogorov–Smirnov (numeric), drift when p < threshold.
+    Ks,
+    /// Population Stability Index, drift when PSI ≥ threshold.
+    Psi,
+    /// Chi-square homogeneity test, drift when p < threshold.
+    Chisquare,
+    /// Wasserstein-1 normed by the reference std (numeric), drift when ≥ threshold.
+    Wasserstein,
+    /// Jensen–Shannon distance, drift when ≥ threshold.
+    Jensenshannon,
+    /// Pooled two-proportion z-test (binary columns), drift when p < threshold.
+    Z,
+}
+
+impl TestKind {
+    /// Name used in configs, metric labels and JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TestKind::Ks => "ks",
+            TestKind::Psi => "psi",
+            TestKind::Chisquare => "chisquare",
+            TestKind::Wasserstein => "wasserstein",
+            TestKind::Jensenshannon => "jensenshannon",
+            TestKind::Z => "z",
+        }
+    }
+
+    /// True when the test yields a p-value (drift when p < threshold); false for distances
+    /// (drift when score ≥ threshold).
+    pub fn has_p_value(self) -> bool {
+        matches!(self, TestKind::Ks | TestKind::Chisquare | TestKind::Z)
+    }
+
+    /// The threshold used when the config names none (Evidently's defaults).
+    pub fn default_threshold(self) -> f64 {
+        if self.has_p_value() { 0.05 } else { 0.1 }
+    }
+
+    /// Whether the test is defined for numeric values only.
+    pub fn numeric_only(self) -> bool {
+        matches!(self, TestKind::Ks | TestKind::Wasserstein)
+    }
+}
+
+/// Window definition as written in the file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WindowSpec {
+    /// Count-based window size.
+    #[serde(default)]
+    pub rows: Option<usize>,
+    /// Time-based window length, e.g. `5m`.
+    #[serde(default)]
+    pub duration: Option<String>,
+    /// Sliding step: rows for count windows, a duration for time windows. Absent = tumbling.
+    #[serde(default)]
+    pub step: Option<StepSpec>,
+    /// Windows with fewer rows publish no verdict.
+    #[serde(default = "default_min_rows")]
+    pub min_rows: usize,
+    /// Cap on rows held by a time window; further rows are dropped and counted.
+    #[serde(default = "default_max_rows")]
+    pub max_rows: usize,
+}
+
+fn default_min_rows() -> usize {
+    1
+}
+fn default_max_rows() -> usize {
+    1_000_000
+}
+
+/// A sliding step: a row count or a duration text.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum StepSpec {
+    /// Step in rows.
+    Rows(usize),
+    /// Step as a duration, e.g. `1m`.
+    Duration(String),
+}
+
+/// The validated window, as the engine uses it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Window {
+    /// Every `size` rows form a window.
+    CountTumbling {
+        /// Rows per window.
+        size: usize,
+    },
+    /// The last `size` rows, evaluated every `step` rows.
+    CountSliding {
+        /// Rows per window.
+        size: usize,
+        /// Rows between evaluations.
+        step: usize,
+    },
+    /// Consecutive, aligned periods of `length`.
+    TimeTumbling {
+        /// Period length.
+        length: Duration,
+    },
+    /// The last `length`, evaluated every `step`.
+    TimeSliding {
+        /// Window length.
+        length: Duration,
+        /// Time between evaluations.
+        step: Duration,
+    },
+}
+
+impl Window {
+    /// Short human description for logs and `GET /v1/monitors`.
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            Window::CountTumbling { .. } => "count_tumbling",
+            Window::CountSliding { .. } => "count_sliding",
+            Window::TimeTumbling { .. } => "time_tumbling",
+            Window::TimeSliding { .. } => "time_sliding",
+        }
+    }
+}
+
+fn de_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    let text = String::deserialize(d)?;
+    parse_duration(&text).map_err(de::Error::custom)
+}
+
+/// Parses `5m`, `30s`, `1h 30m`, `250ms`; zero is rejected.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    match humantime::parse_duration(text.trim()) {
+        Ok(d) if d.is_zero() => Err(format!("duration {text:?} must be greater than zero")),
+        Ok(d) => Ok(d),
+        Err(e) => Err(format!(
+            "invalid duration {text:?} ({e}); write e.g. \"30s\", \"5m\", \"1h\""
+        )),
+    }
+}
+
+/// Why the file could not be loaded at all.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The file is missing or unreadable, or the YAML is not well formed.
+    #[error("{path}: {message}")]
+    Read {
+        /// The config file.
+        path: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
+    /// The YAML parsed, but a key is unknown, missing or of the wrong type.
+    #[error("{path}: {key}: {message}")]
+    Shape {
+        /// The config file.
+        path: PathBuf,
+        /// Key path at fault.
+        key: String,
+        /// What went wrong.
+        message: String,
+    },
+}
+
+/// Reads and deserializes `path`, applying `DRIFTSCOPE__…` overrides from `env`
+/// (`None` = the process environment; tests pass their own map).
+pub fn load(
+    path: &Path,
+    env: Option<std::collections::HashMap<String, String>>,
+) -> Result<Settings, LoadError> {
+    if !path.is_file() {
+        return Err(LoadError::Read {
+            path: path.to_owned(),
+            message: "file not found; pass --config PATH or run from the directory holding \
+                      monitors.yaml"
+                .into(),
+        });
+    }
+    let source = config::Config::builder()
+        .add_source(config::File::from(path).format(config::FileFormat::Yaml))
+        .add_source(
+            config::Environment::with_prefix(ENV_PREFIX)
+                .prefix_separator("__")
+                .separator("__")
+                .try_parsing(true)
+                .source(env),
+        )
+        .build()
+        .map_err(|e| LoadError::Read {
+            path: path.to_owned(),
+            message: e.to_string(),
+        })?;
+    let mut settings: Settings = serde_path_to_error::deserialize(source).map_err(|e| {
+        let key = e.path().to_string();
+        LoadError::Shape {
+            path: path.to_owned(),
+            key,
+            message: e.into_inner().to_string(),
+        }
+    })?;
+    settings.base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    Ok(settings)
+}
+
+impl Settings {
+    /// Resolves a reference path relative to the config file's directory.
+    pub fn reference_path(&self, monitor: &MonitorSpec) -> PathBuf {
+        if monitor.reference.is_absolute() {
+            monitor.reference.clone()
+        } else {
+            self.base_dir.join(&monitor.reference)
+        }
+    }
+
+    /// Every problem serde could not catch, with its key path. Empty = valid.
+    pub fn validate(&self) -> Vec<Problem> {
+        let mut problems = Vec::new();
+        if self.server.max_body_bytes == 0 {
+            problems.push(Problem::new(
+                "server.max_body_bytes",
+                "must be greater than 0",
+            ));
+        }
+        if self.monitors.is_empty() {
+            problems.push(Problem::new("monitors", "declare at least one monitor"));
+        }
+        let mut names = HashSet::new();
+        for (i, monitor) in self.monitors.iter().enumerate() {
+            let at = format!("monitors[{i}]");
+            if !names.insert(monitor.name.as_str()) {
+                problems.push(Problem::new(
+                    format!("{at}.name"),
+                    format!(
+                        "duplicate monitor name {:?}; names must be unique",
+                        monitor.name
+                    ),
+                ));
+            }
+            monitor.validate(&at, &mut problems);
+        }
+        problems
+    }
+}
+
+impl MonitorSpec {
+    fn validate(&self, at: &str, problems: &mut Vec<Problem>) {
+        let name_ok = !self.name.is_empty()
+            && self.name.len() <= 64
+            && self
+                .name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+        if !name_ok {
+            problems.push(Problem::new(
+                format!("{at}.name"),
+                format!(
+                    "{:?} is not a valid name: use 1-64 of A-Z a-z 0-9 _ -",
+                    self.name
+                ),
+            ));
+        }
+        match self.reference.extension().and_then(|e| e.to_str()) {
+            Some("csv" | "parquet" | "pq") => {}
+            _ => problems.push(Problem::new(
+                format!("{at}.reference"),
+                format!(
+                    "{:?} must end in .csv, .parquet or .pq",
+                    self.reference.display()
+                ),
+            )),
+        }
+        if self.features.numerical.is_empty() && self.features.categorical.is_empty() {
+            problems.push(Problem::new(
+                format!("{at}.features"),
+                "declare at least one numerical or categorical feature",
+            ));
+        }
+        if !(self.drift_share > 0.0 && self.drift_share <= 1.0) {
+            problems.push(Problem::new(
+                format!("{at}.drift_share"),
+                format!("must be in (0, 1], got {}", self.drift_share),
+            ));
+        }
+        if !(2..=MAX_BINS).contains(&self.bins) {
+            problems.push(Problem::new(
+                format!("{at}.bins"),
+                format!("must be between 2 and {MAX_BINS}, got {}", self.bins),
+            ));
+        }
+        let mut seen = HashSet::new();
+        for (kind, list) in [
+            (ColumnKind::Numerical, &self.features.numerical),
+            (ColumnKind::Categorical, &self.features.categorical),
+        ] {
+            let group = match kind {
+                ColumnKind::Numerical => "numerical",
+                ColumnKind::Categorical => "categorical",
+            };
+            for (j, feature) in list.iter().enumerate() {
+                let path = format!("{at}.features.{group}[{j}]");
+                if !seen.insert(feature.name.as_str()) {
+                    problems.push(Problem::new(
+                        &path,
+                        format!("column {:?} is declared twice", feature.name),
+                    ));
+                }
+                check_overrides(
+                    &path,
+                    kind,
+                    feature.test,
+                    feature.threshold,
+                    feature.bins,
+                    problems,
+                );
+            }
+        }
+        for (key, column) in [("prediction", &self.prediction), ("target", &self.target)] {
+            if let Some(c) = column {
+                let path = format!("{at}.{key}");
+                if seen.contains(c.column.as_str()) {
+                    problems.push(Problem::new(
+                        format!("{path}.column"),
+                        format!("column {:?} is also declared as a feature", c.column),
+                    ));
+                }
+                check_overrides(&path, c.kind, c.test, c.threshold, c.bins, problems);
+            }
+        }
+        if let (Some(p), Some(t)) = (&self.prediction, &self.target)
+            && p.column == t.column
+        {
+            problems.push(Problem::new(
+                format!("{at}.target.column"),
+                "prediction and target must be different columns",
+            ));
+        }
+        if let Err(message) = self.window.resolve() {
+            problems.push(Problem::new(format!("{at}.window"), message));
+        }
+        if self.window.min_rows == 0 {
+            problems.push(Problem::new(
+                format!("{at}.window.min_rows"),
+                "must be >= 1",
+            ));
+        }
+    }
+}
+
+fn check_overrides(
+    path: &str,
+    kind: ColumnKind,
+    test: Option<TestKind>,
+    threshold: Option<f64>,
+    bins: Option<usize>,
+    problems: &mut Vec<Problem>,
+) {
+    if let Some(test) = test
+        && test.numeric_only()
+        && kind == ColumnKind::Categorical
+    {
+        problems.push(Problem::new(
+            format!("{path}.test"),
+            format!(
+                "{} needs numeric values; use chisquare, psi, jensenshannon or z for a \
+                     categorical column",
+                test.as_str()
+            ),
+        ));
+    }
+    if let Some(t) = threshold {
+        let p_test = test.is_some_and(TestKind::has_p_value);
+        if !(t > 0.0 && t.is_finite()) || (p_test && t >= 1.0) {
+            let range = if p_test {
+                "in (0, 1) for a p-value test"
+            } else {
+                "> 0"
+            };
+            problems.push(Problem::new(
+                format!("{path}.threshold"),
+                format!("must be {range}, got {t}"),
+            ));
+        }
+    }
+    if let Some(b) = bins
+        && !(2..=MAX_BINS).contains(&b)
+    {
+        problems.push(Problem::new(
+            format!("{path}.bins"),
+            format!("must be between 2 and {MAX_BINS}, got {b}"),
+        ));
+    }
+}
+
+impl WindowSpec {
+    /// Turns the file's keys into a [`Window`], or explains what combination is wrong.
+    pub fn resolve(&self) -> Result<Window, String> {
+        match (self.rows, &self.duration, &self.step) {
+            (Some(_), Some(_), _) => Err("set either `rows` or `duration`, not both".into()),
+            (None, None, _) => {
+                Err("set `rows: N` (count window) or `duration: 5m` (time window)".into())
+            }
+            (Some(0), None, _) => Err("`rows` must be >= 1".into()),
+            (Some(size), None, None) => Ok(Window::CountTumbling { size }),
+            (Some(size), None, Some(StepSpec::Rows(step))) => {
+                if *step == 0 || *step > size {
+                    Err(format!(
+                        "`step` must be between 1 and rows ({size}), got {step}"
+                    ))
+                } else if *step == size {
+                    Ok(Window::CountTumbling { size })
+                } else {
+                    Ok(Window::CountSliding { size, step: *step })
+                }
+            }
+            (Some(_), None, Some(StepSpec::Duration(s))) => Err(format!(
+                "`step` of a count window is a row count, got {s:?}; for time steps use `duration`"
+            )),
+            (None, Some(length), step) => {
+                let length = parse_duration(length)?;
+                if self.max_rows == 0 {
+                    return Err("`max_rows` must be >= 1".into());
+                }
+                match step {
+                    None => Ok(Window::TimeTumbling { length }),
+                    Some(StepSpec::Rows(n)) => Err(format!(
+                        "`step` of a time window is a duration such as \"1m\", got {n}"
+                    )),
+                    Some(StepSpec::Duration(s)) => {
+                        let step = parse_duration(s)?;
+                        if step > length {
+                            Err(format!("`step` ({s}) must not exceed `duration`"))
+                        } else if step == length {
+                            Ok(Window::TimeTumbling { length })
+                        } else {
+                            Ok(Window::TimeSliding { length, step })
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn write(dir: &Path, text: &str) -> PathBuf {
+        let path = dir.join("monitors.yaml");
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    const MINIMAL: &str = "monitors:\n  - name: m\n    reference: r.csv\n    features:\n      \
+                           numerical: [a, {name: b, test: psi, bins: 5}]\n      categorical: [c]\n    \
+                           window: {rows: 100, step: 25}\n";
+
+    #[test]
+    fn loads_both_feature_forms_and_sliding_window() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = load(&write(dir.path(), MINIMAL), Some(HashMap::new())).unwrap();
+        assert!(s.validate().is_empty(), "{:?}", s.validate());
+        let m = &s.monitors[0];
+        assert_eq!(m.features.numerical[1].test, Some(TestKind::Psi));
+        assert_eq!(m.features.numerical[1].bins, Some(5));
+        assert_eq!(
+            m.window.resolve(),
+            Ok(Window::CountSliding {
+                size: 100,
+                step: 25
+            })
+        );
+        assert_eq!(s.reference_path(m), dir.path().join("r.csv"));
+    }
+
+    #[test]
+    fn environment_overrides_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let env = HashMap::from([
+            (
+                "DRIFTSCOPE__SERVER__MAX_BODY_BYTES".to_string(),
+                "4096".to_string(),
+            ),
+            (
+                "DRIFTSCOPE__SERVER__LISTEN".to_string(),
+                "127.0.0.1:9999".to_string(),
+            ),
+        ]);
+        let s = load(&write(dir.path(), MINIMAL), Some(env)).unwrap();
+        assert_eq!(s.server.max_body_bytes, 4096);
+        assert_eq!(s.server.listen.port(), 9999);
+    }
+
+    #[test]
+    fn unknown_key_is_reported_with_its_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = MINIMAL.replace("window: {rows: 100, step: 25}", "window: {rowz: 100}");
+        let err = load(&write(dir.path(), &text), Some(HashMap::new())).unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains("monitors[0].window"), "{msg}");
+        assert!(msg.contains("rowz"), "{msg}");
+    }
+
+    #[test]
+    fn validation_collects_every_problem() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = "monitors:\n  - name: 'bad name'\n    reference: r.txt\n    features:\n      \
+                    categorical: [{name: c, test: ks}, c]\n    drift_share: 2\n    \
+                    window: {duration: 5m, step: 10}\n";
+        let s = load(&write(dir.path(), text), Some(HashMap::new())).unwrap();
+        let paths: Vec<String> = s.validate().into_iter().map(|p| p.path).collect();
+        for expected in [
+            "monitors[0].name",
+            "monitors[0].reference",
+            "monitors[0].features.categorical[0].test",
+            "monitors[0].features.categorical[1]",
+            "monitors[0].drift_share",
+            "monitors[0].window",
+        ] {
+            assert!(
+                paths.iter().any(|p| p == expected),
+                "missing {expected} in {paths:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn windows_resolve() {
+        let spec = |rows, duration: Option<&str>, step| WindowSpec {
+            rows,
+            duration: duration.map(str::to_owned),
+            step,
+            min_rows: 1,
+            max_rows: 10,
+        };
+        assert_eq!(
+            spec(Some(10), None, None).resolve(),
+            Ok(Window::CountTumbling { size: 10 })
+        );
+        assert_eq!(
+            spec(None, Some("5m"), Some(StepSpec::Duration("1m".into()))).resolve(),
+            Ok(Window::TimeSliding {
+                length: Duration::from_secs(300),
+                step: Duration::from_secs(60)
+            })
+        );
+        assert!(
+            spec(Some(10), None, Some(StepSpec::Rows(11)))
+                .resolve()
+                .is_err()
+        );
+        assert!(spec(None, Some("5 parsecs"), None).resolve().is_err());
+        assert!(spec(None, None, None).resolve().is_err());
+    }
+}

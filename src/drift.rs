@@ -1,0 +1,563 @@
+//! Per-column drift checks: the reference profiled once, the test chosen once, and one window's
+//! values compared against it.
+//!
+//! A [`ColumnCheck`] is built at start-up from a reference column: numeric columns keep their
+//! sorted values (KS and Wasserstein are one merge pass against a sorted window), quantile bin
+//! edges and the reference's counts in those bins (PSI, Jensen–Shannon); categorical columns keep
+//! category counts. The test is resolved at that point too (Evidently's default matrix unless the
+//! config names one), so the `test` label of a column's metrics never changes while running.
+
+use std::collections::HashMap;
+
+use crate::config::{ColumnKind, TestKind};
+use crate::reference::RawColumn;
+use crate::stats::{binning, chisquare, jensenshannon, ks, psi, wasserstein, z};
+
+/// Window code of a missing or invalid categorical value.
+pub const MISSING_CODE: u32 = u32::MAX;
+
+/// Reference rows at or below which Evidently's matrix picks p-value tests (KS, chi-square, z);
+/// above it, distances (Wasserstein, Jensen–Shannon) that do not flag every tiny shift.
+const SMALL_REFERENCE_ROWS: usize = 1000;
+
+/// What a column is to the model; decides which metrics its result feeds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// A model input; counts towards dataset drift.
+    Feature,
+    /// The model's output (prediction drift).
+    Prediction,
+    /// Ground truth (target drift).
+    Target,
+}
+
+/// How the column is tested, fixed at start-up.
+#[derive(Debug, Clone)]
+pub struct ColumnCheck {
+    /// Column name in requests and reference.
+    pub name: String,
+    /// What the column is to the model.
+    pub role: Role,
+    /// Statistical test applied to every window.
+    pub test: TestKind,
+    /// Drift when p < threshold (p-value tests) or score ≥ threshold (distances).
+    pub threshold: f64,
+    /// The reference, profiled.
+    pub reference: ReferenceProfile,
+}
+
+/// A reference column summarised for fast window comparisons.
+#[derive(Debug, Clone)]
+pub enum ReferenceProfile {
+    /// Numeric column.
+    Numeric(NumericProfile),
+    /// Categorical column.
+    Categorical(CategoricalProfile),
+}
+
+/// Numeric reference summary.
+#[derive(Debug, Clone)]
+pub struct NumericProfile {
+    /// Non-missing values, ascending.
+    pub sorted: Vec<f64>,
+    /// Population standard deviation (normalises Wasserstein).
+    pub std: f64,
+    /// Inner quantile bin edges for PSI / Jensen–Shannon.
+    pub edges: Vec<f64>,
+    /// Reference counts in the bins defined by `edges`.
+    pub bin_counts: Vec<u64>,
+}
+
+/// Categorical reference summary.
+#[derive(Debug, Clone)]
+pub struct CategoricalProfile {
+    /// Categories, sorted; a window value's code is its index here (or higher for new ones).
+    pub categories: Vec<String>,
+    /// Reference count per category.
+    pub counts: Vec<u64>,
+    /// Category text → code, for ingest.
+    pub index: HashMap<String, u32>,
+}
+
+/// One window's values of a column, as the window engine stores them.
+#[derive(Debug, Clone, Copy)]
+pub enum ColumnValues<'a> {
+    /// NaN = missing or invalid.
+    Numeric(&'a [f64]),
+    /// [`MISSING_CODE`] = missing or invalid; codes past the reference's categories are new
+    /// categories.
+    Categorical(&'a [u32]),
+}
+
+/// The result of one column in one window.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ColumnOutcome {
+    /// Test applied.
+    pub test: TestKind,
+    /// Statistic or distance; `None` when the window held no usable value.
+    pub score: Option<f64>,
+    /// p-value for tests that have one.
+    pub p_value: Option<f64>,
+    /// Threshold the verdict used.
+    pub threshold: f64,
+    /// Drift verdict; false when there was nothing to test.
+    pub drifted: bool,
+    /// Values tested (non-missing).
+    pub values: usize,
+    /// Missing or invalid values in the window.
+    pub missing: usize,
+}
+
+impl ColumnCheck {
+    /// Profiles `raw` and resolves the test: `test`/`threshold` from the config when given,
+    /// Evidently's default matrix otherwise. Fails (with a message for `driftscope check`) when the
+    /// reference has no usable value or the configured test cannot apply.
+    pub fn new(
+        name: &str,
+        role: Role,
+        raw: RawColumn,
+        test: Option<TestKind>,
+        threshold: Option<f64>,
+        bins: usize,
+    ) -> Result<Self, String> {
+        let (reference, rows, distinct) = match raw {
+            RawColumn::Numeric { mut values, .. } => {
+                values.sort_unstable_by(f64::total_cmp);
+                let distinct = 1 + values.windows(2).filter(|w| w[0] != w[1]).count();
+                let edges = binning::quantile_edges(&values, bins);
+                let bin_counts = binning::bin_counts(&edges, &values);
+                let std = wasserstein::population_std(&values);
+                let rows = values.len();
+                let profile = NumericProfile {
+                    sorted: values,
+                    std,
+                    edges,
+                    bin_counts,
+                };
+                (ReferenceProfile::Numeric(profile), rows, distinct)
+            }
+            RawColumn::Categorical { values, .. } => {
+                let mut counted: HashMap<String, u64> = HashMap::new();
+                for v in &values {
+                    *counted.entry(v.clone()).or_default() += 1;
+                }
+                let mut pairs: Vec<(String, u64)> = counted.into_iter().collect();
+                pairs.sort_unstable();
+                let index = pairs
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (c, _))| (c.clone(), i as u32))
+                    .collect();
+                let distinct = pairs.len();
+                let (categories, counts) = pairs.into_iter().unzip();
+                let profile = CategoricalProfile {
+                    categories,
+                    counts,
+                    index,
+                };
+                (
+                    ReferenceProfile::Categorical(profile),
+                    values.len(),
+                    distinct,
+                )
+            }
+        };
+        if rows == 0 {
+            return Err(format!(
+                "column {name:?} has no non-missing values in the reference"
+            ));
+        }
+        let kind = reference.kind();
+        let test = test.unwrap_or_else(|| default_test(kind, rows, distinct));
+        if test == TestKind::Z && distinct > 2 {
+            return Err(format!(
+                "test z needs a binary column, but {name:?} has {distinct} distinct values in the \
+                 reference; use chisquare"
+            ));
+        }
+        if test.numeric_only() && kind == ColumnKind::Categorical {
+            return Err(format!("test {} needs a numerical column", test.as_str()));
+        }
+        let threshold = threshold.unwrap_or(test.default_threshold());
+        if test.has_p_value() && threshold >= 1.0 {
+            return Err(format!(
+                "threshold {threshold} of test {} is a p-value and must be below 1",
+                test.as_str()
+            ));
+        }
+        Ok(Self {
+            name: name.to_owned(),
+            role,
+            test,
+            threshold,
+            reference,
+        })
+    }
+
+    /// Compares one window's values with the reference. Missing values are counted, not
+    /// tested; a window with no usable value gets no score and no drift verdict.
+    pub fn evaluate(&self, values: ColumnValues<'_>) -> ColumnOutcome {
+        let (score, p_value, used, missing) = match (&self.reference, values) {
+            (ReferenceProfile::Numeric(reference), ColumnValues::Numeric(window)) => {
+                let mut current: Vec<f64> =
+                    window.iter().copied().filter(|v| !v.is_nan()).collect();
+                let missing = window.len() - current.len();
+                if current.is_empty() {
+                    (None, None, 0, missing)
+                } else {
+                    current.sort_unstable_by(f64::total_cmp);
+                    let (s, p) = self.numeric_test(reference, &current);
+                    (Some(s), p, current.len(), missing)
+                }
+            }
+            (ReferenceProfile::Categorical(reference), ColumnValues::Categorical(window)) => {
+                let mut counts = reference_sized_counts(reference.counts.len(), window);
+                let missing = window.len() - counts.iter().sum::<u64>() as usize;
+                if missing == window.len() {
+                    (None, None, 0, missing)
+                } else {
+                    let mut ref_counts = reference.counts.clone();
+                    ref_counts.resize(counts.len(), 0);
+                    counts.resize(ref_counts.len(), 0);
+                    let (s, p) = self.count_test(&ref_counts, &counts, 0);
+                    (Some(s), p, window.len() - missing, missing)
+                }
+            }
+            // The window engine builds columns from the same schema; a mismatch is a bug, and
+            // reporting "no data" is safer than a panic in a running service.
+            _ => (None, None, 0, values.len()),
+        };
+        let drifted = match (self.test.has_p_value(), score, p_value) {
+            (true, Some(_), Some(p)) => p < self.threshold,
+            (false, Some(s), _) => s >= self.threshold,
+            _ => false,
+        };
+        ColumnOutcome {
+            test: self.test,
+            score,
+            p_value,
+            threshold: self.threshold,
+            drifted,
+            values: used,
+            missing,
+        }
+    }
+
+    fn numeric_test(&self, reference: &NumericProfile, current: &[f64]) -> (f64, Option<f64>) {
+        match self.test {
+            TestKind::Ks => {
+                let r = ks::ks_2samp(&reference.sorted, current);
+                (r.statistic, Some(r.p_value))
+            }
+            TestKind::Wasserstein => (
+                wasserstein::normed_distance(&reference.sorted, current, reference.std),
+                None,
+            ),
+            TestKind::Psi | TestKind::Jensenshannon => {
+                let counts = binning::bin_counts(&reference.edges, current);
+                self.count_test(&reference.bin_counts, &counts, 0)
+            }
+            TestKind::Chisquare | TestKind::Z => {
+                let (ref_counts, cur_counts) = distinct_value_counts(&reference.sorted, current);
+                // Index 0 is the smallest value seen on either side; the z-test compares the
+                // share of the reference's smallest value, which is index 0 unless the window
+                // holds smaller values.
+                let first_ref = reference_min_position(&reference.sorted, current);
+                self.count_test(&ref_counts, &cur_counts, first_ref)
+            }
+        }
+    }
+
+    /// Tests aligned counts; `z_category` is the index whose share the z-test compares.
+    fn count_test(
+        &self,
+        reference: &[u64],
+        current: &[u64],
+        z_category: usize,
+    ) -> (f64, Option<f64>) {
+        match self.test {
+            TestKind::Psi => (psi::psi(reference, current), None),
+            TestKind::Jensenshannon => (jensenshannon::distance(reference, current), None),
+            TestKind::Chisquare => {
+                let r = chisquare::homogeneity(reference, current);
+                (r.statistic, Some(r.p_value))
+            }
+            TestKind::Z => {
+                let n_ref = reference.iter().sum();
+                let n_cur = current.iter().sum();
+                let hit = |c: &[u64]| c.get(z_category).copied().unwrap_or(0);
+                let r = z::two_proportion(hit(reference), n_ref, hit(current), n_cur);
+                (r.statistic, Some(r.p_value))
+            }
+            // Not count-based; `new` never pairs them with counts, and a score of 0 is a
+            // harmless answer should that change.
+            TestKind::Ks | TestKind::Wasserstein => (0.0, None),
+        }
+    }
+}
+
+impl ReferenceProfile {
+    /// Numerical or categorical.
+    pub fn kind(&self) -> ColumnKind {
+        match self {
+            ReferenceProfile::Numeric(_) => ColumnKind::Numerical,
+            ReferenceProfile::Categorical(_) => ColumnKind::Categorical,
+        }
+    }
+}
+
+impl ColumnValues<'_> {
+    fn len(&self) -> usize {
+        match self {
+            ColumnValues::Numeric(v) => v.len(),
+            ColumnValues::Categorical(v) => v.len(),
+        }
+    }
+}
+
+/// Evidently's default test matrix (`reference rows` = non-missing reference values).
+pub fn default_test(kind: ColumnKind, reference_rows: usize, distinct: usize) -> TestKind {
+    let small = reference_rows <= SMALL_REFERENCE_ROWS;
+    match (kind, small) {
+        (ColumnKind::Numerical, true) if distinct > 5 => TestKind::Ks,
+        (ColumnKind::Numerical, true) if distinct >= 3 => TestKind::Chisquare,
+        (ColumnKind::Numerical, true) => TestKind::Z,
+        (ColumnKind::Numerical, false) if distinct > 5 => TestKind::Wasserstein,
+        (ColumnKind::Numerical, false) => TestKind::Jensenshannon,
+        (ColumnKind::Categorical, true) if distinct > 2 => TestKind::Chisquare,
+        (ColumnKind::Categorical, true) => TestKind::Z,
+        (ColumnKind::Categorical, false) => TestKind::Jensenshannon,
+    }
+}
+
+/// Counts window codes, sized to cover every reference category and every new code seen.
+fn reference_sized_counts(reference_categories: usize, window: &[u32]) -> Vec<u64> {
+    let mut counts = vec![0u64; reference_categories];
+    for &code in window {
+        if code == MISSING_CODE {
+            continue;
+        }
+        let i = code as usize;
+        if i >= counts.len() {
+            counts.resize(i + 1, 0);
+        }
+        counts[i] += 1;
+    }
+    counts
+}
+
+/// Counts of each distinct value over the union of two sorted samples, aligned.
+fn distinct_value_counts(reference: &[f64], current: &[f64]) -> (Vec<u64>, Vec<u64>) {
+    let (mut i, mut j) = (0, 0);
+    let (mut ref_counts, mut cur_counts) = (Vec::new(), Vec::new());
+    while i < reference.len() || j < current.len() {
+        let next = match (reference.get(i), current.get(j)) {
+            (Some(&a), Some(&b)) => a.min(b),
+            (Some(&a), None) => a,
+            (None, Some(&b)) => b,
+            (None, None) => break,
+        };
+        let start_i = i;
+        while i < reference.len() && reference[i] == next {
+            i += 1;
+        }
+        let start_j = j;
+        while j < current.len() && current[j] == next {
+            j += 1;
+        }
+        ref_counts.push((i - start_i) as u64);
+        cur_counts.push((j - start_j) as u64);
+    }
+    (ref_counts, cur_counts)
+}
+
+/// Position of the reference's smallest value among the distinct values of both samples.
+fn reference_min_position(reference: &[f64], current: &[f64]) -> usize {
+    let min = reference[0];
+    let below = current.partition_point(|&v| v < min);
+    // Distinct window values below the reference minimum come first in the union.
+    1 + current[..below].windows(2).filter(|w| w[0] != w[1]).count() - usize::from(below == 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn numeric(values: &[f64]) -> RawColumn {
+        RawColumn::Numeric {
+            values: values.to_vec(),
+            missing: 0,
+        }
+    }
+
+    fn categorical(values: &[&str]) -> RawColumn {
+        RawColumn::Categorical {
+            values: values.iter().map(|s| s.to_string()).collect(),
+            missing: 0,
+        }
+    }
+
+    #[test]
+    fn default_matrix_matches_evidently() {
+        use ColumnKind::*;
+        assert_eq!(default_test(Numerical, 1000, 6), TestKind::Ks);
+        assert_eq!(default_test(Numerical, 1000, 5), TestKind::Chisquare);
+        assert_eq!(default_test(Numerical, 1000, 3), TestKind::Chisquare);
+        assert_eq!(default_test(Numerical, 1000, 2), TestKind::Z);
+        assert_eq!(default_test(Numerical, 1001, 6), TestKind::Wasserstein);
+        assert_eq!(default_test(Numerical, 1001, 5), TestKind::Jensenshannon);
+        assert_eq!(default_test(Categorical, 1000, 3), TestKind::Chisquare);
+        assert_eq!(default_test(Categorical, 1000, 2), TestKind::Z);
+        assert_eq!(default_test(Categorical, 5000, 2), TestKind::Jensenshannon);
+    }
+
+    #[test]
+    fn constant_reference_column_gives_finite_results() {
+        let check = ColumnCheck::new(
+            "c",
+            Role::Feature,
+            numeric(&[3.0; 50]),
+            Some(TestKind::Ks),
+            None,
+            10,
+        )
+        .unwrap();
+        let same = check.evaluate(ColumnValues::Numeric(&[3.0; 10]));
+        assert_eq!(
+            (same.score, same.p_value, same.drifted),
+            (Some(0.0), Some(1.0), false)
+        );
+        let moved = check.evaluate(ColumnValues::Numeric(&[4.0; 10]));
+        assert!(moved.drifted && moved.p_value.unwrap() < 1e-6);
+        for test in [
+            TestKind::Wasserstein,
+            TestKind::Psi,
+            TestKind::Jensenshannon,
+            TestKind::Chisquare,
+            TestKind::Z,
+        ] {
+            let check = ColumnCheck::new(
+                "c",
+                Role::Feature,
+                numeric(&[3.0; 50]),
+                Some(test),
+                None,
+                10,
+            )
+            .unwrap();
+            let out = check.evaluate(ColumnValues::Numeric(&[3.0, 3.0]));
+            assert!(
+                out.score.unwrap().is_finite() && !out.drifted,
+                "{test:?}: {out:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn all_missing_window_has_no_verdict_and_counts_missing() {
+        let check = ColumnCheck::new(
+            "x",
+            Role::Feature,
+            numeric(&[1.0, 2.0, 3.0]),
+            None,
+            None,
+            10,
+        )
+        .unwrap();
+        let out = check.evaluate(ColumnValues::Numeric(&[f64::NAN, f64::NAN]));
+        assert_eq!(
+            (out.score, out.p_value, out.drifted, out.missing, out.values),
+            (None, None, false, 2, 0)
+        );
+        let cat = ColumnCheck::new(
+            "c",
+            Role::Feature,
+            categorical(&["a", "b", "c"]),
+            None,
+            None,
+            10,
+        )
+        .unwrap();
+        let out = cat.evaluate(ColumnValues::Categorical(&[MISSING_CODE]));
+        assert_eq!((out.score, out.drifted, out.missing), (None, false, 1));
+    }
+
+    #[test]
+    fn single_row_window_is_tested() {
+        let check = ColumnCheck::new(
+            "x",
+            Role::Feature,
+            numeric(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]),
+            None,
+            None,
+            10,
+        )
+        .unwrap();
+        assert_eq!(check.test, TestKind::Ks);
+        let out = check.evaluate(ColumnValues::Numeric(&[3.5]));
+        assert_eq!(out.values, 1);
+        assert!(out.p_value.unwrap() > 0.05 && !out.drifted, "{out:?}");
+    }
+
+    #[test]
+    fn new_categories_count_as_their_own_category() {
+        let reference = categorical(&["a", "b", "c", "a", "b", "c"]);
+        let check = ColumnCheck::new("c", Role::Feature, reference, None, None, 10).unwrap();
+        assert_eq!(check.test, TestKind::Chisquare);
+        // Codes 0..3 are a, b, c; code 3 is a category never seen in the reference.
+        let window: Vec<u32> = std::iter::repeat_n(3, 30).chain([0, 1, 2]).collect();
+        let out = check.evaluate(ColumnValues::Categorical(&window));
+        assert!(out.drifted && out.p_value.unwrap() < 1e-3, "{out:?}");
+        assert_eq!(out.values, 33);
+    }
+
+    #[test]
+    fn numeric_chisquare_uses_distinct_values_and_z_counts_the_reference_minimum() {
+        let reference: Vec<f64> = (0..60).map(|i| f64::from(i % 3)).collect();
+        let check =
+            ColumnCheck::new("x", Role::Feature, numeric(&reference), None, None, 10).unwrap();
+        assert_eq!(check.test, TestKind::Chisquare);
+        assert!(
+            !check
+                .evaluate(ColumnValues::Numeric(&[0.0, 1.0, 2.0, 0.0, 1.0, 2.0]))
+                .drifted
+        );
+        assert!(check.evaluate(ColumnValues::Numeric(&[7.0; 40])).drifted);
+
+        let binary: Vec<f64> = (0..100).map(|i| f64::from(i % 2)).collect();
+        let z = ColumnCheck::new("b", Role::Feature, numeric(&binary), None, None, 10).unwrap();
+        assert_eq!(z.test, TestKind::Z);
+        let ones = [1.0; 60];
+        let out = z.evaluate(ColumnValues::Numeric(&ones));
+        assert!(out.drifted, "{out:?}");
+        // A smaller, unseen value in the window must not be mistaken for the reference minimum.
+        let mut shifted = vec![-1.0; 50];
+        shifted.extend([0.0; 25]);
+        shifted.extend([1.0; 25]);
+        shifted.sort_unstable_by(f64::total_cmp);
+        assert_eq!(reference_min_position(&binary_sorted(), &shifted), 1);
+    }
+
+    fn binary_sorted() -> Vec<f64> {
+        let mut v: Vec<f64> = (0..100).map(|i| f64::from(i % 2)).collect();
+        v.sort_unstable_by(f64::total_cmp);
+        v
+    }
+
+    #[test]
+    fn configuration_errors_name_the_problem() {
+        let err = ColumnCheck::new(
+            "c",
+            Role::Feature,
+            categorical(&["a", "b", "c"]),
+            Some(TestKind::Z),
+            None,
+            10,
+        )
+        .unwrap_err();
+        assert!(err.contains("binary"), "{err}");
+        let err = ColumnCheck::new("x", Role::Feature, numeric(&[]), None, None, 10).unwrap_err();
+        assert!(err.contains("no non-missing values"), "{err}");
+    }
+}

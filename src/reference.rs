@@ -1,0 +1,222 @@
+//! Reads reference files (CSV or Parquet) with polars and hands plain vectors to the rest of the
+//! service.
+//!
+//! This is the only module that touches polars: the reference is read once at start-up, turned
+//! into [`RawColumn`]s and profiled (see [`crate::profile`]); no polars type reaches the ingest or
+//! evaluation path.
+
+use std::fs::File;
+use std::path::Path;
+
+use polars::prelude::*;
+
+use crate::category;
+use crate::config::ColumnKind;
+
+/// A reference file loaded into memory.
+pub struct ReferenceTable {
+    frame: DataFrame,
+    /// Shown in error messages.
+    path: String,
+}
+
+/// One reference column, converted for profiling.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RawColumn {
+    /// Finite values, plus how many rows were null or not finite.
+    Numeric {
+        /// Non-missing values in file order.
+        values: Vec<f64>,
+        /// Null or non-finite entries.
+        missing: usize,
+    },
+    /// Category texts (canonical form, see [`crate::category`]) and the null count.
+    Categorical {
+        /// Non-missing values in file order.
+        values: Vec<String>,
+        /// Null entries.
+        missing: usize,
+    },
+}
+
+impl ReferenceTable {
+    /// Reads `path`; the format follows the extension (`.csv`, `.parquet`, `.pq`).
+    pub fn read(path: &Path) -> Result<Self, String> {
+        let ext = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .unwrap_or_default();
+        let frame = match ext {
+            "csv" => CsvReadOptions::default()
+                .with_has_header(true)
+                .with_infer_schema_length(Some(10_000))
+                .try_into_reader_with_file_path(Some(path.to_path_buf()))
+                .and_then(|r| r.finish()),
+            "parquet" | "pq" => {
+                let file = File::open(path).map_err(|e| format!("cannot open: {e}"))?;
+                ParquetReader::new(file).finish()
+            }
+            other => {
+                return Err(format!(
+                    "unsupported extension {other:?}; use .csv or .parquet"
+                ));
+            }
+        }
+        .map_err(|e| format!("cannot read: {e}"))?;
+        if frame.height() == 0 {
+            return Err("the file has no rows".into());
+        }
+        Ok(Self {
+            frame,
+            path: path.display().to_string(),
+        })
+    }
+
+    /// Number of rows in the file.
+    pub fn rows(&self) -> usize {
+        self.frame.height()
+    }
+
+    /// Extracts `name` as `kind`, or says why it cannot (missing column, text in a numeric
+    /// column, ...).
+    pub fn column(&self, name: &str, kind: ColumnKind) -> Result<RawColumn, String> {
+        let column = self.frame.column(name).map_err(|_| {
+            let mut names: Vec<&str> = self
+                .frame
+                .get_column_names()
+                .into_iter()
+                .map(|n| n.as_str())
+                .collect();
+            names.truncate(30);
+            format!(
+                "column {name:?} not found in {}; columns: {}",
+                self.path,
+                names.join(", ")
+            )
+        })?;
+        let dtype = column.dtype().clone();
+        match kind {
+            ColumnKind::Numerical => {
+                if !(dtype.is_primitive_numeric() || dtype.is_bool()) {
+                    return Err(format!(
+                        "column {name:?} in {} has type {dtype}, but numerical columns need \
+                         numbers; declare it as categorical instead",
+                        self.path
+                    ));
+                }
+                let floats = column
+                    .cast(&DataType::Float64)
+                    .map_err(|e| format!("column {name:?}: {e}"))?;
+                let floats = floats.f64().map_err(|e| format!("column {name:?}: {e}"))?;
+                let mut values = Vec::with_capacity(floats.len());
+                let mut missing = 0;
+                for v in floats.iter() {
+                    match v {
+                        Some(x) if x.is_finite() => values.push(x),
+                        _ => missing += 1,
+                    }
+                }
+                Ok(RawColumn::Numeric { values, missing })
+            }
+            ColumnKind::Categorical => {
+                let mut values = Vec::with_capacity(column.len());
+                let mut missing = 0;
+                if dtype.is_primitive_numeric() {
+                    let floats = column
+                        .cast(&DataType::Float64)
+                        .map_err(|e| format!("column {name:?}: {e}"))?;
+                    let floats = floats.f64().map_err(|e| format!("column {name:?}: {e}"))?;
+                    let mut text = String::new();
+                    for v in floats.iter() {
+                        match v {
+                            Some(x) if x.is_finite() => {
+                                category::number_text(x, &mut text);
+                                values.push(text.clone());
+                            }
+                            _ => missing += 1,
+                        }
+                    }
+                } else {
+                    let strings = column
+                        .cast(&DataType::String)
+                        .map_err(|e| format!("column {name:?} cannot be read as text: {e}"))?;
+                    let strings = strings.str().map_err(|e| format!("column {name:?}: {e}"))?;
+                    for v in strings.iter() {
+                        match v {
+                            Some(s) => values.push(s.to_owned()),
+                            None => missing += 1,
+                        }
+                    }
+                }
+                Ok(RawColumn::Categorical { values, missing })
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn csv(text: &str) -> (tempfile::TempDir, ReferenceTable) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.csv");
+        std::fs::write(&path, text).unwrap();
+        let table = ReferenceTable::read(&path).unwrap();
+        (dir, table)
+    }
+
+    #[test]
+    fn reads_numeric_and_categorical_columns_with_missing_values() {
+        let (_dir, t) = csv("x,c,n\n1.5,a,21\n,b,21.0\n3,,7\n");
+        assert_eq!(t.rows(), 3);
+        assert_eq!(
+            t.column("x", ColumnKind::Numerical).unwrap(),
+            RawColumn::Numeric {
+                values: vec![1.5, 3.0],
+                missing: 1
+            }
+        );
+        assert_eq!(
+            t.column("c", ColumnKind::Categorical).unwrap(),
+            RawColumn::Categorical {
+                values: vec!["a".into(), "b".into()],
+                missing: 1
+            }
+        );
+        // Numeric codes become the same text JSON ingest produces: 21.0 and 21 are one category.
+        assert_eq!(
+            t.column("n", ColumnKind::Categorical).unwrap(),
+            RawColumn::Categorical {
+                values: vec!["21".into(), "21".into(), "7".into()],
+                missing: 0
+            }
+        );
+    }
+
+    #[test]
+    fn explains_missing_and_mistyped_columns() {
+        let (_dir, t) = csv("x,c\n1,a\n");
+        let err = t.column("AGEX", ColumnKind::Numerical).unwrap_err();
+        assert!(
+            err.contains("\"AGEX\" not found in ") && err.contains("r.csv; columns: x, c"),
+            "{err}"
+        );
+        let err = t.column("c", ColumnKind::Numerical).unwrap_err();
+        assert!(err.contains("declare it as categorical"), "{err}");
+    }
+
+    #[test]
+    fn reads_the_bundled_parquet_reference() {
+        let path =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("reference_data/employment_ma_2015.parquet");
+        let t = ReferenceTable::read(&path).unwrap();
+        assert_eq!(t.rows(), 68_785);
+        let RawColumn::Categorical { values, missing } =
+            t.column("SCHL", ColumnKind::Categorical).unwrap()
+        else {
+            panic!("SCHL should be categorical")
+        };
+        assert_eq!((values.len(), missing), (68_785, 0));
+    }
+}
