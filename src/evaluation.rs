@@ -1,0 +1,135 @@
+//! Evaluates one closed window: every column's test plus the dataset-level verdict.
+//!
+//! Pure and synchronous: the monitor runs it on a blocking thread so large windows never stall
+//! the HTTP runtime. The criterion bench in `benches/` measures exactly this function.
+
+use serde::Serialize;
+
+use crate::drift::{ColumnCheck, ColumnOutcome, ColumnValues, Role};
+use crate::window::{ClosedWindow, ColumnData};
+
+/// The published result of one window.
+#[derive(Debug, Clone, Serialize)]
+pub struct WindowReport {
+    /// Window sequence number within the monitor.
+    pub seq: u64,
+    /// Window start (RFC 3339).
+    pub start: String,
+    /// Window end (RFC 3339).
+    pub end: String,
+    /// Rows in the window.
+    pub rows: usize,
+    /// When the evaluation finished (RFC 3339).
+    pub evaluated_at: String,
+    /// Evaluation time in seconds.
+    pub evaluation_seconds: f64,
+    /// Dataset-level drift over the features.
+    pub dataset: DatasetDrift,
+    /// Per-feature results, in config order.
+    pub features: Vec<ColumnReport>,
+    /// Prediction drift, when the monitor has a prediction column.
+    pub prediction: Option<ColumnReport>,
+    /// Target drift, when the monitor has a target column.
+    pub target: Option<ColumnReport>,
+}
+
+/// Dataset-level drift: the share of features that drifted.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct DatasetDrift {
+    /// Drifted features / features with a verdict (0 when none had one).
+    pub drift_share: f64,
+    /// `drift_share >= threshold`.
+    pub drifted: bool,
+    /// Number of drifted features.
+    pub drifted_features: usize,
+    /// Features with a verdict (features whose window values were all missing have none).
+    pub features_evaluated: usize,
+    /// The monitor's `drift_share` setting.
+    pub threshold: f64,
+}
+
+/// One column's result with its name.
+#[derive(Debug, Clone, Serialize)]
+pub struct ColumnReport {
+    /// Column name.
+    pub name: String,
+    /// Test outcome.
+    #[serde(flatten)]
+    pub outcome: ColumnOutcome,
+    /// Missing or invalid values / rows in the window.
+    pub missing_ratio: f64,
+}
+
+/// Runs every check against the window. `checks[i]` reads `window.columns[i]`.
+pub fn evaluate(checks: &[ColumnCheck], drift_share: f64, window: &ClosedWindow) -> WindowReport {
+    let started = std::time::Instant::now();
+    let mut features = Vec::new();
+    let (mut prediction, mut target) = (None, None);
+    for (check, data) in checks.iter().zip(&window.columns) {
+        let values = match data {
+            ColumnData::Numeric(v) => ColumnValues::Numeric(v),
+            ColumnData::Categorical(v) => ColumnValues::Categorical(v),
+        };
+        let outcome = check.evaluate(values);
+        let missing_ratio = if window.rows == 0 {
+            0.0
+        } else {
+            outcome.missing as f64 / window.rows as f64
+        };
+        let report = ColumnReport {
+            name: check.name.clone(),
+            outcome,
+            missing_ratio,
+        };
+        match check.role {
+            Role::Feature => features.push(report),
+            Role::Prediction => prediction = Some(report),
+            Role::Target => target = Some(report),
+        }
+    }
+    let evaluated = features
+        .iter()
+        .filter(|f| f.outcome.score.is_some())
+        .count();
+    let drifted = features.iter().filter(|f| f.outcome.drifted).count();
+    let share = if evaluated == 0 {
+        0.0
+    } else {
+        drifted as f64 / evaluated as f64
+    };
+    let dataset = DatasetDrift {
+        drift_share: share,
+        drifted: evaluated > 0 && share >= drift_share,
+        drifted_features: drifted,
+        features_evaluated: evaluated,
+        threshold: drift_share,
+    };
+    WindowReport {
+        seq: window.seq,
+        start: rfc3339(window.start),
+        end: rfc3339(window.end),
+        rows: window.rows,
+        evaluated_at: rfc3339(unix_now()),
+        evaluation_seconds: started.elapsed().as_secs_f64(),
+        dataset,
+        features,
+        prediction,
+        target,
+    }
+}
+
+/// Current time in unix seconds.
+pub fn unix_now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or_default()
+}
+
+/// Formats unix seconds as RFC 3339 with millisecond precision.
+pub fn rfc3339(seconds: f64) -> String {
+    let millis = (seconds * 1000.0).round() as i64;
+    chrono::DateTime::from_timestamp_millis(millis)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+        .unwrap_or_default()
+}

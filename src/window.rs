@@ -1,0 +1,462 @@
+//! The windowed engine: decides which rows form a window and when it closes.
+//!
+//! Rows arrive column-wise (one [`ColumnData`] per monitored column plus one time per row) and
+//! are appended to ring buffers. Four kinds of window (see [`Window`]):
+//! - count tumbling: every `size` rows close a window and the buffer empties;
+//! - count sliding: once `size` rows have arrived, the last `size` rows are evaluated and then
+//!   again after every `step` further rows;
+//! - time tumbling: windows are the aligned periods `[k·length, (k+1)·length)`; a window closes
+//!   when a row from a later period arrives or when [`WindowEngine::advance_clock`] passes its end;
+//! - time sliding: at every multiple `b` of `step` the rows with time in `[b − length, b)` are
+//!   evaluated; rows are dropped once no future window can include them.
+//!
+//! Rows too old for any open time window are counted as late and dropped; time windows hold at
+//! most `max_rows` rows, further rows are counted and dropped, so memory stays bounded.
+
+use std::collections::VecDeque;
+
+use crate::config::Window;
+
+/// Values of one column for a run of rows.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ColumnData {
+    /// NaN = missing or invalid.
+    Numeric(Vec<f64>),
+    /// Category codes; [`crate::drift::MISSING_CODE`] = missing or invalid.
+    Categorical(Vec<u32>),
+}
+
+/// A window ready to evaluate.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClosedWindow {
+    /// Sequence number per monitor, increasing in closing order.
+    pub seq: u64,
+    /// Start time (unix seconds): the period start for time windows, the first row's time for
+    /// count windows.
+    pub start: f64,
+    /// End time (unix seconds): the period end for time windows, the last row's time for count
+    /// windows.
+    pub end: f64,
+    /// Rows in the window.
+    pub rows: usize,
+    /// The window's values, one entry per monitored column.
+    pub columns: Vec<ColumnData>,
+}
+
+/// What pushing rows did besides closing windows.
+#[derive(Debug, Default, PartialEq)]
+pub struct PushOutcome {
+    /// Windows closed by these rows, in order.
+    pub closed: Vec<ClosedWindow>,
+    /// Rows older than every open time window (dropped).
+    pub late: u64,
+    /// Rows dropped because the time window already held `max_rows`.
+    pub over_capacity: u64,
+}
+
+#[derive(Debug)]
+enum Buffer {
+    Numeric(VecDeque<f64>),
+    Categorical(VecDeque<u32>),
+}
+
+/// Per-monitor window state.
+#[derive(Debug)]
+pub struct WindowEngine {
+    window: Window,
+    max_rows: usize,
+    columns: Vec<Buffer>,
+    times: VecDeque<f64>,
+    next_seq: u64,
+    rows_since_evaluation: usize,
+    evaluated_once: bool,
+    /// Time tumbling: start of the open period.
+    period_start: Option<f64>,
+    /// Time sliding: the next evaluation time.
+    next_boundary: Option<f64>,
+}
+
+impl WindowEngine {
+    /// An empty engine for columns shaped like `template` (only the variants matter).
+    pub fn new(window: Window, max_rows: usize, template: &[ColumnData]) -> Self {
+        let columns = template
+            .iter()
+            .map(|c| match c {
+                ColumnData::Numeric(_) => Buffer::Numeric(VecDeque::new()),
+                ColumnData::Categorical(_) => Buffer::Categorical(VecDeque::new()),
+            })
+            .collect();
+        Self {
+            window,
+            max_rows,
+            columns,
+            times: VecDeque::new(),
+            next_seq: 1,
+            rows_since_evaluation: 0,
+            evaluated_once: false,
+            period_start: None,
+            next_boundary: None,
+        }
+    }
+
+    /// Rows currently buffered.
+    pub fn buffered_rows(&self) -> usize {
+        self.times.len()
+    }
+
+    /// Appends rows (`times[i]` is row i's time in unix seconds) and returns the windows they
+    /// closed. `columns` must have the shape given to [`WindowEngine::new`].
+    pub fn push(&mut self, columns: &[ColumnData], times: &[f64]) -> PushOutcome {
+        let mut out = PushOutcome::default();
+        for (row, &t) in times.iter().enumerate() {
+            match self.window {
+                Window::CountTumbling { size } => {
+                    self.append(columns, row, t);
+                    if self.times.len() >= size {
+                        let (start, end) = self.time_span();
+                        out.closed.push(self.take_all(start, end));
+                    }
+                }
+                Window::CountSliding { size, step } => {
+                    self.append(columns, row, t);
+                    if self.times.len() > size {
+                        self.pop_front();
+                    }
+                    self.rows_since_evaluation += 1;
+                    let due = !self.evaluated_once || self.rows_since_evaluation >= step;
+                    if self.times.len() == size && due {
+                        let (start, end) = self.time_span();
+                        out.closed.push(self.copy_range(
+                            start,
+                            end,
+                            f64::NEG_INFINITY,
+                            f64::INFINITY,
+                        ));
+                        self.rows_since_evaluation = 0;
+                        self.evaluated_once = true;
+                    }
+                }
+                Window::TimeTumbling { length } => {
+                    let length = length.as_secs_f64();
+                    let period = (t / length).floor() * length;
+                    match self.period_start {
+                        Some(open) if period > open => {
+                            if !self.times.is_empty() {
+                                out.closed.push(self.take_all(open, open + length));
+                            }
+                            self.period_start = Some(period);
+                        }
+                        Some(open) if period < open => {
+                            out.late += 1;
+                            continue;
+                        }
+                        Some(_) => {}
+                        None => self.period_start = Some(period),
+                    }
+                    self.append_bounded(columns, row, t, &mut out);
+                }
+                Window::TimeSliding { length, step } => {
+                    let (length, step) = (length.as_secs_f64(), step.as_secs_f64());
+                    self.close_sliding_until(t, length, step, &mut out.closed);
+                    let boundary = *self
+                        .next_boundary
+                        .get_or_insert((t / step).floor() * step + step);
+                    if t < boundary - length {
+                        out.late += 1;
+                        continue;
+                    }
+                    self.append_bounded(columns, row, t, &mut out);
+                }
+            }
+        }
+        out
+    }
+
+    /// Closes time windows whose end is at or before `now` (unix seconds). Called by a ticker
+    /// for monitors whose windows run on arrival time, so a window closes even when traffic
+    /// stops; count windows never close on time.
+    pub fn advance_clock(&mut self, now: f64) -> Vec<ClosedWindow> {
+        let mut closed = Vec::new();
+        match self.window {
+            Window::TimeTumbling { length } => {
+                let length = length.as_secs_f64();
+                if let Some(open) = self.period_start
+                    && now >= open + length
+                {
+                    if !self.times.is_empty() {
+                        closed.push(self.take_all(open, open + length));
+                    }
+                    self.period_start = None;
+                }
+            }
+            Window::TimeSliding { length, step } => {
+                self.close_sliding_until(
+                    now,
+                    length.as_secs_f64(),
+                    step.as_secs_f64(),
+                    &mut closed,
+                );
+            }
+            Window::CountTumbling { .. } | Window::CountSliding { .. } => {}
+        }
+        closed
+    }
+
+    /// Evaluates every sliding boundary at or before `t`, then forgets rows no later window
+    /// can contain.
+    fn close_sliding_until(
+        &mut self,
+        t: f64,
+        length: f64,
+        step: f64,
+        closed: &mut Vec<ClosedWindow>,
+    ) {
+        while let Some(boundary) = self.next_boundary {
+            if t < boundary {
+                break;
+            }
+            let start = boundary - length;
+            if self.times.iter().any(|&x| x >= start && x < boundary) {
+                closed.push(self.copy_range(start, boundary, start, boundary));
+            }
+            let keep_from = boundary + step - length;
+            while self.times.front().is_some_and(|&x| x < keep_from) {
+                self.pop_front();
+            }
+            // With nothing buffered, the next boundary is set by the next row's time, so a long
+            // quiet gap costs nothing.
+            self.next_boundary = if self.times.is_empty() {
+                None
+            } else {
+                Some(boundary + step)
+            };
+        }
+    }
+
+    fn append_bounded(
+        &mut self,
+        columns: &[ColumnData],
+        row: usize,
+        t: f64,
+        out: &mut PushOutcome,
+    ) {
+        if self.times.len() >= self.max_rows {
+            out.over_capacity += 1;
+        } else {
+            self.append(columns, row, t);
+        }
+    }
+
+    fn append(&mut self, columns: &[ColumnData], row: usize, t: f64) {
+        for (buffer, data) in self.columns.iter_mut().zip(columns) {
+            match (buffer, data) {
+                (Buffer::Numeric(b), ColumnData::Numeric(d)) => b.push_back(d[row]),
+                (Buffer::Categorical(b), ColumnData::Categorical(d)) => b.push_back(d[row]),
+                // The batch parser builds columns from the same schema as the engine.
+                _ => unreachable!("batch column type differs from the window's"),
+            }
+        }
+        self.times.push_back(t);
+    }
+
+    fn pop_front(&mut self) {
+        for buffer in &mut self.columns {
+            match buffer {
+                Buffer::Numeric(b) => {
+                    b.pop_front();
+                }
+                Buffer::Categorical(b) => {
+                    b.pop_front();
+                }
+            }
+        }
+        self.times.pop_front();
+    }
+
+    fn time_span(&self) -> (f64, f64) {
+        (
+            self.times.front().copied().unwrap_or(0.0),
+            self.times.back().copied().unwrap_or(0.0),
+        )
+    }
+
+    fn next_seq(&mut self) -> u64 {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        seq
+    }
+
+    /// Moves every buffered row into a window (tumbling windows).
+    fn take_all(&mut self, start: f64, end: f64) -> ClosedWindow {
+        let rows = self.times.len();
+        let columns = self
+            .columns
+            .iter_mut()
+            .map(|b| match b {
+                Buffer::Numeric(b) => ColumnData::Numeric(b.drain(..).collect()),
+                Buffer::Categorical(b) => ColumnData::Categorical(b.drain(..).collect()),
+            })
+            .collect();
+        self.times.clear();
+        ClosedWindow {
+            seq: self.next_seq(),
+            start,
+            end,
+            rows,
+            columns,
+        }
+    }
+
+    /// Copies the buffered rows with time in `[from, to)` into a window (sliding windows keep
+    /// their buffer).
+    fn copy_range(&mut self, start: f64, end: f64, from: f64, to: f64) -> ClosedWindow {
+        let keep: Vec<bool> = self.times.iter().map(|&x| x >= from && x < to).collect();
+        let all = keep.iter().all(|&k| k);
+        let columns = self
+            .columns
+            .iter()
+            .map(|b| match b {
+                Buffer::Numeric(b) if all => ColumnData::Numeric(b.iter().copied().collect()),
+                Buffer::Numeric(b) => ColumnData::Numeric(select(b, &keep)),
+                Buffer::Categorical(b) if all => {
+                    ColumnData::Categorical(b.iter().copied().collect())
+                }
+                Buffer::Categorical(b) => ColumnData::Categorical(select(b, &keep)),
+            })
+            .collect();
+        let rows = keep.iter().filter(|&&k| k).count();
+        ClosedWindow {
+            seq: self.next_seq(),
+            start,
+            end,
+            rows,
+            columns,
+        }
+    }
+}
+
+fn select<T: Copy>(values: &VecDeque<T>, keep: &[bool]) -> Vec<T> {
+    values
+        .iter()
+        .zip(keep)
+        .filter(|(_, k)| **k)
+        .map(|(v, _)| *v)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn numbers(values: &[f64]) -> Vec<ColumnData> {
+        vec![
+            ColumnData::Numeric(values.to_vec()),
+            ColumnData::Categorical(vec![0; values.len()]),
+        ]
+    }
+
+    fn values(window: &ClosedWindow) -> Vec<f64> {
+        match &window.columns[0] {
+            ColumnData::Numeric(v) => v.clone(),
+            ColumnData::Categorical(_) => panic!("first column is numeric"),
+        }
+    }
+
+    fn engine(window: Window) -> WindowEngine {
+        WindowEngine::new(window, 1000, &numbers(&[]))
+    }
+
+    fn range(from: u32, to: u32) -> Vec<f64> {
+        (from..to).map(f64::from).collect()
+    }
+
+    #[test]
+    fn count_tumbling_closes_every_size_rows_even_mid_batch() {
+        let mut e = engine(Window::CountTumbling { size: 4 });
+        let xs = range(0, 10);
+        let out = e.push(&numbers(&xs), &xs);
+        assert_eq!(out.closed.len(), 2);
+        assert_eq!(values(&out.closed[0]), range(0, 4));
+        assert_eq!(values(&out.closed[1]), range(4, 8));
+        assert_eq!(
+            (out.closed[1].seq, out.closed[1].start, out.closed[1].end),
+            (2, 4.0, 7.0)
+        );
+        assert_eq!(e.buffered_rows(), 2);
+    }
+
+    #[test]
+    fn count_sliding_first_at_size_then_every_step() {
+        let mut e = engine(Window::CountSliding { size: 4, step: 2 });
+        let xs = range(0, 9);
+        let out = e.push(&numbers(&xs), &xs);
+        let windows: Vec<Vec<f64>> = out.closed.iter().map(values).collect();
+        assert_eq!(windows, vec![range(0, 4), range(2, 6), range(4, 8)]);
+        assert_eq!(e.buffered_rows(), 4);
+    }
+
+    #[test]
+    fn time_tumbling_closes_on_a_later_row_or_the_clock_and_drops_late_rows() {
+        let mut e = engine(Window::TimeTumbling {
+            length: Duration::from_secs(10),
+        });
+        let t = [100.0, 105.0, 109.9, 112.0, 95.0, 131.0];
+        let out = e.push(&numbers(&t), &t);
+        assert_eq!(out.late, 1, "95 belongs to an already closed period");
+        let spans: Vec<(f64, f64, usize)> = out
+            .closed
+            .iter()
+            .map(|w| (w.start, w.end, w.rows))
+            .collect();
+        // [120, 130) had no rows, so no window is published for it.
+        assert_eq!(spans, vec![(100.0, 110.0, 3), (110.0, 120.0, 1)]);
+        assert!(e.advance_clock(139.0).is_empty());
+        let closed = e.advance_clock(140.0);
+        assert_eq!(
+            (closed[0].start, closed[0].rows, values(&closed[0])),
+            (130.0, 1, vec![131.0])
+        );
+    }
+
+    #[test]
+    fn time_sliding_evaluates_each_step_over_the_last_length() {
+        let mut e = engine(Window::TimeSliding {
+            length: Duration::from_secs(10),
+            step: Duration::from_secs(5),
+        });
+        let t = [1.0, 4.0, 6.0, 9.0, 11.0, 16.0];
+        let out = e.push(&numbers(&t), &t);
+        let spans: Vec<(f64, f64, Vec<f64>)> = out
+            .closed
+            .iter()
+            .map(|w| (w.start, w.end, values(w)))
+            .collect();
+        assert_eq!(
+            spans,
+            vec![
+                (-5.0, 5.0, vec![1.0, 4.0]),
+                (0.0, 10.0, vec![1.0, 4.0, 6.0, 9.0]),
+                (5.0, 15.0, vec![6.0, 9.0, 11.0]),
+            ]
+        );
+        let late = e.push(&numbers(&[2.0]), &[2.0]);
+        assert_eq!(late.late, 1);
+        let closed = e.advance_clock(20.0);
+        assert_eq!(values(&closed[0]), vec![11.0, 16.0]);
+    }
+
+    #[test]
+    fn time_windows_cap_rows_and_count_the_rest() {
+        let mut e = WindowEngine::new(
+            Window::TimeTumbling {
+                length: Duration::from_secs(60),
+            },
+            3,
+            &numbers(&[]),
+        );
+        let t = [1.0, 2.0, 3.0, 4.0, 5.0];
+        let out = e.push(&numbers(&t), &t);
+        assert_eq!((out.over_capacity, e.buffered_rows()), (2, 3));
+    }
+}
