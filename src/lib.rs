@@ -1,0 +1,56 @@
+//! driftscope: a streaming drift-detection service.
+//!
+//! A model service POSTs live rows; each monitor keeps a window of them and compares it with
+//! reference data using KS, PSI, chi-square and friends; results are exported as Prometheus
+//! metrics and JSON.
+//!
+//! # Layout (follows the data)
+//! - [`config`]: `monitors.yaml`, environment overrides, validation reporting every problem.
+//! - [`reference`]: reads reference CSV/Parquet with polars (the only polars user).
+//! - [`drift`]: profiles a reference column once, picks its test, compares a window with it.
+//! - [`stats`]: the statistical tests, pure functions checked against scipy golden values.
+//! - [`batch`]: parses an ingest body straight into columns.
+//! - [`window`]: the windowing engine (count/time, tumbling/sliding).
+//! - [`evaluation`]: one closed window → a report.
+//! - [`monitor`]: per-monitor state: ingest, evaluation off the async runtime, publishing.
+//! - [`metrics`]: every Prometheus metric.
+//! - [`http`]: routes, errors, HTTP metrics middleware, the window-closing ticker.
+//! - [`setup`]: config → running monitors (shared by `serve` and `check`).
+
+pub mod batch;
+pub mod category;
+pub mod config;
+pub mod drift;
+pub mod evaluation;
+pub mod http;
+pub mod metrics;
+pub mod monitor;
+pub mod reference;
+pub mod setup;
+pub mod stats;
+pub mod window;
+
+use std::future::Future;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+
+/// How often arrival-time windows are checked for closing.
+pub const TICK_INTERVAL: Duration = Duration::from_millis(250);
+
+/// Serves `service` on `listener` until `shutdown` completes, then finishes in-flight requests.
+/// Tests call this with a listener on port 0 and their own shutdown future.
+pub async fn run(
+    listener: TcpListener,
+    service: setup::Service,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let state = http::AppState::new(&service);
+    let app = http::router(state, service.settings.server.request_timeout);
+    let ticker = tokio::spawn(http::run_ticker(service.monitors.clone(), TICK_INTERVAL));
+    let served = axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await;
+    ticker.abort();
+    served
+}
