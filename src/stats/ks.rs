@@ -21,28 +21,28 @@
 //!   * `n != m`: a lattice-path recursion over the `(m + 1) x (n + 1)` grid that carries
 //!     the probability of having already left the band `|x/m - y/n| < h / lcm` (Hodges'
 //!     "inside" method in Viehmann's `1 - p` form, so every cell is a convex combination
-//!     in `[0, 1]` and nothing overflows). Only the band of one column is kept:
-//!     `O(min(n, m))` memory, `O(max(n, m) * band)` time.
+//!     in `[0, 1]` and nothing overflows). One column of `min(n, m) + 1` cells is kept;
+//!     time is `O(max(n, m) * band width)`, with four columns computed as a wavefront.
 //!   * If rounding pushes the exact value outside `[0, 1]` (only the equal-size sum can,
 //!     and only when `p` is 1 to within a few ulps), SciPy abandons it and uses the
 //!     asymptotic branch with `d` snapped to `h / lcm`; so do we.
 //! * Otherwise: SciPy's "asymptotic" choice, which is the *exact one-sample* Kolmogorov
 //!   distribution `D_N` with `N = round(n m / (n + m))` (ties to even), evaluated per
-//!   Simard & L'Ecuyer (2011). With `t = N d`:
+//!   Simard & L'Ecuyer (2011). With `t = N d`, the first matching row wins:
 //!
-//! | region                                        | survival function used                      |
-//! |-----------------------------------------------|---------------------------------------------|
-//! | `t <= 1/2`, `d >= 1`                          | 1, 0                                        |
-//! | `1/2 < t <= 1`                                | Ruben–Gambino: `1 - N!/N^N (2t - 1)^N`      |
-//! | `t >= N - 1`                                  | Ruben–Gambino: `2 (1 - d)^N`                |
-//! | `d >= 1/2`                                    | `2 * Smirnov` (D+ and D- events disjoint)   |
-//! | `N <= 140`, `N d² <= 0.754693`                | `1 -` Durbin matrix (Marsaglia–Tsang–Wang)  |
-//! | `N <= 140`, `N d² <= 4`                       | `1 -` Pomeranz recursion                    |
-//! | `N <= 140`, otherwise                         | `2 * Smirnov`                               |
-//! | `N > 140`, `N d² >= 370`                      | 0                                           |
-//! | `N > 140`, `N d² >= 2.2`                      | `2 * Smirnov`                               |
-//! | `N <= 100_000`, `N d^1.5 <= 1.4`              | `1 -` Durbin matrix                         |
-//! | otherwise                                     | `1 -` Pelz–Good expansion                   |
+//! | region                                   | survival function `P(D_N >= d)`            |
+//! |------------------------------------------|--------------------------------------------|
+//! | `t <= 1/2`; `d >= 1`                     | 1; 0                                       |
+//! | `t <= 1`                                 | Ruben–Gambino: `1 - N!/N^N (2t - 1)^N`     |
+//! | `t >= N - 1`                             | Ruben–Gambino: `2 (1 - d)^N`               |
+//! | `d >= 1/2`                               | `2 Smirnov` (the two tails are disjoint)   |
+//! | `N <= 140`, `N d² <= 0.754693`           | `1 -` Durbin matrix (Marsaglia–Tsang–Wang) |
+//! | `N <= 140`, `N d² <= 4`                  | `1 -` Pomeranz recursion                   |
+//! | `N <= 140`                               | `2 Smirnov`                                |
+//! | `N d² >= 370`                            | 0                                          |
+//! | `N d² >= 2.2`                            | `2 Smirnov` (tail overlap negligible)      |
+//! | `N <= 100_000`, `N d^1.5 <= 1.4`         | `1 -` Durbin matrix                        |
+//! | otherwise                                | `1 -` Pelz–Good expansion                  |
 //!
 //! `Smirnov(N, d)` is the one-sided `P(D_N+ >= d)`, summed from the Birnbaum–Tingey
 //! formula for `N <= 10^6` and approximated by `exp(-(6Nd + 1)² / 18N)` beyond.
@@ -71,6 +71,7 @@ const MAX_EXACT_N: usize = 10_000;
 /// each distinct value both ECDFs step past every copy of it before they are compared,
 /// so equal values shared by both samples never create a spurious gap. Returns 0.0 if
 /// either slice is empty (there is nothing to compare).
+#[must_use]
 pub fn statistic(reference_sorted: &[f64], current_sorted: &[f64]) -> f64 {
     let (n, m) = (reference_sorted.len(), current_sorted.len());
     if n == 0 || m == 0 {
@@ -94,7 +95,7 @@ pub fn statistic(reference_sorted: &[f64], current_sorted: &[f64]) -> f64 {
             // Both heads are NaN (a broken precondition): stop instead of spinning.
             break;
         }
-        // Same expression as SciPy (`i/n - j/m`), so D is bit-identical to its value.
+        // The same expression as SciPy's (`i/n - j/m`), so the ECDF gaps agree bit for bit.
         d = d.max((i as f64 / n_f - j as f64 / m_f).abs());
     }
     d
@@ -107,6 +108,7 @@ pub fn statistic(reference_sorted: &[f64], current_sorted: &[f64]) -> f64 {
 /// with `N = round(n m / (n + m))` (see the module docs for the algorithm per region).
 /// Returns 1.0 if either size is 0; `d` is clamped to `[0, 1]` and a NaN `d` is treated
 /// as 0. The result is always in `[0, 1]`, never NaN.
+#[must_use]
 pub fn p_value(d: f64, n: usize, m: usize) -> f64 {
     if n == 0 || m == 0 {
         return 1.0;
@@ -140,6 +142,7 @@ pub fn p_value(d: f64, n: usize, m: usize) -> f64 {
 ///
 /// Convenience for callers that want both numbers; an empty slice yields
 /// `{ statistic: 0.0, p_value: 1.0 }` ("no evidence of drift") instead of an error.
+#[must_use]
 pub fn ks_2samp(reference_sorted: &[f64], current_sorted: &[f64]) -> KsResult {
     let statistic = statistic(reference_sorted, current_sorted);
     KsResult {
@@ -417,7 +420,9 @@ fn durbin_cdf(n: u64, d: f64) -> f64 {
         std::mem::swap(&mut power, &mut scratch);
         power_exp *= 2;
         if power[centre].abs() > SCALE {
-            power.iter_mut().for_each(|v| *v /= SCALE);
+            for v in &mut power {
+                *v /= SCALE;
+            }
             power_exp += SCALE_EXPONENT;
         }
     }
@@ -514,7 +519,9 @@ fn pomeranz_cdf(n: u64, x: f64) -> f64 {
         }
         let peak = cur.iter().fold(0.0, |a: f64, &b| a.max(b));
         if peak > 0.0 && peak < 1.0 / SCALE {
-            cur.iter_mut().for_each(|v| *v *= SCALE);
+            for v in &mut cur {
+                *v *= SCALE;
+            }
             exponent -= SCALE_EXPONENT;
         }
         cur_start = prev_start + j1 - k1;
@@ -635,7 +642,8 @@ fn pelz_good_cdf(n: u64, x: f64) -> f64 {
         .sum()
 }
 
-/// Smallest `ln p` whose `exp` is not zero (`ln 2^-1075`).
+/// `ln 2^-1075`: below this `exp` underflows to zero, and so does `P(D_n+ >= x)`,
+/// which is at most `exp(-2 n x²)`.
 const MIN_LN: f64 = -745.133_219_101_941_2;
 
 /// One-sided `P(D_n+ >= x)` (SciPy's `special.smirnov`), for `n >= 2`, `1/n < x < 1`.
