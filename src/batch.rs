@@ -5,7 +5,7 @@
 //! each known field into its column: numbers into `f64` vectors, categories into reference codes
 //! (a hash lookup on the borrowed text, no allocation unless the category is new). Unknown fields
 //! are skipped. Per-value problems (text in a numeric column, objects as values) count as invalid
-//! and are stored as missing; whole-request problems return a [`BatchError`] and nothing is kept.
+//! and are stored as the invalid sentinels of [`crate::drift`]; whole-request problems return a [`BatchError`] and nothing is kept.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -14,7 +14,7 @@ use std::fmt::Write;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use crate::category;
-use crate::drift::{ColumnCheck, MISSING_CODE, ReferenceProfile};
+use crate::drift::{ColumnCheck, INVALID_CODE, INVALID_NUMBER, MISSING_CODE, ReferenceProfile};
 
 /// Which columns a monitor reads from a row, built once per monitor.
 #[derive(Debug, Clone)]
@@ -22,6 +22,7 @@ pub struct Schema {
     columns: Vec<SchemaColumn>,
     slots: HashMap<String, Slot>,
     timestamp: Option<String>,
+    has_id: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -34,12 +35,13 @@ enum SchemaColumn {
 enum Slot {
     Column(usize),
     Timestamp,
+    Id,
 }
 
 /// One parsed column of a batch.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ParsedColumn {
-    /// Values (NaN = missing/invalid) and the count of invalid values.
+    /// Values (NaN = missing, [`INVALID_NUMBER`] = invalid) and the count of invalid values.
     Numeric {
         /// One value per row.
         values: Vec<f64>,
@@ -48,7 +50,8 @@ pub enum ParsedColumn {
     },
     /// Reference codes, categories not in the reference, and the count of invalid values.
     Categorical {
-        /// One code per row; [`MISSING_CODE`] for missing, invalid and not-yet-coded values.
+        /// One code per row; [`MISSING_CODE`] for missing and not-yet-coded values,
+        /// [`INVALID_CODE`] for invalid ones.
         codes: Vec<u32>,
         /// `(row, text)` of values absent from the reference, coded later by the monitor.
         novel: Vec<(usize, String)>,
@@ -66,6 +69,11 @@ pub struct ParsedBatch {
     pub columns: Vec<ParsedColumn>,
     /// Event times (unix seconds) when the monitor has a timestamp column.
     pub timestamps: Option<Vec<f64>>,
+    /// Canonical row ids when the monitor has an id column (`None` = absent or not a string or
+    /// number).
+    pub ids: Option<Vec<Option<String>>>,
+    /// Ids of the wrong type (objects, arrays, booleans).
+    pub invalid_ids: u64,
 }
 
 /// Why a whole request was refused.
@@ -93,8 +101,9 @@ pub struct BatchError {
 }
 
 impl Schema {
-    /// The schema for `checks` (in order) and an optional event-time column.
-    pub fn new(checks: &[ColumnCheck], timestamp: Option<&str>) -> Self {
+    /// The schema for `checks` (in order), an optional event-time column and an optional row
+    /// id column (kept for joining labels).
+    pub fn new(checks: &[ColumnCheck], timestamp: Option<&str>, id: Option<&str>) -> Self {
         let mut slots = HashMap::new();
         let columns = checks
             .iter()
@@ -110,10 +119,14 @@ impl Schema {
         if let Some(ts) = timestamp {
             slots.insert(ts.to_owned(), Slot::Timestamp);
         }
+        if let Some(id) = id {
+            slots.insert(id.to_owned(), Slot::Id);
+        }
         Self {
             columns,
             slots,
             timestamp: timestamp.map(str::to_owned),
+            has_id: id.is_some(),
         }
     }
 
@@ -149,6 +162,8 @@ impl Schema {
             rows: builder.rows,
             columns: builder.columns,
             timestamps: builder.timestamps,
+            ids: builder.ids,
+            invalid_ids: builder.invalid_ids,
         })
     }
 }
@@ -158,6 +173,8 @@ struct Builder<'s> {
     rows: usize,
     columns: Vec<ParsedColumn>,
     timestamps: Option<Vec<f64>>,
+    ids: Option<Vec<Option<String>>>,
+    invalid_ids: u64,
     failure: Option<BatchError>,
     text: String,
 }
@@ -184,6 +201,8 @@ impl<'s> Builder<'s> {
             rows: 0,
             columns,
             timestamps: schema.timestamp.as_ref().map(|_| Vec::new()),
+            ids: schema.has_id.then(Vec::new),
+            invalid_ids: 0,
             failure: None,
             text: String::new(),
         }
@@ -199,6 +218,9 @@ impl<'s> Builder<'s> {
         }
         if let Some(t) = &mut self.timestamps {
             t.push(f64::NAN);
+        }
+        if let Some(ids) = &mut self.ids {
+            ids.push(None);
         }
         self.rows += 1;
     }
@@ -293,6 +315,9 @@ impl<'de> Visitor<'de> for RowsSeed<'_, '_> {
                 if let Some(t) = &mut self.builder.timestamps {
                     t.truncate(self.builder.rows);
                 }
+                if let Some(ids) = &mut self.builder.ids {
+                    ids.truncate(self.builder.rows);
+                }
                 return Ok(());
             }
         }
@@ -359,6 +384,16 @@ impl<'de> Visitor<'de> for RowSeed<'_, '_> {
                     builder: &mut *self.builder,
                     row,
                 })?,
+                Some(Slot::Id) => {
+                    let value: serde_json::Value = map.next_value()?;
+                    let id = crate::labels::id_text(&value);
+                    if id.is_none() && !value.is_null() {
+                        self.builder.invalid_ids += 1;
+                    }
+                    if let Some(ids) = &mut self.builder.ids {
+                        ids[row] = id;
+                    }
+                }
                 None => {
                     map.next_value::<IgnoredAny>()?;
                 }
@@ -451,7 +486,12 @@ impl CellSeed<'_, '_> {
 
     fn invalid(self) {
         match &mut self.builder.columns[self.column] {
-            ParsedColumn::Numeric { invalid, .. } | ParsedColumn::Categorical { invalid, .. } => {
+            ParsedColumn::Numeric { values, invalid } => {
+                values[self.row] = INVALID_NUMBER;
+                *invalid += 1;
+            }
+            ParsedColumn::Categorical { codes, invalid, .. } => {
+                codes[self.row] = INVALID_CODE;
                 *invalid += 1;
             }
         }
@@ -624,7 +664,7 @@ mod tests {
             10,
         )
         .unwrap();
-        Schema::new(&[x, c], timestamp)
+        Schema::new(&[x, c], timestamp, None)
     }
 
     fn parse(body: &str) -> Result<ParsedBatch, BatchError> {
@@ -646,7 +686,7 @@ mod tests {
             panic!()
         };
         assert_eq!(values[0], 1.5);
-        assert!(values[1].is_nan() && values[2].is_nan());
+        assert!(values[1] == INVALID_NUMBER && values[2].is_nan());
         assert_eq!((values[3], values[4], *invalid), (7.0, 2.0, 1));
         let ParsedColumn::Categorical {
             codes,
@@ -657,7 +697,7 @@ mod tests {
             panic!()
         };
         // Reference categories sorted: "21" = 0, "a" = 1, "true" = 2.
-        assert_eq!(codes, &vec![0, 0, MISSING_CODE, MISSING_CODE, 2]);
+        assert_eq!(codes, &vec![0, 0, MISSING_CODE, INVALID_CODE, 2]);
         assert_eq!(novel, &vec![(2, "new".to_string())]);
         assert_eq!(*invalid, 1);
     }

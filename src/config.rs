@@ -123,6 +123,15 @@ pub struct MonitorSpec {
     /// How many past window summaries `GET /v1/monitors/{name}` returns.
     #[serde(default = "default_history")]
     pub history: usize,
+    /// Joining delayed ground truth to earlier predictions.
+    #[serde(default)]
+    pub label_join: LabelJoinSpec,
+    /// Concept-drift tests and the online detector.
+    #[serde(default)]
+    pub concept: ConceptSpec,
+    /// Alert routing metadata and alert tuning.
+    #[serde(default)]
+    pub alerting: AlertingSpec,
 }
 
 fn default_drift_share() -> f64 {
@@ -221,6 +230,145 @@ pub struct ColumnSpec {
     /// Bin count override.
     #[serde(default)]
     pub bins: Option<usize>,
+    /// Prediction only: the model's probability for the positive class; tested for prediction
+    /// drift as a numerical column and used for ROC AUC and log loss.
+    #[serde(default)]
+    pub probability: Option<String>,
+    /// Prediction only: the class whose precision/recall/F1 and probability are reported for
+    /// binary classification (default: `1` when it is a class, else the last class in sorted
+    /// order).
+    #[serde(default, deserialize_with = "de_category")]
+    pub positive_class: Option<String>,
+}
+
+/// Reads a category given as text, number or boolean into its canonical text.
+fn de_category<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    struct CategoryVisitor;
+    impl Visitor<'_> for CategoryVisitor {
+        type Value = Option<String>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a class label (text or number)")
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            Ok(Some(v.to_owned()))
+        }
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+            Ok(Some(v.to_string()))
+        }
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+            Ok(Some(v.to_string()))
+        }
+        fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+            let mut text = String::new();
+            crate::category::number_text(v, &mut text);
+            Ok(Some(text))
+        }
+        fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+            Ok(Some(crate::category::bool_text(v).to_owned()))
+        }
+    }
+    d.deserialize_any(CategoryVisitor)
+}
+
+/// How rows wait for ground truth that arrives later (`POST /v1/monitors/{name}/labels`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LabelJoinSpec {
+    /// Predictions kept waiting for their label; beyond it the oldest expire (counted).
+    pub max_pending: usize,
+    /// Predictions older than this expire unlabelled (counted).
+    #[serde(deserialize_with = "de_duration")]
+    pub max_age: Duration,
+}
+
+impl Default for LabelJoinSpec {
+    fn default() -> Self {
+        Self {
+            max_pending: 100_000,
+            max_age: Duration::from_secs(24 * 3600),
+        }
+    }
+}
+
+/// Concept-drift settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConceptSpec {
+    /// Significance level of the per-window concept-drift tests (Bonferroni-split when two run).
+    pub threshold: f64,
+    /// The online error-stream detector.
+    pub page_hinkley: PageHinkleySpec,
+}
+
+impl Default for ConceptSpec {
+    fn default() -> Self {
+        Self {
+            threshold: 0.05,
+            page_hinkley: PageHinkleySpec::default(),
+        }
+    }
+}
+
+/// Page-Hinkley parameters (detects an increase of the mean error).
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct PageHinkleySpec {
+    /// Change in the mean error tolerated without alarm (per row).
+    pub delta: f64,
+    /// Alarm when the cumulative excess error exceeds this.
+    pub lambda: f64,
+    /// Labelled rows seen before an alarm is possible.
+    pub min_instances: u64,
+}
+
+impl Default for PageHinkleySpec {
+    fn default() -> Self {
+        Self {
+            delta: 0.005,
+            lambda: 50.0,
+            min_instances: 30,
+        }
+    }
+}
+
+/// Per-monitor alert routing and tuning, exported as metrics that the shipped Prometheus rules
+/// join, so editing this block changes alerts without editing the rule file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AlertingSpec {
+    /// `severity` label of the monitor's alerts (Alertmanager routes on it).
+    pub severity: String,
+    /// `team` label of the monitor's alerts (Alertmanager routes on it).
+    pub team: String,
+    /// Extra labels carried by `driftscope_monitor_info`.
+    pub labels: std::collections::BTreeMap<String, String>,
+    /// Consecutive evaluated windows a drift condition must hold before its alert fires.
+    pub for_windows: u32,
+    /// Alert when no row arrived, or no window was evaluated, for this long.
+    #[serde(deserialize_with = "de_duration")]
+    pub no_data_after: Duration,
+    /// Model quality is degraded when worse than the reference by more than this share of
+    /// the reference value (0.1 = 10 %).
+    pub quality_tolerance: f64,
+    /// Data-quality alert when a feature's missing share exceeds this.
+    pub max_missing_ratio: f64,
+    /// Data-quality alert when a feature's share of never-seen categories exceeds this.
+    pub max_new_category_ratio: f64,
+}
+
+impl Default for AlertingSpec {
+    fn default() -> Self {
+        Self {
+            severity: "warning".into(),
+            team: "default".into(),
+            labels: Default::default(),
+            for_windows: 1,
+            no_data_after: Duration::from_secs(3600),
+            quality_tolerance: 0.1,
+            max_missing_ratio: 0.1,
+            max_new_category_ratio: 0.05,
+        }
+    }
 }
 
 /// Type of a column's values.
@@ -571,6 +719,56 @@ impl MonitorSpec {
                 "prediction and target must be different columns",
             ));
         }
+        if let Some(t) = &self.target {
+            for (key, set) in [
+                ("probability", t.probability.is_some()),
+                ("positive_class", t.positive_class.is_some()),
+            ] {
+                if set {
+                    problems.push(Problem::new(
+                        format!("{at}.target.{key}"),
+                        format!("`{key}` belongs under `prediction`"),
+                    ));
+                }
+            }
+        }
+        if let Some(p) = &self.prediction {
+            if p.probability.as_deref() == Some(p.column.as_str()) {
+                problems.push(Problem::new(
+                    format!("{at}.prediction.probability"),
+                    "the probability column must differ from the prediction column",
+                ));
+            }
+            if p.probability.is_some() && p.kind == ColumnKind::Numerical {
+                problems.push(Problem::new(
+                    format!("{at}.prediction.probability"),
+                    "a probability column needs a categorical (classification) prediction",
+                ));
+            }
+        }
+        if self.label_join.max_pending == 0 {
+            problems.push(Problem::new(
+                format!("{at}.label_join.max_pending"),
+                "must be >= 1",
+            ));
+        }
+        let ph = self.concept.page_hinkley;
+        if !(self.concept.threshold > 0.0 && self.concept.threshold < 1.0) {
+            problems.push(Problem::new(
+                format!("{at}.concept.threshold"),
+                format!("must be in (0, 1), got {}", self.concept.threshold),
+            ));
+        }
+        if !(ph.delta >= 0.0 && ph.delta.is_finite() && ph.lambda > 0.0 && ph.lambda.is_finite()) {
+            problems.push(Problem::new(
+                format!("{at}.concept.page_hinkley"),
+                format!(
+                    "need delta >= 0 and lambda > 0, got delta {} and lambda {}",
+                    ph.delta, ph.lambda
+                ),
+            ));
+        }
+        self.alerting.validate(&format!("{at}.alerting"), problems);
         if let Err(message) = self.window.resolve() {
             problems.push(Problem::new(format!("{at}.window"), message));
         }
@@ -582,6 +780,61 @@ impl MonitorSpec {
         }
     }
 }
+
+impl AlertingSpec {
+    fn validate(&self, at: &str, problems: &mut Vec<Problem>) {
+        for (key, value) in [("severity", &self.severity), ("team", &self.team)] {
+            if value.trim().is_empty() {
+                problems.push(Problem::new(format!("{at}.{key}"), "must not be empty"));
+            }
+        }
+        for key in self.labels.keys() {
+            let valid = key
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                && !key.starts_with("__");
+            if !valid || RESERVED_ALERT_LABELS.contains(&key.as_str()) {
+                problems.push(Problem::new(
+                    format!("{at}.labels.{key}"),
+                    format!(
+                        "{key:?} cannot be a label name: use [a-zA-Z_][a-zA-Z0-9_]*, not {}",
+                        RESERVED_ALERT_LABELS.join(", ")
+                    ),
+                ));
+            }
+        }
+        if self.for_windows == 0 {
+            problems.push(Problem::new(format!("{at}.for_windows"), "must be >= 1"));
+        }
+        for (key, value) in [
+            ("quality_tolerance", self.quality_tolerance),
+            ("max_missing_ratio", self.max_missing_ratio),
+            ("max_new_category_ratio", self.max_new_category_ratio),
+        ] {
+            if !(0.0..=1.0).contains(&value) {
+                problems.push(Problem::new(
+                    format!("{at}.{key}"),
+                    format!("must be in [0, 1], got {value}"),
+                ));
+            }
+        }
+    }
+}
+
+/// Label names `alerting.labels` may not use: they are set by driftscope or Prometheus.
+pub const RESERVED_ALERT_LABELS: &[&str] = &[
+    "monitor",
+    "severity",
+    "team",
+    "feature",
+    "column",
+    "test",
+    "job",
+    "instance",
+    "alertname",
+];
 
 fn check_overrides(
     path: &str,

@@ -13,8 +13,15 @@ use crate::config::{ColumnKind, TestKind};
 use crate::reference::RawColumn;
 use crate::stats::{binning, chisquare, jensenshannon, ks, psi, wasserstein, z};
 
-/// Window code of a missing or invalid categorical value.
+/// Window code of a missing (absent or `null`) categorical value.
 pub const MISSING_CODE: u32 = u32::MAX;
+
+/// Window code of an invalid categorical value (an object or array where a category belongs).
+pub const INVALID_CODE: u32 = u32::MAX - 1;
+
+/// Window value of an invalid numeric value (text, boolean, object or array). Missing numeric
+/// values are NaN; JSON cannot carry infinities, so neither sentinel collides with data.
+pub const INVALID_NUMBER: f64 = f64::NEG_INFINITY;
 
 /// Reference rows at or below which Evidently's matrix picks p-value tests (KS, chi-square, z);
 /// above it, distances (Wasserstein, Jensen–Shannon) that do not flag every tiny shift.
@@ -83,10 +90,10 @@ pub struct CategoricalProfile {
 /// One window's values of a column, as the window engine stores them.
 #[derive(Debug, Clone, Copy)]
 pub enum ColumnValues<'a> {
-    /// NaN = missing or invalid.
+    /// NaN = missing, [`INVALID_NUMBER`] = invalid.
     Numeric(&'a [f64]),
-    /// [`MISSING_CODE`] = missing or invalid; codes past the reference's categories are new
-    /// categories.
+    /// [`MISSING_CODE`] = missing, [`INVALID_CODE`] = invalid; codes past the reference's
+    /// categories are new categories.
     Categorical(&'a [u32]),
 }
 
@@ -103,10 +110,16 @@ pub struct ColumnOutcome {
     pub threshold: f64,
     /// Drift verdict; false when there was nothing to test.
     pub drifted: bool,
-    /// Values tested (non-missing).
+    /// Values tested (neither missing nor invalid).
     pub values: usize,
-    /// Missing or invalid values in the window.
+    /// Absent or `null` values.
     pub missing: usize,
+    /// Values of the wrong type (treated as missing by the test).
+    pub invalid: usize,
+    /// Numeric values outside the reference's [min, max].
+    pub out_of_range: usize,
+    /// Categorical values never seen in the reference.
+    pub new_category: usize,
 }
 
 impl ColumnCheck {
@@ -195,53 +208,84 @@ impl ColumnCheck {
         })
     }
 
-    /// Compares one window's values with the reference. Missing values are counted, not
-    /// tested; a window with no usable value gets no score and no drift verdict.
+    /// Compares one window's values with the reference. Missing and invalid values are counted,
+    /// not tested; a window with no usable value gets no score and no drift verdict.
     pub fn evaluate(&self, values: ColumnValues<'_>) -> ColumnOutcome {
-        let (score, p_value, used, missing) = match (&self.reference, values) {
+        let mut outcome = ColumnOutcome {
+            test: self.test,
+            score: None,
+            p_value: None,
+            threshold: self.threshold,
+            drifted: false,
+            values: 0,
+            missing: 0,
+            invalid: 0,
+            out_of_range: 0,
+            new_category: 0,
+        };
+        let tested = match (&self.reference, values) {
             (ReferenceProfile::Numeric(reference), ColumnValues::Numeric(window)) => {
-                let mut current: Vec<f64> =
-                    window.iter().copied().filter(|v| !v.is_nan()).collect();
-                let missing = window.len() - current.len();
-                if current.is_empty() {
-                    (None, None, 0, missing)
-                } else {
-                    current.sort_unstable_by(f64::total_cmp);
-                    let (s, p) = self.numeric_test(reference, &current);
-                    (Some(s), p, current.len(), missing)
+                let mut current = Vec::with_capacity(window.len());
+                let (min, max) = (
+                    reference.sorted[0],
+                    reference.sorted[reference.sorted.len() - 1],
+                );
+                for &v in window {
+                    if v.is_nan() {
+                        outcome.missing += 1;
+                    } else if v == INVALID_NUMBER {
+                        outcome.invalid += 1;
+                    } else {
+                        outcome.out_of_range += usize::from(v < min || v > max);
+                        current.push(v);
+                    }
                 }
+                outcome.values = current.len();
+                (!current.is_empty()).then(|| {
+                    current.sort_unstable_by(f64::total_cmp);
+                    self.numeric_test(reference, &current)
+                })
             }
             (ReferenceProfile::Categorical(reference), ColumnValues::Categorical(window)) => {
-                let mut counts = reference_sized_counts(reference.counts.len(), window);
-                let missing = window.len() - counts.iter().sum::<u64>() as usize;
-                if missing == window.len() {
-                    (None, None, 0, missing)
-                } else {
+                let known = reference.counts.len();
+                let mut counts = vec![0u64; known];
+                for &code in window {
+                    match code {
+                        MISSING_CODE => outcome.missing += 1,
+                        INVALID_CODE => outcome.invalid += 1,
+                        _ => {
+                            let i = code as usize;
+                            if i >= counts.len() {
+                                counts.resize(i + 1, 0);
+                            }
+                            counts[i] += 1;
+                            outcome.values += 1;
+                            outcome.new_category += usize::from(i >= known);
+                        }
+                    }
+                }
+                (outcome.values > 0).then(|| {
                     let mut ref_counts = reference.counts.clone();
                     ref_counts.resize(counts.len(), 0);
-                    counts.resize(ref_counts.len(), 0);
-                    let (s, p) = self.count_test(&ref_counts, &counts, 0);
-                    (Some(s), p, window.len() - missing, missing)
-                }
+                    self.count_test(&ref_counts, &counts, 0)
+                })
             }
             // The window engine builds columns from the same schema; a mismatch is a bug, and
             // reporting "no data" is safer than a panic in a running service.
-            _ => (None, None, 0, values.len()),
+            _ => {
+                outcome.missing = values.len();
+                None
+            }
         };
-        let drifted = match (self.test.has_p_value(), score, p_value) {
-            (true, Some(_), Some(p)) => p < self.threshold,
-            (false, Some(s), _) => s >= self.threshold,
-            _ => false,
-        };
-        ColumnOutcome {
-            test: self.test,
-            score,
-            p_value,
-            threshold: self.threshold,
-            drifted,
-            values: used,
-            missing,
+        if let Some((score, p_value)) = tested {
+            outcome.score = Some(score);
+            outcome.p_value = p_value;
+            outcome.drifted = match p_value {
+                Some(p) if self.test.has_p_value() => p < self.threshold,
+                _ => score >= self.threshold,
+            };
         }
+        outcome
     }
 
     fn numeric_test(&self, reference: &NumericProfile, current: &[f64]) -> (f64, Option<f64>) {
@@ -329,22 +373,6 @@ pub fn default_test(kind: ColumnKind, reference_rows: usize, distinct: usize) ->
         (ColumnKind::Categorical, true) => TestKind::Z,
         (ColumnKind::Categorical, false) => TestKind::Jensenshannon,
     }
-}
-
-/// Counts window codes, sized to cover every reference category and every new code seen.
-fn reference_sized_counts(reference_categories: usize, window: &[u32]) -> Vec<u64> {
-    let mut counts = vec![0u64; reference_categories];
-    for &code in window {
-        if code == MISSING_CODE {
-            continue;
-        }
-        let i = code as usize;
-        if i >= counts.len() {
-            counts.resize(i + 1, 0);
-        }
-        counts[i] += 1;
-    }
-    counts
 }
 
 /// Counts of each distinct value over the union of two sorted samples, aligned.

@@ -5,8 +5,8 @@
 
 use serde::Serialize;
 
-use crate::drift::{ColumnCheck, ColumnOutcome, ColumnValues, Role};
-use crate::window::{ClosedWindow, ColumnData};
+use crate::drift::{ColumnCheck, ColumnOutcome, Role};
+use crate::window::ClosedWindow;
 
 /// The published result of one window.
 #[derive(Debug, Clone, Serialize)]
@@ -27,10 +27,8 @@ pub struct WindowReport {
     pub dataset: DatasetDrift,
     /// Per-feature results, in config order.
     pub features: Vec<ColumnReport>,
-    /// Prediction drift, when the monitor has a prediction column.
-    pub prediction: Option<ColumnReport>,
-    /// Target drift, when the monitor has a target column.
-    pub target: Option<ColumnReport>,
+    /// Prediction drift: the prediction column and the probability column, when configured.
+    pub predictions: Vec<ColumnReport>,
 }
 
 /// Dataset-level drift: the share of features that drifted.
@@ -56,35 +54,47 @@ pub struct ColumnReport {
     /// Test outcome.
     #[serde(flatten)]
     pub outcome: ColumnOutcome,
-    /// Missing or invalid values / rows in the window.
+    /// Missing values / rows in the window.
     pub missing_ratio: f64,
+    /// Invalid (wrong-type) values / rows in the window.
+    pub invalid_ratio: f64,
+    /// Numeric values outside the reference's [min, max] / rows in the window.
+    pub out_of_range_ratio: f64,
+    /// Categorical values never seen in the reference / rows in the window.
+    pub new_category_ratio: f64,
 }
 
-/// Runs every check against the window. `checks[i]` reads `window.columns[i]`.
+impl ColumnReport {
+    /// Names an outcome and turns its counts into shares of the window's `rows`.
+    pub fn new(name: &str, outcome: ColumnOutcome, rows: usize) -> Self {
+        let share = |n: usize| {
+            if rows == 0 {
+                0.0
+            } else {
+                n as f64 / rows as f64
+            }
+        };
+        Self {
+            name: name.to_owned(),
+            missing_ratio: share(outcome.missing),
+            invalid_ratio: share(outcome.invalid),
+            out_of_range_ratio: share(outcome.out_of_range),
+            new_category_ratio: share(outcome.new_category),
+            outcome,
+        }
+    }
+}
+
+/// Runs every check against the window. `checks[i]` reads `window.columns[i]`; target checks
+/// belong to labelled windows ([`crate::labelled`]) and are not passed here.
 pub fn evaluate(checks: &[ColumnCheck], drift_share: f64, window: &ClosedWindow) -> WindowReport {
     let started = std::time::Instant::now();
-    let mut features = Vec::new();
-    let (mut prediction, mut target) = (None, None);
+    let (mut features, mut predictions) = (Vec::new(), Vec::new());
     for (check, data) in checks.iter().zip(&window.columns) {
-        let values = match data {
-            ColumnData::Numeric(v) => ColumnValues::Numeric(v),
-            ColumnData::Categorical(v) => ColumnValues::Categorical(v),
-        };
-        let outcome = check.evaluate(values);
-        let missing_ratio = if window.rows == 0 {
-            0.0
-        } else {
-            outcome.missing as f64 / window.rows as f64
-        };
-        let report = ColumnReport {
-            name: check.name.clone(),
-            outcome,
-            missing_ratio,
-        };
+        let report = ColumnReport::new(&check.name, check.evaluate(data.into()), window.rows);
         match check.role {
             Role::Feature => features.push(report),
-            Role::Prediction => prediction = Some(report),
-            Role::Target => target = Some(report),
+            Role::Prediction | Role::Target => predictions.push(report),
         }
     }
     let evaluated = features
@@ -113,8 +123,7 @@ pub fn evaluate(checks: &[ColumnCheck], drift_share: f64, window: &ClosedWindow)
         evaluation_seconds: started.elapsed().as_secs_f64(),
         dataset,
         features,
-        prediction,
-        target,
+        predictions,
     }
 }
 

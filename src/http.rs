@@ -20,11 +20,11 @@ use serde_json::json;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
-use crate::batch::BatchErrorKind;
+use crate::batch::{BatchError, BatchErrorKind};
 use crate::drift::ReferenceProfile;
 use crate::evaluation::unix_now;
 use crate::metrics::{Metrics, UNKNOWN_MONITOR_LABEL};
-use crate::monitor::Monitor;
+use crate::monitor::{LabelOutcome, Monitor};
 use crate::setup::Service;
 
 /// Shared state of all handlers.
@@ -62,6 +62,7 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         .route("/v1/monitors", get(list_monitors))
         .route("/v1/monitors/{monitor}", get(monitor_results))
         .route("/v1/monitors/{monitor}/rows", post(ingest_rows))
+        .route("/v1/monitors/{monitor}/labels", post(ingest_labels))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -176,14 +177,7 @@ async fn monitor_results(
     State(state): State<AppState>,
     Path(name): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let monitor = find_monitor(&state, &name)?;
-    let (latest, history) = monitor.results();
-    Ok(Json(json!({
-        "monitor": monitor.name(),
-        "buffered_rows": monitor.buffered_rows(),
-        "latest": latest.as_deref(),
-        "history": history,
-    })))
+    Ok(Json(find_monitor(&state, &name)?.results_json()))
 }
 
 fn find_monitor<'a>(state: &'a AppState, name: &str) -> Result<&'a Arc<Monitor>, ApiError> {
@@ -207,12 +201,31 @@ async fn ingest_rows(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let label = state
-        .monitors
-        .get(&name)
-        .map_or(UNKNOWN_MONITOR_LABEL, |m| m.name());
     let result = ingest(&state, &name, &headers, body).await;
+    count_rejection(&state, &name, result)
+}
+
+async fn ingest_labels(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let result = labels(&state, &name, &headers, body).await;
+    count_rejection(&state, &name, result)
+}
+
+/// Counts a rejected request under its monitor (or [`UNKNOWN_MONITOR_LABEL`]) and error code.
+fn count_rejection(
+    state: &AppState,
+    name: &str,
+    result: Result<Json<serde_json::Value>, ApiError>,
+) -> Result<Json<serde_json::Value>, ApiError> {
     if let Err(e) = &result {
+        let label = state
+            .monitors
+            .get(name)
+            .map_or(UNKNOWN_MONITOR_LABEL, |m| m.name());
         state
             .metrics
             .requests_rejected
@@ -222,13 +235,12 @@ async fn ingest_rows(
     result
 }
 
-async fn ingest(
+/// Checks the content type and reads the body within `server.max_body_bytes`.
+async fn read_json_body(
     state: &AppState,
-    name: &str,
     headers: &HeaderMap,
     body: Body,
-) -> Result<Json<serde_json::Value>, ApiError> {
-    let monitor = find_monitor(state, name)?;
+) -> Result<axum::body::Bytes, ApiError> {
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -254,47 +266,93 @@ async fn ingest(
     if body.size_hint().lower() > limit as u64 {
         return Err(too_large());
     }
-    let bytes = match Limited::new(body, limit).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => return Err(too_large()),
-        Err(e) => {
-            return Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "malformed_json",
-                format!("could not read the request body: {e}"),
-            ));
-        }
+    match Limited::new(body, limit).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => Err(too_large()),
+        Err(e) => Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "malformed_json",
+            format!("could not read the request body: {e}"),
+        )),
+    }
+}
+
+fn batch_error(name: &str, e: BatchError) -> ApiError {
+    let (status, code) = match e.kind {
+        BatchErrorKind::MalformedJson => (StatusCode::BAD_REQUEST, "malformed_json"),
+        BatchErrorKind::InvalidBody => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_body"),
+        BatchErrorKind::EmptyBatch => (StatusCode::UNPROCESSABLE_ENTITY, "empty_batch"),
+        BatchErrorKind::RowNotObject => (StatusCode::UNPROCESSABLE_ENTITY, "row_not_object"),
+        BatchErrorKind::InvalidTimestamp => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_timestamp"),
     };
+    ApiError::new(status, code, format!("monitor {name:?}: {}", e.message))
+}
+
+fn internal(e: &tokio::task::JoinError) -> ApiError {
+    tracing::error!(error = %e, "Request worker failed.");
+    ApiError::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal",
+        "the request could not be processed",
+    )
+}
+
+async fn ingest(
+    state: &AppState,
+    name: &str,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let monitor = find_monitor(state, name)?;
+    let bytes = read_json_body(state, headers, body).await?;
     // Parsing a large body is CPU work: keep it off the async workers.
     let parser = Arc::clone(monitor);
     let parsed = tokio::task::spawn_blocking(move || parser.schema.parse(&bytes))
         .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "Batch parser failed.");
-            ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                "the batch could not be parsed",
-            )
-        })?;
-    let batch = parsed.map_err(|e| {
-        let (status, code) = match e.kind {
-            BatchErrorKind::MalformedJson => (StatusCode::BAD_REQUEST, "malformed_json"),
-            BatchErrorKind::InvalidBody => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_body"),
-            BatchErrorKind::EmptyBatch => (StatusCode::UNPROCESSABLE_ENTITY, "empty_batch"),
-            BatchErrorKind::RowNotObject => (StatusCode::UNPROCESSABLE_ENTITY, "row_not_object"),
-            BatchErrorKind::InvalidTimestamp => {
-                (StatusCode::UNPROCESSABLE_ENTITY, "invalid_timestamp")
-            }
-        };
-        ApiError::new(status, code, format!("monitor {name:?}: {}", e.message))
-    })?;
+        .map_err(|e| internal(&e))?;
+    let batch = parsed.map_err(|e| batch_error(name, e))?;
     let rows = batch.rows;
-    let ingested = monitor.ingest(batch, unix_now());
-    let evaluated = monitor.evaluate(ingested.closed).await;
+    let closed = monitor.ingest(batch, unix_now());
+    let (windows, labelled) = monitor.evaluate(closed).await;
     Ok(Json(
-        json!({"accepted": rows, "windows_evaluated": evaluated}),
+        json!({"accepted": rows, "windows_evaluated": windows, "labelled_windows_evaluated": labelled}),
     ))
+}
+
+async fn labels(
+    state: &AppState,
+    name: &str,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let monitor = find_monitor(state, name)?;
+    if monitor.labelled.is_none() {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "no_target",
+            format!(
+                "monitor {name:?} has no `target` column in monitors.yaml, so it cannot take labels"
+            ),
+        ));
+    }
+    let bytes = read_json_body(state, headers, body).await?;
+    let items = crate::labels::parse_body(&bytes).map_err(|e| batch_error(name, e))?;
+    let joiner = Arc::clone(monitor);
+    let (outcomes, closed) = tokio::task::spawn_blocking(move || {
+        let (outcomes, closed) = joiner.add_labels(&items, unix_now());
+        (outcomes, closed)
+    })
+    .await
+    .map_err(|e| internal(&e))?;
+    let (_, labelled) = monitor.evaluate(closed).await;
+    let count = |o: LabelOutcome| outcomes.iter().filter(|&&x| x == o).count();
+    Ok(Json(json!({
+        "received": outcomes.len(),
+        "matched": count(LabelOutcome::Matched),
+        "unmatched": outcomes.len() - count(LabelOutcome::Matched),
+        "labelled_windows_evaluated": labelled,
+        "outcomes": outcomes,
+    })))
 }
 
 /// Records request count, latency and body sizes, labelled by route template (never the raw
@@ -336,23 +394,17 @@ async fn record_http_metrics(
     response
 }
 
-/// Closes time windows on the server clock for monitors that run on arrival time, so a window
-/// is published within `interval` of its end even when no further rows arrive.
+/// Clock work for every monitor: closes time windows on the server clock (feature windows of
+/// arrival-time monitors, all labelled windows) and expires predictions waiting for labels, so
+/// a window is published within `interval` of its end even when no further rows arrive.
 pub async fn run_ticker(monitors: Vec<Arc<Monitor>>, interval: Duration) {
-    let clocked: Vec<Arc<Monitor>> = monitors
-        .into_iter()
-        .filter(|m| m.runs_on_arrival_time())
-        .collect();
-    if clocked.is_empty() {
-        return;
-    }
     let mut ticker = tokio::time::interval(interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticker.tick().await;
         let now = unix_now();
-        for monitor in &clocked {
-            let closed = monitor.advance_clock(now);
+        for monitor in &monitors {
+            let closed = monitor.tick(now);
             monitor.evaluate(closed).await;
         }
     }

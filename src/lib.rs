@@ -12,6 +12,10 @@
 //! - [`batch`]: parses an ingest body straight into columns.
 //! - [`window`]: the windowing engine (count/time, tumbling/sliding).
 //! - [`evaluation`]: one closed window → a report.
+//! - [`labels`]: the join buffer where predictions wait for delayed ground truth.
+//! - [`labelled`]: labelled windows: target drift, concept drift and model quality.
+//! - [`concept`]: concept-drift tests and the Page-Hinkley error-stream detector.
+//! - [`quality`]: model-quality metrics, checked against scikit-learn golden values.
 //! - [`monitor`]: per-monitor state: ingest, evaluation off the async runtime, publishing.
 //! - [`metrics`]: every Prometheus metric.
 //! - [`http`]: routes, errors, HTTP metrics middleware, the window-closing ticker.
@@ -19,12 +23,16 @@
 
 pub mod batch;
 pub mod category;
+pub mod concept;
 pub mod config;
 pub mod drift;
 pub mod evaluation;
 pub mod http;
+pub mod labelled;
+pub mod labels;
 pub mod metrics;
 pub mod monitor;
+pub mod quality;
 pub mod reference;
 pub mod setup;
 pub mod stats;

@@ -11,7 +11,14 @@ use prometheus::{
     TextEncoder, exponential_buckets,
 };
 
-use crate::drift::{ColumnCheck, ColumnOutcome, Role};
+use crate::config::MonitorSpec;
+use crate::drift::{ColumnCheck, Role};
+use crate::evaluation::{ColumnReport, DatasetDrift};
+use crate::labelled::{LabelledModel, LabelledReport};
+use crate::monitor::UNMATCHED_REASONS;
+
+/// `detector` label of the online concept-change detector.
+pub const DETECTOR: &str = "page_hinkley";
 
 /// Error codes a rejected ingest request is counted under (the `code` label).
 pub const REJECTION_CODES: &[&str] = &[
@@ -23,6 +30,7 @@ pub const REJECTION_CODES: &[&str] = &[
     "empty_batch",
     "row_not_object",
     "invalid_timestamp",
+    "no_target",
     "internal",
 ];
 
@@ -34,25 +42,37 @@ pub const UNKNOWN_MONITOR_LABEL: &str = "_unknown";
 #[derive(Debug)]
 pub struct Metrics {
     registry: Registry,
-    feature_score: GaugeVec,
-    feature_p_value: GaugeVec,
-    feature_threshold: GaugeVec,
-    feature_detected: IntGaugeVec,
+    feature: ColumnGauges,
+    prediction: ColumnGauges,
+    target: ColumnGauges,
     feature_missing_ratio: GaugeVec,
-    prediction_score: GaugeVec,
-    prediction_p_value: GaugeVec,
-    prediction_threshold: GaugeVec,
-    prediction_detected: IntGaugeVec,
-    target_score: GaugeVec,
-    target_p_value: GaugeVec,
-    target_threshold: GaugeVec,
-    target_detected: IntGaugeVec,
+    feature_invalid_ratio: GaugeVec,
+    feature_out_of_range_ratio: GaugeVec,
+    feature_new_category_ratio: GaugeVec,
     dataset_share: GaugeVec,
     dataset_detected: IntGaugeVec,
+    dataset_streak: IntGaugeVec,
     drifted_features: IntGaugeVec,
     window_rows: IntGaugeVec,
     last_evaluation: GaugeVec,
     reference_rows: IntGaugeVec,
+    concept_score: GaugeVec,
+    concept_p_value: GaugeVec,
+    concept_detected: IntGaugeVec,
+    concept_streak: IntGaugeVec,
+    concept_change_detected: IntGaugeVec,
+    concept_change_points: IntCounterVec,
+    model_quality: GaugeVec,
+    model_quality_degraded: IntGaugeVec,
+    labelled_windows: IntCounterVec,
+    monitor_info: IntGaugeVec,
+    /// `alerting.labels` keys that are label names of `driftscope_monitor_info`, in order.
+    info_extra_labels: Vec<String>,
+    alert_for_windows: IntGaugeVec,
+    no_data_seconds: GaugeVec,
+    data_quality_threshold: GaugeVec,
+    /// Unix time of the last accepted row (the start time before any).
+    pub last_ingest: GaugeVec,
     /// Windows whose results were published.
     pub windows_evaluated: IntCounterVec,
     /// Windows closed without a verdict, by reason.
@@ -65,8 +85,18 @@ pub struct Metrics {
     pub rows_dropped: IntCounterVec,
     /// Values of the wrong type, by column.
     pub values_invalid: IntCounterVec,
-    /// Rejected ingest requests, by error code.
+    /// Rejected requests, by error code.
     pub requests_rejected: IntCounterVec,
+    /// Label items received.
+    pub labels_received: IntCounterVec,
+    /// Label items joined to a waiting prediction.
+    pub labels_matched: IntCounterVec,
+    /// Label items not joined, by reason.
+    pub labels_unmatched: IntCounterVec,
+    /// Predictions that waited too long (or were pushed out) without a label.
+    pub predictions_expired: IntCounterVec,
+    /// Predictions waiting for a label now.
+    pub labels_pending: IntGaugeVec,
     /// HTTP requests by route template and status.
     pub http_requests: IntCounterVec,
     /// HTTP latency by route template.
@@ -77,6 +107,61 @@ pub struct Metrics {
     pub http_response_size: HistogramVec,
     /// Time to evaluate one window.
     pub evaluation_duration: HistogramVec,
+}
+
+/// The gauges of one kind of column drift (feature, prediction or target).
+#[derive(Debug)]
+struct ColumnGauges {
+    score: GaugeVec,
+    p_value: GaugeVec,
+    threshold: GaugeVec,
+    detected: IntGaugeVec,
+    streak: IntGaugeVec,
+}
+
+impl ColumnGauges {
+    fn new(r: &Registry, kind: &str, column_label: &'static str, what: &str) -> Self {
+        let with_test = &["monitor", column_label, "test"];
+        let plain = &["monitor", column_label];
+        Self {
+            score: gauge(
+                r,
+                &format!("driftscope_{kind}_drift_score"),
+                &format!("Drift statistic or distance of the {what} in the last evaluated window."),
+                with_test,
+            ),
+            p_value: gauge(
+                r,
+                &format!("driftscope_{kind}_drift_p_value"),
+                &format!(
+                    "p-value of the {what}'s drift test in the last evaluated window (p-value tests only)."
+                ),
+                with_test,
+            ),
+            threshold: gauge(
+                r,
+                &format!("driftscope_{kind}_drift_threshold"),
+                &format!(
+                    "Threshold of the {what}'s drift test: drift when p < threshold, or score >= threshold for distances."
+                ),
+                with_test,
+            ),
+            detected: int_gauge(
+                r,
+                &format!("driftscope_{kind}_drift_detected"),
+                &format!("1 if the {what} drifted in the last evaluated window, else 0."),
+                plain,
+            ),
+            streak: int_gauge(
+                r,
+                &format!("driftscope_{kind}_drift_streak_windows"),
+                &format!(
+                    "Consecutive evaluated windows in which the {what} drifted (0 after one without drift)."
+                ),
+                plain,
+            ),
+        }
+    }
 }
 
 fn gauge(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> GaugeVec {
@@ -120,17 +205,17 @@ fn histogram(
 }
 
 impl Metrics {
-    /// Registers every metric (and the process collector) in a fresh registry.
-    pub fn new() -> Self {
+    /// Registers every metric (and the process collector) in a fresh registry. The label names
+    /// of `driftscope_monitor_info` are `monitor`, `severity`, `team` and every key of any
+    /// monitor's `alerting.labels` (`extra_info_labels`), empty where a monitor lacks one.
+    pub fn new(extra_info_labels: &[String]) -> Self {
         let r = Registry::new();
         #[cfg(target_os = "linux")]
         r.register(Box::new(
             prometheus::process_collector::ProcessCollector::for_self(),
         ))
         .expect("process collector registers once");
-        let mcf = &["monitor", "column", "test"];
         let mf = &["monitor", "feature"];
-        let mft = &["monitor", "feature", "test"];
         let m = &["monitor"];
         let seconds = exponential_buckets(0.0005, 2.0, 16).expect("valid buckets"); // 0.5 ms .. 16 s
         let bytes = exponential_buckets(64.0, 4.0, 12).expect("valid buckets"); // 64 B .. 268 MB
@@ -143,84 +228,35 @@ impl Metrics {
         build_info
             .with_label_values(&[env!("CARGO_PKG_VERSION")])
             .set(1);
+        let mut info_labels = vec!["monitor", "severity", "team"];
+        info_labels.extend(extra_info_labels.iter().map(String::as_str));
         Self {
-            feature_score: gauge(
-                &r,
-                "driftscope_feature_drift_score",
-                "Drift statistic or distance of the feature in the last evaluated window.",
-                mft,
-            ),
-            feature_p_value: gauge(
-                &r,
-                "driftscope_feature_drift_p_value",
-                "p-value of the feature's drift test in the last evaluated window (p-value tests only).",
-                mft,
-            ),
-            feature_threshold: gauge(
-                &r,
-                "driftscope_feature_drift_threshold",
-                "Threshold of the feature's drift test: drift when p < threshold, or score >= threshold for distances.",
-                mft,
-            ),
-            feature_detected: int_gauge(
-                &r,
-                "driftscope_feature_drift_detected",
-                "1 if the feature drifted in the last evaluated window, else 0.",
-                mf,
-            ),
+            feature: ColumnGauges::new(&r, "feature", "feature", "feature"),
+            prediction: ColumnGauges::new(&r, "prediction", "column", "prediction column"),
+            target: ColumnGauges::new(&r, "target", "column", "target column"),
             feature_missing_ratio: gauge(
                 &r,
                 "driftscope_feature_missing_ratio",
-                "Share of missing or invalid values of the feature in the last evaluated window.",
+                "Share of the last window's rows where the feature was absent or null.",
                 mf,
             ),
-            prediction_score: gauge(
+            feature_invalid_ratio: gauge(
                 &r,
-                "driftscope_prediction_drift_score",
-                "Drift statistic or distance of the prediction column in the last evaluated window.",
-                mcf,
+                "driftscope_feature_invalid_ratio",
+                "Share of the last window's rows where the feature had the wrong type.",
+                mf,
             ),
-            prediction_p_value: gauge(
+            feature_out_of_range_ratio: gauge(
                 &r,
-                "driftscope_prediction_drift_p_value",
-                "p-value of the prediction drift test (p-value tests only).",
-                mcf,
+                "driftscope_feature_out_of_range_ratio",
+                "Share of the last window's rows where the numeric feature was outside the reference min-max.",
+                mf,
             ),
-            prediction_threshold: gauge(
+            feature_new_category_ratio: gauge(
                 &r,
-                "driftscope_prediction_drift_threshold",
-                "Threshold of the prediction drift test.",
-                mcf,
-            ),
-            prediction_detected: int_gauge(
-                &r,
-                "driftscope_prediction_drift_detected",
-                "1 if the prediction column drifted in the last evaluated window, else 0.",
-                &["monitor", "column"],
-            ),
-            target_score: gauge(
-                &r,
-                "driftscope_target_drift_score",
-                "Drift statistic or distance of the target column in the last evaluated window.",
-                mcf,
-            ),
-            target_p_value: gauge(
-                &r,
-                "driftscope_target_drift_p_value",
-                "p-value of the target drift test (p-value tests only).",
-                mcf,
-            ),
-            target_threshold: gauge(
-                &r,
-                "driftscope_target_drift_threshold",
-                "Threshold of the target drift test.",
-                mcf,
-            ),
-            target_detected: int_gauge(
-                &r,
-                "driftscope_target_drift_detected",
-                "1 if the target column drifted in the last evaluated window, else 0.",
-                &["monitor", "column"],
+                "driftscope_feature_new_category_ratio",
+                "Share of the last window's rows where the categorical feature had a category never seen in the reference.",
+                mf,
             ),
             dataset_share: gauge(
                 &r,
@@ -232,6 +268,12 @@ impl Metrics {
                 &r,
                 "driftscope_dataset_drift_detected",
                 "1 if the drifted share reached the monitor's drift_share in the last evaluated window.",
+                m,
+            ),
+            dataset_streak: int_gauge(
+                &r,
+                "driftscope_dataset_drift_streak_windows",
+                "Consecutive evaluated windows with dataset drift (0 after one without).",
                 m,
             ),
             drifted_features: int_gauge(
@@ -249,13 +291,98 @@ impl Metrics {
             last_evaluation: gauge(
                 &r,
                 "driftscope_last_evaluation_timestamp_seconds",
-                "Unix time at which the last window was evaluated.",
+                "Unix time of the last window evaluation (the service start time before the first).",
                 m,
             ),
             reference_rows: int_gauge(
                 &r,
                 "driftscope_reference_rows",
                 "Rows in the monitor's reference file.",
+                m,
+            ),
+            concept_score: gauge(
+                &r,
+                "driftscope_concept_drift_score",
+                "Concept-drift statistic of the last labelled window (test: label_given_prediction = summed chi-square, error_rate = error-rate change, residual_ks = KS D).",
+                &["monitor", "test"],
+            ),
+            concept_p_value: gauge(
+                &r,
+                "driftscope_concept_drift_p_value",
+                "p-value of the concept-drift test in the last labelled window.",
+                &["monitor", "test"],
+            ),
+            concept_detected: int_gauge(
+                &r,
+                "driftscope_concept_drift_detected",
+                "1 if the last labelled window showed concept drift, else 0.",
+                m,
+            ),
+            concept_streak: int_gauge(
+                &r,
+                "driftscope_concept_drift_streak_windows",
+                "Consecutive labelled windows with concept drift.",
+                m,
+            ),
+            concept_change_detected: int_gauge(
+                &r,
+                "driftscope_concept_change_detected",
+                "1 from an online change point of the error stream until a labelled window closes without one.",
+                &["monitor", "detector"],
+            ),
+            concept_change_points: counter(
+                &r,
+                "driftscope_concept_change_points_total",
+                "Change points of the error stream found by the online detector.",
+                &["monitor", "detector"],
+            ),
+            model_quality: gauge(
+                &r,
+                "driftscope_model_quality",
+                "Model quality on the reference (dataset=reference) and on the last labelled window (dataset=current).",
+                &["monitor", "metric", "dataset"],
+            ),
+            model_quality_degraded: int_gauge(
+                &r,
+                "driftscope_model_quality_degraded",
+                "1 if the metric in the last labelled window is worse than the reference by more than alerting.quality_tolerance.",
+                &["monitor", "metric"],
+            ),
+            labelled_windows: counter(
+                &r,
+                "driftscope_labelled_windows_evaluated_total",
+                "Labelled windows evaluated and published.",
+                m,
+            ),
+            info_extra_labels: extra_info_labels.to_vec(),
+            monitor_info: int_gauge(
+                &r,
+                "driftscope_monitor_info",
+                "Always 1; labels carry the monitor's alert routing metadata from monitors.yaml.",
+                &info_labels,
+            ),
+            alert_for_windows: int_gauge(
+                &r,
+                "driftscope_monitor_alert_for_windows",
+                "Consecutive evaluated windows a drift condition must hold before alerting (alerting.for_windows).",
+                m,
+            ),
+            no_data_seconds: gauge(
+                &r,
+                "driftscope_monitor_no_data_seconds",
+                "Alert when no row arrived or no window was evaluated for this long (alerting.no_data_after).",
+                m,
+            ),
+            data_quality_threshold: gauge(
+                &r,
+                "driftscope_monitor_data_quality_threshold",
+                "Data-quality alert thresholds (check=missing: alerting.max_missing_ratio, check=new_category: alerting.max_new_category_ratio).",
+                &["monitor", "check"],
+            ),
+            last_ingest: gauge(
+                &r,
+                "driftscope_last_ingest_timestamp_seconds",
+                "Unix time of the last accepted row (the service start time before the first).",
                 m,
             ),
             windows_evaluated: counter(
@@ -267,7 +394,7 @@ impl Metrics {
             windows_skipped: counter(
                 &r,
                 "driftscope_windows_skipped_total",
-                "Windows closed without a verdict (reason=below_min_rows).",
+                "Windows closed without a verdict (reason=below_min_rows, labelled_below_min_rows).",
                 &["monitor", "reason"],
             ),
             drift_windows: counter(
@@ -297,8 +424,38 @@ impl Metrics {
             requests_rejected: counter(
                 &r,
                 "driftscope_requests_rejected_total",
-                "Ingest requests rejected as a whole, by error code.",
+                "Ingest and label requests rejected as a whole, by error code.",
                 &["monitor", "code"],
+            ),
+            labels_received: counter(
+                &r,
+                "driftscope_labels_received_total",
+                "Label items received by POST /v1/monitors/{monitor}/labels.",
+                m,
+            ),
+            labels_matched: counter(
+                &r,
+                "driftscope_labels_matched_total",
+                "Label items joined to a waiting prediction.",
+                m,
+            ),
+            labels_unmatched: counter(
+                &r,
+                "driftscope_labels_unmatched_total",
+                "Label items not joined (reason=unknown_id, duplicate, invalid_id, invalid_target).",
+                &["monitor", "reason"],
+            ),
+            predictions_expired: counter(
+                &r,
+                "driftscope_predictions_expired_unlabelled_total",
+                "Predictions dropped from the label join buffer unlabelled (older than label_join.max_age or beyond label_join.max_pending).",
+                m,
+            ),
+            labels_pending: int_gauge(
+                &r,
+                "driftscope_labels_pending_predictions",
+                "Predictions waiting for a label.",
+                m,
             ),
             http_requests: counter(
                 &r,
@@ -338,8 +495,17 @@ impl Metrics {
         }
     }
 
-    /// Creates the monitor's series with initial values so they exist before the first window.
-    pub fn register_monitor(&self, monitor: &str, reference_rows: usize, checks: &[ColumnCheck]) {
+    /// Creates the monitor's series with initial values so they exist before the first window:
+    /// counters at 0, thresholds, alerting metadata, reference quality, and "last seen"
+    /// timestamps at the start time (so no-data alerts fire even if nothing ever arrives).
+    pub fn register_monitor(
+        &self,
+        spec: &MonitorSpec,
+        reference_rows: usize,
+        checks: &[ColumnCheck],
+        labelled: Option<&LabelledModel>,
+    ) {
+        let monitor = spec.name.as_str();
         self.reference_rows
             .with_label_values(&[monitor])
             .set(reference_rows as i64);
@@ -347,47 +513,81 @@ impl Metrics {
             &self.windows_evaluated,
             &self.drift_windows,
             &self.rows_ingested,
+            &self.labelled_windows,
+            &self.labels_received,
+            &self.labels_matched,
+            &self.predictions_expired,
         ] {
             counter.with_label_values(&[monitor]);
         }
-        self.windows_skipped
-            .with_label_values(&[monitor, "below_min_rows"]);
+        self.labels_pending.with_label_values(&[monitor]).set(0);
+        for reason in ["below_min_rows", "labelled_below_min_rows"] {
+            self.windows_skipped.with_label_values(&[monitor, reason]);
+        }
         for reason in ["late", "window_full"] {
             self.rows_dropped.with_label_values(&[monitor, reason]);
         }
         for code in REJECTION_CODES {
             self.requests_rejected.with_label_values(&[monitor, code]);
         }
+        for reason in UNMATCHED_REASONS {
+            self.labels_unmatched
+                .with_label_values(&[monitor, reason.as_str()]);
+        }
         for check in checks {
             self.values_invalid
                 .with_label_values(&[monitor, &check.name]);
-            let (threshold, _, _, _) = self.column_gauges(check.role);
-            threshold
+            let gauges = self.gauges(check.role);
+            gauges
+                .threshold
                 .with_label_values(&[monitor, &check.name, check.test.as_str()])
                 .set(check.threshold);
         }
+        if let Some(id) = &spec.id {
+            self.values_invalid.with_label_values(&[monitor, id]);
+        }
+        let now = crate::evaluation::unix_now();
+        self.last_ingest.with_label_values(&[monitor]).set(now);
+        self.last_evaluation.with_label_values(&[monitor]).set(now);
+        let alerting = &spec.alerting;
+        let mut info: Vec<&str> = vec![monitor, &alerting.severity, &alerting.team];
+        for name in &self.info_extra_labels {
+            info.push(alerting.labels.get(name).map_or("", String::as_str));
+        }
+        self.monitor_info.with_label_values(&info).set(1);
+        self.alert_for_windows
+            .with_label_values(&[monitor])
+            .set(i64::from(alerting.for_windows));
+        self.no_data_seconds
+            .with_label_values(&[monitor])
+            .set(alerting.no_data_after.as_secs_f64());
+        self.data_quality_threshold
+            .with_label_values(&[monitor, "missing"])
+            .set(alerting.max_missing_ratio);
+        self.data_quality_threshold
+            .with_label_values(&[monitor, "new_category"])
+            .set(alerting.max_new_category_ratio);
+        if let Some(model) = labelled {
+            for (metric, value) in &model.reference_quality {
+                self.model_quality
+                    .with_label_values(&[monitor, metric.as_str(), "reference"])
+                    .set(*value);
+            }
+            if model.task.is_some() {
+                self.concept_change_detected
+                    .with_label_values(&[monitor, DETECTOR])
+                    .set(0);
+                self.concept_change_points
+                    .with_label_values(&[monitor, DETECTOR]);
+            }
+        }
     }
 
-    fn column_gauges(&self, role: Role) -> (&GaugeVec, &GaugeVec, &GaugeVec, &IntGaugeVec) {
+    fn gauges(&self, role: Role) -> &ColumnGauges {
         match role {
-            Role::Feature => (
-                &self.feature_threshold,
-                &self.feature_score,
-                &self.feature_p_value,
-                &self.feature_detected,
-            ),
-            Role::Prediction => (
-                &self.prediction_threshold,
-                &self.prediction_score,
-                &self.prediction_p_value,
-                &self.prediction_detected,
-            ),
-            Role::Target => (
-                &self.target_threshold,
-                &self.target_score,
-                &self.target_p_value,
-                &self.target_detected,
-            ),
+            Role::Feature => &self.feature,
+            Role::Prediction => &self.prediction,
+            Role::Target => &self.target,
         }
     }
 
@@ -397,31 +597,35 @@ impl Metrics {
         &self,
         monitor: &str,
         check: &ColumnCheck,
-        outcome: &ColumnOutcome,
-        missing_ratio: f64,
+        report: &ColumnReport,
+        streak: u32,
     ) {
-        let (threshold, score, p_value, detected) = self.column_gauges(check.role);
+        let g = self.gauges(check.role);
+        let outcome = &report.outcome;
         let labels = [monitor, check.name.as_str(), check.test.as_str()];
-        threshold.with_label_values(&labels).set(outcome.threshold);
-        match outcome.score {
-            Some(s) => score.with_label_values(&labels).set(s),
-            None => {
-                let _ = score.remove_label_values(&labels);
-            }
-        }
-        match outcome.p_value {
-            Some(p) => p_value.with_label_values(&labels).set(p),
-            None => {
-                let _ = p_value.remove_label_values(&labels);
-            }
-        }
-        detected
-            .with_label_values(&[monitor, &check.name])
+        g.threshold
+            .with_label_values(&labels)
+            .set(outcome.threshold);
+        set_or_remove(&g.score, &labels, outcome.score);
+        set_or_remove(&g.p_value, &labels, outcome.p_value);
+        let column = [monitor, check.name.as_str()];
+        g.detected
+            .with_label_values(&column)
             .set(i64::from(outcome.drifted));
+        g.streak.with_label_values(&column).set(i64::from(streak));
         if check.role == Role::Feature {
             self.feature_missing_ratio
-                .with_label_values(&[monitor, &check.name])
-                .set(missing_ratio);
+                .with_label_values(&column)
+                .set(report.missing_ratio);
+            self.feature_invalid_ratio
+                .with_label_values(&column)
+                .set(report.invalid_ratio);
+            self.feature_out_of_range_ratio
+                .with_label_values(&column)
+                .set(report.out_of_range_ratio);
+            self.feature_new_category_ratio
+                .with_label_values(&column)
+                .set(report.new_category_ratio);
         }
     }
 
@@ -429,27 +633,84 @@ impl Metrics {
     pub fn publish_dataset(
         &self,
         monitor: &str,
-        share: f64,
-        detected: bool,
-        drifted: usize,
+        d: &DatasetDrift,
         rows: usize,
+        streak: u32,
         at: f64,
     ) {
-        self.dataset_share.with_label_values(&[monitor]).set(share);
+        self.dataset_share
+            .with_label_values(&[monitor])
+            .set(d.drift_share);
         self.dataset_detected
             .with_label_values(&[monitor])
-            .set(i64::from(detected));
+            .set(i64::from(d.drifted));
+        self.dataset_streak
+            .with_label_values(&[monitor])
+            .set(i64::from(streak));
         self.drifted_features
             .with_label_values(&[monitor])
-            .set(drifted as i64);
+            .set(d.drifted_features as i64);
         self.window_rows
             .with_label_values(&[monitor])
             .set(rows as i64);
         self.last_evaluation.with_label_values(&[monitor]).set(at);
         self.windows_evaluated.with_label_values(&[monitor]).inc();
-        if detected {
+        if d.drifted {
             self.drift_windows.with_label_values(&[monitor]).inc();
         }
+    }
+
+    /// Publishes a labelled window's concept drift, quality and detector state.
+    pub fn publish_labelled(
+        &self,
+        monitor: &str,
+        report: &LabelledReport,
+        concept_streak: u32,
+        change_detected: bool,
+    ) {
+        if let Some(concept) = &report.concept {
+            for t in &concept.tests {
+                self.concept_score
+                    .with_label_values(&[monitor, t.test])
+                    .set(t.result.score);
+                self.concept_p_value
+                    .with_label_values(&[monitor, t.test])
+                    .set(t.result.p_value);
+            }
+            self.concept_detected
+                .with_label_values(&[monitor])
+                .set(i64::from(concept.drifted));
+            self.concept_streak
+                .with_label_values(&[monitor])
+                .set(i64::from(concept_streak));
+            self.concept_change_detected
+                .with_label_values(&[monitor, DETECTOR])
+                .set(i64::from(change_detected));
+        }
+        for q in &report.quality {
+            self.model_quality
+                .with_label_values(&[monitor, q.metric.as_str(), "current"])
+                .set(q.current);
+            if q.reference.is_some() {
+                self.model_quality_degraded
+                    .with_label_values(&[monitor, q.metric.as_str()])
+                    .set(i64::from(q.degraded));
+            }
+        }
+        self.last_evaluation
+            .with_label_values(&[monitor])
+            .set(crate::evaluation::unix_now());
+        self.labelled_windows.with_label_values(&[monitor]).inc();
+    }
+
+    /// Records a change point of the online detector.
+    pub fn concept_change(&self, monitor: &str) {
+        self.concept_change_points
+            .with_label_values(&[monitor, DETECTOR])
+            .inc();
+        self.concept_change_detected
+            .with_label_values(&[monitor, DETECTOR])
+            .set(1);
     }
 
     /// The Prometheus text exposition of every metric.
@@ -461,8 +722,12 @@ impl Metrics {
     }
 }
 
-impl Default for Metrics {
-    fn default() -> Self {
-        Self::new()
+fn set_or_remove(gauge: &GaugeVec, labels: &[&str], value: Option<f64>) {
+    match value {
+        Some(v) => gauge.with_label_values(labels).set(v),
+        None => {
+            // Absent already is fine: there is nothing stale to remove.
+            let _ = gauge.remove_label_values(labels);
+        }
     }
 }

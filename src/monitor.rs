@@ -1,26 +1,48 @@
 //! A running monitor: its checks, its window state and its published results.
 //!
-//! Ingest takes the state lock only to code new categories and append rows (no I/O, no tests),
-//! then evaluates the windows those rows closed on a blocking thread with no lock held, and
-//! publishes each result under the results lock. Two requests for the same monitor can therefore
-//! evaluate at the same time; results are published by window sequence number, so a slower,
-//! older window never overwrites a newer one.
+//! Ingest takes the state lock only to code new categories, append rows and join labels (no
+//! I/O, no tests), then evaluates the windows those rows closed on a blocking thread with no lock
+//! held, and publishes each result under the results lock. Two requests for the same monitor can
+//! therefore evaluate at the same time; results are published by window sequence number, so a
+//! slower, older window never overwrites a newer one.
+//!
+//! Two streams per monitor: the feature window (features and prediction columns) and, when a
+//! target is configured, the labelled window (rows whose ground truth is known; see
+//! [`crate::labelled`]).
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde::Serialize;
+use serde_json::Value;
 
 use crate::batch::{ParsedBatch, ParsedColumn, Schema};
+use crate::category;
+use crate::concept::PageHinkley;
 use crate::config::{MonitorSpec, Window};
-use crate::drift::{ColumnCheck, MISSING_CODE, ReferenceProfile};
+use crate::drift::{
+    ColumnCheck, INVALID_CODE, INVALID_NUMBER, MISSING_CODE, ReferenceProfile, Role,
+};
 use crate::evaluation::{self, WindowReport};
+use crate::labelled::{LabelledModel, LabelledReport};
+use crate::labels::{self, Cell, JoinBuffer, Unmatched};
 use crate::metrics::Metrics;
 use crate::window::{ClosedWindow, ColumnData, WindowEngine};
 
 /// New categories a column may learn before further unseen values share one overflow code;
 /// bounds memory when a client sends free text in a categorical column.
 pub const MAX_NEW_CATEGORIES: u32 = 10_000;
+
+/// Where the prediction-related columns sit among the monitor's checks.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ColumnRoles {
+    /// Index of the prediction column.
+    pub prediction: Option<usize>,
+    /// Index of the probability column.
+    pub probability: Option<usize>,
+    /// Index of the target column (always the last check).
+    pub target: Option<usize>,
+}
 
 /// One monitor, shared by all requests.
 #[derive(Debug)]
@@ -29,12 +51,17 @@ pub struct Monitor {
     pub spec: MonitorSpec,
     /// The validated window.
     pub window: Window,
-    /// Column checks, shared with evaluation threads.
+    /// Column checks (features, prediction, probability, target), shared with evaluation
+    /// threads.
     pub checks: Arc<Vec<ColumnCheck>>,
     /// How request rows map to columns.
     pub schema: Schema,
     /// Rows in the reference file.
     pub reference_rows: usize,
+    /// Positions of prediction, probability and target among `checks`.
+    pub roles: ColumnRoles,
+    /// Target drift, concept drift and quality over labelled windows; `None` without a target.
+    pub labelled: Option<Arc<LabelledModel>>,
     metrics: Arc<Metrics>,
     /// A `std` mutex: held only for in-memory appends, never across an `.await`.
     state: Mutex<IngestState>,
@@ -45,14 +72,27 @@ pub struct Monitor {
 #[derive(Debug)]
 struct IngestState {
     engine: WindowEngine,
+    labelled_engine: Option<WindowEngine>,
     /// Per column: codes of categories not in the reference (empty for numeric columns).
     new_categories: Vec<HashMap<String, u32>>,
+    join: JoinBuffer,
+    detector: PageHinkley,
+    /// A change point was detected since the last labelled window closed.
+    change_since_window: bool,
 }
 
 #[derive(Debug, Default)]
 struct Results {
     latest: Option<Arc<WindowReport>>,
     history: VecDeque<WindowSummary>,
+    labelled_latest: Option<Arc<LabelledReport>>,
+    labelled_history: VecDeque<LabelledSummary>,
+    /// Consecutive published feature windows with dataset drift.
+    dataset_streak: u32,
+    /// Per check: consecutive windows in which the column drifted.
+    column_streaks: Vec<u32>,
+    /// Consecutive labelled windows with concept drift.
+    concept_streak: u32,
 }
 
 /// A past window in brief, for `GET /v1/monitors/{monitor}`.
@@ -74,12 +114,66 @@ pub struct WindowSummary {
     pub drifted_features: Vec<String>,
 }
 
-/// What ingesting one batch did.
-#[derive(Debug)]
-pub struct Ingested {
-    /// Windows the batch closed, to be evaluated.
-    pub closed: Vec<ClosedWindow>,
+/// A past labelled window in brief.
+#[derive(Debug, Clone, Serialize)]
+pub struct LabelledSummary {
+    /// Labelled-window sequence number.
+    pub seq: u64,
+    /// Window end (RFC 3339).
+    pub end: String,
+    /// Labelled rows.
+    pub rows: usize,
+    /// Target drift verdict.
+    pub target_drifted: bool,
+    /// Concept drift verdict.
+    pub concept_drifted: bool,
 }
+
+/// Windows closed by one call, ready to evaluate.
+#[derive(Debug, Default)]
+pub struct Closed {
+    /// Feature windows.
+    pub windows: Vec<ClosedWindow>,
+    /// Labelled windows, each with whether the online detector fired during it.
+    pub labelled: Vec<(ClosedWindow, bool)>,
+}
+
+/// Per-item result of a labels request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LabelOutcome {
+    /// Joined to a waiting prediction.
+    Matched,
+    /// No waiting prediction has this id.
+    UnknownId,
+    /// The id was already labelled (earlier or in this request).
+    Duplicate,
+    /// The item is not an object or its `id` is missing or not a string/number.
+    InvalidId,
+    /// The `target` is missing or of the wrong type for the target column.
+    InvalidTarget,
+}
+
+impl LabelOutcome {
+    /// Label value of `driftscope_labels_unmatched_total{reason}`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LabelOutcome::Matched => "matched",
+            LabelOutcome::UnknownId => "unknown_id",
+            LabelOutcome::Duplicate => "duplicate",
+            LabelOutcome::InvalidId => "invalid_id",
+            LabelOutcome::InvalidTarget => "invalid_target",
+        }
+    }
+}
+
+/// Reasons a label can go unmatched, for metric initialisation.
+pub const UNMATCHED_REASONS: &[LabelOutcome] = &[
+    LabelOutcome::UnknownId,
+    LabelOutcome::Duplicate,
+    LabelOutcome::InvalidId,
+    LabelOutcome::InvalidTarget,
+];
 
 impl Monitor {
     /// A monitor with empty windows; registers its metric series.
@@ -87,22 +181,40 @@ impl Monitor {
         spec: MonitorSpec,
         window: Window,
         checks: Vec<ColumnCheck>,
+        roles: ColumnRoles,
+        labelled: Option<LabelledModel>,
         reference_rows: usize,
         metrics: Arc<Metrics>,
     ) -> Self {
-        let schema = Schema::new(&checks, spec.timestamp.as_deref());
-        let template: Vec<ColumnData> = checks
+        let schema = Schema::new(&checks, spec.timestamp.as_deref(), spec.id.as_deref());
+        let feature_template: Vec<ColumnData> = checks
             .iter()
-            .map(|c| match c.reference {
-                ReferenceProfile::Numeric(_) => ColumnData::Numeric(Vec::new()),
-                ReferenceProfile::Categorical(_) => ColumnData::Categorical(Vec::new()),
-            })
+            .filter(|c| c.role != Role::Target)
+            .map(empty_column)
             .collect();
-        let engine = WindowEngine::new(window, spec.window.max_rows, &template);
-        metrics.register_monitor(&spec.name, reference_rows, &checks);
+        let engine = WindowEngine::new(window, spec.window.max_rows, &feature_template);
+        let labelled_engine = roles.target.map(|target| {
+            WindowEngine::new(
+                window,
+                spec.window.max_rows,
+                &labelled_template(&checks, roles, target),
+            )
+        });
+        metrics.register_monitor(&spec, reference_rows, &checks, labelled.as_ref());
         let state = IngestState {
             engine,
+            labelled_engine,
             new_categories: vec![HashMap::new(); checks.len()],
+            join: JoinBuffer::new(
+                spec.label_join.max_pending,
+                spec.label_join.max_age.as_secs_f64(),
+            ),
+            detector: PageHinkley::new(spec.concept.page_hinkley),
+            change_since_window: false,
+        };
+        let results = Results {
+            column_streaks: vec![0; checks.len()],
+            ..Results::default()
         };
         Self {
             spec,
@@ -110,9 +222,11 @@ impl Monitor {
             checks: Arc::new(checks),
             schema,
             reference_rows,
+            roles,
+            labelled: labelled.map(Arc::new),
             metrics,
             state: Mutex::new(state),
-            results: Mutex::new(Results::default()),
+            results: Mutex::new(results),
         }
     }
 
@@ -121,19 +235,9 @@ impl Monitor {
         &self.spec.name
     }
 
-    /// True when windows close on the server clock (time windows without a timestamp column),
-    /// so the ticker must close them when traffic stops.
-    pub fn runs_on_arrival_time(&self) -> bool {
-        self.spec.timestamp.is_none()
-            && matches!(
-                self.window,
-                Window::TimeTumbling { .. } | Window::TimeSliding { .. }
-            )
-    }
-
-    /// Appends a parsed batch; `arrival` (unix seconds) is the time of rows without an event
-    /// time. Returns the windows it closed.
-    pub fn ingest(&self, batch: ParsedBatch, arrival: f64) -> Ingested {
+    /// Appends a parsed batch; `now` (unix seconds) is the arrival time, used as the time of
+    /// rows without an event time and of labelled rows. Returns the windows it closed.
+    pub fn ingest(&self, batch: ParsedBatch, now: f64) -> Closed {
         let name = self.name();
         let mut state = lock(&self.state);
         let mut columns = Vec::with_capacity(batch.columns.len());
@@ -150,76 +254,216 @@ impl Monitor {
                 } => {
                     self.count_invalid(i, invalid);
                     let first_new = self.reference_categories(i);
-                    let known = &mut state.new_categories[i];
                     for (row, text) in novel {
-                        codes[row] = code_new_category(known, first_new, text);
+                        codes[row] =
+                            code_new_category(&mut state.new_categories[i], first_new, text);
                     }
                     columns.push(ColumnData::Categorical(codes));
                 }
             }
         }
-        let times = batch
-            .timestamps
-            .unwrap_or_else(|| vec![arrival; batch.rows]);
+        if batch.invalid_ids > 0
+            && let Some(id) = &self.spec.id
+        {
+            self.metrics
+                .values_invalid
+                .with_label_values(&[name, id])
+                .inc_by(batch.invalid_ids);
+        }
+        let mut closed = Closed::default();
+        let mut expired = state.join.expire(now);
+        if let (Some(target), Some(model)) = (self.roles.target, &self.labelled) {
+            let target_column = columns.pop().expect("the target is the last column");
+            let mut labelled = labelled_template(&self.checks, self.roles, target);
+            let mut labelled_rows = 0;
+            for row in 0..batch.rows {
+                if cell(&target_column, row).is_some() {
+                    self.append_labelled(&mut labelled, &columns, &target_column, row);
+                    if let Some(error) = model.error(&labelled[0], &labelled[1], labelled_rows) {
+                        state.record_error(error, &self.metrics, name);
+                    }
+                    labelled_rows += 1;
+                } else if let (Some(ids), Some(p)) = (&batch.ids, self.roles.prediction)
+                    && let (Some(id), Some(prediction)) = (&ids[row], cell(&columns[p], row))
+                {
+                    let probability = self
+                        .roles
+                        .probability
+                        .map_or(f64::NAN, |q| number(&columns[q], row));
+                    expired += state.join.insert(id.clone(), prediction, probability, now);
+                }
+            }
+            if labelled_rows > 0 {
+                closed.labelled = state.push_labelled(&labelled, now);
+            }
+        }
+        let times = batch.timestamps.unwrap_or_else(|| vec![now; batch.rows]);
         let outcome = state.engine.push(&columns, &times);
+        closed.windows = outcome.closed;
+        let pending = state.join.len();
         drop(state);
-        self.metrics
-            .rows_ingested
+        let m = &self.metrics;
+        m.rows_ingested
             .with_label_values(&[name])
             .inc_by(batch.rows as u64);
-        self.metrics
-            .rows_dropped
+        m.rows_dropped
             .with_label_values(&[name, "late"])
             .inc_by(outcome.late);
-        self.metrics
-            .rows_dropped
+        m.rows_dropped
             .with_label_values(&[name, "window_full"])
             .inc_by(outcome.over_capacity);
-        Ingested {
-            closed: outcome.closed,
+        m.last_ingest.with_label_values(&[name]).set(now);
+        m.predictions_expired
+            .with_label_values(&[name])
+            .inc_by(expired);
+        m.labels_pending
+            .with_label_values(&[name])
+            .set(pending as i64);
+        closed
+    }
+
+    /// Joins labels (`{"id", "target"}` items) to waiting predictions. Returns each item's
+    /// outcome and the labelled windows the joined rows closed.
+    pub fn add_labels(&self, items: &[Value], now: f64) -> (Vec<LabelOutcome>, Closed) {
+        let name = self.name();
+        let mut outcomes = Vec::with_capacity(items.len());
+        let mut closed = Closed::default();
+        let (Some(target), Some(model)) = (self.roles.target, &self.labelled) else {
+            // The HTTP layer refuses labels for monitors without a target.
+            return (vec![LabelOutcome::InvalidTarget; items.len()], closed);
+        };
+        let mut state = lock(&self.state);
+        let expired = state.join.expire(now);
+        let mut labelled = labelled_template(&self.checks, self.roles, target);
+        let mut rows = 0;
+        for item in items {
+            let Some(id) = item.get("id").and_then(labels::id_text) else {
+                outcomes.push(LabelOutcome::InvalidId);
+                continue;
+            };
+            let Some(value) = item
+                .get("target")
+                .and_then(|v| self.target_value(&mut state, target, v))
+            else {
+                outcomes.push(LabelOutcome::InvalidTarget);
+                continue;
+            };
+            match state.join.take(&id) {
+                Ok(pending) => {
+                    push_labelled_row(
+                        &mut labelled,
+                        pending.prediction,
+                        value,
+                        pending.probability,
+                    );
+                    if let Some(error) = model.error(&labelled[0], &labelled[1], rows) {
+                        state.record_error(error, &self.metrics, name);
+                    }
+                    rows += 1;
+                    outcomes.push(LabelOutcome::Matched);
+                }
+                Err(Unmatched::UnknownId) => outcomes.push(LabelOutcome::UnknownId),
+                Err(Unmatched::Duplicate) => outcomes.push(LabelOutcome::Duplicate),
+            }
         }
+        if rows > 0 {
+            closed.labelled = state.push_labelled(&labelled, now);
+        }
+        let pending = state.join.len();
+        drop(state);
+        let m = &self.metrics;
+        m.labels_received
+            .with_label_values(&[name])
+            .inc_by(items.len() as u64);
+        for outcome in &outcomes {
+            match outcome {
+                LabelOutcome::Matched => m.labels_matched.with_label_values(&[name]).inc(),
+                other => m
+                    .labels_unmatched
+                    .with_label_values(&[name, other.as_str()])
+                    .inc(),
+            }
+        }
+        m.predictions_expired
+            .with_label_values(&[name])
+            .inc_by(expired);
+        m.labels_pending
+            .with_label_values(&[name])
+            .set(pending as i64);
+        (outcomes, closed)
     }
 
-    /// Closes time windows that ended by `now` (arrival-time monitors only).
-    pub fn advance_clock(&self, now: f64) -> Vec<ClosedWindow> {
-        lock(&self.state).engine.advance_clock(now)
+    /// Clock work for the ticker: closes time windows that ended by `now` (feature windows
+    /// only when they run on arrival time; labelled windows always do) and expires waiting
+    /// predictions.
+    pub fn tick(&self, now: f64) -> Closed {
+        let mut state = lock(&self.state);
+        let mut closed = Closed::default();
+        if self.spec.timestamp.is_none() {
+            closed.windows = state.engine.advance_clock(now);
+        }
+        if let Some(engine) = &mut state.labelled_engine {
+            let windows = engine.advance_clock(now);
+            let changed = std::mem::take(&mut state.change_since_window);
+            closed.labelled = windows.into_iter().map(|w| (w, changed)).collect();
+            if closed.labelled.is_empty() {
+                state.change_since_window = changed;
+            }
+        }
+        let expired = state.join.expire(now);
+        let pending = state.join.len();
+        drop(state);
+        if expired > 0 {
+            self.metrics
+                .predictions_expired
+                .with_label_values(&[self.name()])
+                .inc_by(expired);
+            self.metrics
+                .labels_pending
+                .with_label_values(&[self.name()])
+                .set(pending as i64);
+        }
+        closed
     }
 
-    /// Evaluates closed windows on a blocking thread and publishes them; returns how many were
-    /// published (windows below `min_rows` are skipped and counted). Publishing happens on that
-    /// thread, so it completes even if the caller stops waiting.
-    pub async fn evaluate(self: &Arc<Self>, closed: Vec<ClosedWindow>) -> usize {
-        if closed.is_empty() {
-            return 0;
+    /// Evaluates closed windows on a blocking thread and publishes them; returns how many
+    /// feature windows and labelled windows were published (windows below `min_rows` are
+    /// skipped and counted). Publishing happens on that thread, so it completes even if the
+    /// caller stops waiting.
+    pub async fn evaluate(self: &Arc<Self>, closed: Closed) -> (usize, usize) {
+        if closed.windows.is_empty() && closed.labelled.is_empty() {
+            return (0, 0);
         }
         let monitor = Arc::clone(self);
         let task = tokio::task::spawn_blocking(move || {
-            closed
-                .into_iter()
-                .filter(|window| monitor.evaluate_and_publish(window))
-                .count()
+            let features = closed
+                .windows
+                .iter()
+                .filter(|w| monitor.evaluate_window(w))
+                .count();
+            let labelled = closed
+                .labelled
+                .iter()
+                .filter(|(w, c)| monitor.evaluate_labelled(w, *c))
+                .count();
+            (features, labelled)
         });
         match task.await {
-            Ok(n) => n,
+            Ok(counts) => counts,
             Err(e) => {
                 tracing::error!(monitor = self.name(), error = %e, "Window evaluation failed.");
-                0
+                (0, 0)
             }
         }
     }
 
-    fn evaluate_and_publish(&self, window: &ClosedWindow) -> bool {
+    fn evaluate_window(&self, window: &ClosedWindow) -> bool {
         let name = self.name();
         if window.rows < self.spec.window.min_rows {
             self.metrics
                 .windows_skipped
                 .with_label_values(&[name, "below_min_rows"])
                 .inc();
-            tracing::debug!(
-                monitor = name,
-                rows = window.rows,
-                "Window below min_rows skipped."
-            );
             return false;
         }
         let report = evaluation::evaluate(&self.checks, self.spec.drift_share, window);
@@ -228,6 +472,63 @@ impl Monitor {
             .with_label_values(&[name])
             .observe(report.evaluation_seconds);
         self.publish(report);
+        true
+    }
+
+    fn evaluate_labelled(&self, window: &ClosedWindow, change_detected: bool) -> bool {
+        let (Some(model), Some(target)) = (&self.labelled, self.roles.target) else {
+            return false;
+        };
+        let name = self.name();
+        if window.rows < self.spec.window.min_rows {
+            self.metrics
+                .windows_skipped
+                .with_label_values(&[name, "labelled_below_min_rows"])
+                .inc();
+            return false;
+        }
+        let started = std::time::Instant::now();
+        let report = model.evaluate(window);
+        self.metrics
+            .evaluation_duration
+            .with_label_values(&[name])
+            .observe(started.elapsed().as_secs_f64());
+        let mut results = lock(&self.results);
+        results.labelled_history.push_back(LabelledSummary {
+            seq: report.seq,
+            end: report.end.clone(),
+            rows: report.rows,
+            target_drifted: report.target.outcome.drifted,
+            concept_drifted: report.concept.as_ref().is_some_and(|c| c.drifted),
+        });
+        while results.labelled_history.len() > self.spec.history {
+            results.labelled_history.pop_front();
+        }
+        let target_check = &self.checks[target];
+        let streak = &mut results.column_streaks[target];
+        *streak = if report.target.outcome.drifted {
+            *streak + 1
+        } else {
+            0
+        };
+        let target_streak = *streak;
+        let concept_drifted = report.concept.as_ref().is_some_and(|c| c.drifted);
+        results.concept_streak = if concept_drifted {
+            results.concept_streak + 1
+        } else {
+            0
+        };
+        let m = &self.metrics;
+        m.publish_column(name, target_check, &report.target, target_streak);
+        m.publish_labelled(name, &report, results.concept_streak, change_detected);
+        tracing::info!(
+            monitor = name,
+            seq = report.seq,
+            rows = report.rows,
+            concept_drifted,
+            "Labelled window evaluated."
+        );
+        results.labelled_latest = Some(Arc::new(report));
         true
     }
 
@@ -261,27 +562,30 @@ impl Monitor {
             // An older window finished after a newer one: keep it in history only.
             return;
         }
-        for check in self.checks.iter() {
+        for (i, check) in self.checks.iter().enumerate() {
             let column = report
                 .features
                 .iter()
-                .chain(&report.prediction)
-                .chain(&report.target)
+                .chain(&report.predictions)
                 .find(|c| c.name == check.name);
             if let Some(c) = column {
-                self.metrics
-                    .publish_column(name, check, &c.outcome, c.missing_ratio);
+                let streak = &mut results.column_streaks[i];
+                *streak = if c.outcome.drifted { *streak + 1 } else { 0 };
+                self.metrics.publish_column(name, check, c, *streak);
             }
         }
         let d = report.dataset;
-        let at = evaluation::unix_now();
+        results.dataset_streak = if d.drifted {
+            results.dataset_streak + 1
+        } else {
+            0
+        };
         self.metrics.publish_dataset(
             name,
-            d.drift_share,
-            d.drifted,
-            d.drifted_features,
+            &d,
             report.rows,
-            at,
+            results.dataset_streak,
+            evaluation::unix_now(),
         );
         tracing::info!(
             monitor = name,
@@ -294,18 +598,84 @@ impl Monitor {
         results.latest = Some(Arc::new(report));
     }
 
-    /// The latest published window and recent summaries (oldest first).
-    pub fn results(&self) -> (Option<Arc<WindowReport>>, Vec<WindowSummary>) {
+    /// The latest published results and recent summaries, as JSON.
+    pub fn results_json(&self) -> Value {
+        let (buffered, pending, detector_rows) = {
+            let state = lock(&self.state);
+            (
+                state.engine.buffered_rows(),
+                state.join.len(),
+                state
+                    .labelled_engine
+                    .as_ref()
+                    .map(WindowEngine::buffered_rows),
+            )
+        };
         let results = lock(&self.results);
-        (
-            results.latest.clone(),
-            results.history.iter().cloned().collect(),
-        )
+        serde_json::json!({
+            "monitor": self.name(),
+            "buffered_rows": buffered,
+            "latest": results.latest.as_deref(),
+            "history": results.history,
+            "labelled": {
+                "buffered_rows": detector_rows,
+                "pending_predictions": pending,
+                "latest": results.labelled_latest.as_deref(),
+                "history": results.labelled_history,
+            },
+        })
     }
 
-    /// Rows waiting in the current window.
-    pub fn buffered_rows(&self) -> usize {
-        lock(&self.state).engine.buffered_rows()
+    fn target_value(&self, state: &mut IngestState, target: usize, value: &Value) -> Option<Cell> {
+        match &self.checks[target].reference {
+            ReferenceProfile::Numeric(_) => {
+                value.as_f64().filter(|x| x.is_finite()).map(Cell::Number)
+            }
+            ReferenceProfile::Categorical(profile) => {
+                let text = match value {
+                    Value::String(s) => s.clone(),
+                    Value::Bool(b) => category::bool_text(*b).to_owned(),
+                    Value::Number(n) => match n.as_i64() {
+                        Some(i) => i.to_string(),
+                        None => {
+                            let mut text = String::new();
+                            category::number_text(n.as_f64()?, &mut text);
+                            text
+                        }
+                    },
+                    _ => return None,
+                };
+                let code = match profile.index.get(&text) {
+                    Some(&code) => code,
+                    None => code_new_category(
+                        &mut state.new_categories[target],
+                        profile.categories.len() as u32,
+                        text,
+                    ),
+                };
+                Some(Cell::Code(code))
+            }
+        }
+    }
+
+    fn append_labelled(
+        &self,
+        labelled: &mut [ColumnData],
+        columns: &[ColumnData],
+        target: &ColumnData,
+        row: usize,
+    ) {
+        let prediction = self
+            .roles
+            .prediction
+            .and_then(|p| cell(&columns[p], row))
+            .unwrap_or(Cell::Number(f64::NAN));
+        let probability = self
+            .roles
+            .probability
+            .map_or(f64::NAN, |q| number(&columns[q], row));
+        let target = cell(target, row).unwrap_or(Cell::Number(f64::NAN));
+        push_labelled_row(labelled, prediction, target, probability);
     }
 
     fn count_invalid(&self, column: usize, invalid: u64) {
@@ -326,20 +696,106 @@ impl Monitor {
     }
 }
 
+impl IngestState {
+    /// Feeds the online detector one labelled row's error.
+    fn record_error(&mut self, error: f64, metrics: &Metrics, monitor: &str) {
+        if self.detector.update(error) {
+            self.change_since_window = true;
+            metrics.concept_change(monitor);
+            tracing::warn!(monitor, "Concept change point detected (Page-Hinkley).");
+        }
+    }
+
+    /// Appends labelled rows (all timed `now`) and returns the labelled windows they closed.
+    fn push_labelled(&mut self, labelled: &[ColumnData], now: f64) -> Vec<(ClosedWindow, bool)> {
+        let Some(engine) = &mut self.labelled_engine else {
+            return Vec::new();
+        };
+        let rows = match &labelled[1] {
+            ColumnData::Numeric(v) => v.len(),
+            ColumnData::Categorical(v) => v.len(),
+        };
+        let closed = engine.push(labelled, &vec![now; rows]).closed;
+        if closed.is_empty() {
+            return Vec::new();
+        }
+        let changed = std::mem::take(&mut self.change_since_window);
+        closed.into_iter().map(|w| (w, changed)).collect()
+    }
+}
+
+fn empty_column(check: &ColumnCheck) -> ColumnData {
+    match check.reference {
+        ReferenceProfile::Numeric(_) => ColumnData::Numeric(Vec::new()),
+        ReferenceProfile::Categorical(_) => ColumnData::Categorical(Vec::new()),
+    }
+}
+
+/// Labelled-window columns: prediction (a NaN placeholder column when none is configured),
+/// target, and probability when configured.
+fn labelled_template(checks: &[ColumnCheck], roles: ColumnRoles, target: usize) -> Vec<ColumnData> {
+    let mut columns = vec![
+        roles
+            .prediction
+            .map_or(ColumnData::Numeric(Vec::new()), |p| {
+                empty_column(&checks[p])
+            }),
+        empty_column(&checks[target]),
+    ];
+    if roles.probability.is_some() {
+        columns.push(ColumnData::Numeric(Vec::new()));
+    }
+    columns
+}
+
+fn push_labelled_row(
+    labelled: &mut [ColumnData],
+    prediction: Cell,
+    target: Cell,
+    probability: f64,
+) {
+    for (column, value) in labelled
+        .iter_mut()
+        .zip([prediction, target, Cell::Number(probability)])
+    {
+        match (column, value) {
+            (ColumnData::Numeric(v), Cell::Number(x)) => v.push(x),
+            (ColumnData::Categorical(v), Cell::Code(c)) => v.push(c),
+            (ColumnData::Numeric(v), Cell::Code(_)) => v.push(f64::NAN),
+            (ColumnData::Categorical(v), Cell::Number(_)) => v.push(MISSING_CODE),
+        }
+    }
+}
+
+/// A present (neither missing nor invalid) value of `column` at `row`.
+fn cell(column: &ColumnData, row: usize) -> Option<Cell> {
+    match column {
+        ColumnData::Numeric(v) => v[row].is_finite().then_some(Cell::Number(v[row])),
+        ColumnData::Categorical(v) => {
+            (v[row] != MISSING_CODE && v[row] != INVALID_CODE).then_some(Cell::Code(v[row]))
+        }
+    }
+}
+
+fn number(column: &ColumnData, row: usize) -> f64 {
+    match column {
+        ColumnData::Numeric(v) if v[row] != INVALID_NUMBER => v[row],
+        _ => f64::NAN,
+    }
+}
+
 /// The code of a category absent from the reference: a stable code per text, up to
 /// [`MAX_NEW_CATEGORIES`], then one shared overflow code.
 fn code_new_category(known: &mut HashMap<String, u32>, first_new: u32, text: String) -> u32 {
     if let Some(&code) = known.get(&text) {
         return code;
     }
-    let overflow = first_new + MAX_NEW_CATEGORIES;
     if (known.len() as u32) < MAX_NEW_CATEGORIES {
         let code = first_new + known.len() as u32;
         known.insert(text, code);
         code
     } else {
-        debug_assert!(overflow < MISSING_CODE);
-        overflow
+        first_new + MAX_NEW_CATEGORIES
     }
 }
 
@@ -369,5 +825,6 @@ mod tests {
             code_new_category(&mut known, 5, "late".into()),
             5 + MAX_NEW_CATEGORIES
         );
+        const { assert!(5 + MAX_NEW_CATEGORIES < crate::labelled::NO_CLASS) };
     }
 }

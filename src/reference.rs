@@ -78,8 +78,30 @@ impl ReferenceTable {
     }
 
     /// Extracts `name` as `kind`, or says why it cannot (missing column, text in a numeric
-    /// column, ...).
+    /// column, ...). Missing values are dropped and counted.
     pub fn column(&self, name: &str, kind: ColumnKind) -> Result<RawColumn, String> {
+        Ok(match self.cells(name, kind)? {
+            Cells::Numeric(cells) => {
+                let values: Vec<f64> = cells.iter().flatten().copied().collect();
+                RawColumn::Numeric {
+                    missing: cells.len() - values.len(),
+                    values,
+                }
+            }
+            Cells::Categorical(cells) => {
+                let total = cells.len();
+                let values: Vec<String> = cells.into_iter().flatten().collect();
+                RawColumn::Categorical {
+                    missing: total - values.len(),
+                    values,
+                }
+            }
+        })
+    }
+
+    /// Extracts `name` as `kind` row by row (`None` = missing or not finite), for columns that
+    /// must stay aligned with each other (prediction, target, probability).
+    pub fn cells(&self, name: &str, kind: ColumnKind) -> Result<Cells, String> {
         let column = self.frame.column(name).map_err(|_| {
             let mut names: Vec<&str> = self
                 .frame
@@ -95,6 +117,13 @@ impl ReferenceTable {
             )
         })?;
         let dtype = column.dtype().clone();
+        let floats = || -> Result<Vec<Option<f64>>, String> {
+            let cast = column
+                .cast(&DataType::Float64)
+                .map_err(|e| format!("column {name:?}: {e}"))?;
+            let floats = cast.f64().map_err(|e| format!("column {name:?}: {e}"))?;
+            Ok(floats.iter().map(|v| v.filter(|x| x.is_finite())).collect())
+        };
         match kind {
             ColumnKind::Numerical => {
                 if !(dtype.is_primitive_numeric() || dtype.is_bool()) {
@@ -104,54 +133,41 @@ impl ReferenceTable {
                         self.path
                     ));
                 }
-                let floats = column
-                    .cast(&DataType::Float64)
-                    .map_err(|e| format!("column {name:?}: {e}"))?;
-                let floats = floats.f64().map_err(|e| format!("column {name:?}: {e}"))?;
-                let mut values = Vec::with_capacity(floats.len());
-                let mut missing = 0;
-                for v in floats.iter() {
-                    match v {
-                        Some(x) if x.is_finite() => values.push(x),
-                        _ => missing += 1,
-                    }
-                }
-                Ok(RawColumn::Numeric { values, missing })
+                Ok(Cells::Numeric(floats()?))
+            }
+            ColumnKind::Categorical if dtype.is_primitive_numeric() => {
+                let mut text = String::new();
+                let cells = floats()?
+                    .into_iter()
+                    .map(|v| {
+                        v.map(|x| {
+                            category::number_text(x, &mut text);
+                            text.clone()
+                        })
+                    })
+                    .collect();
+                Ok(Cells::Categorical(cells))
             }
             ColumnKind::Categorical => {
-                let mut values = Vec::with_capacity(column.len());
-                let mut missing = 0;
-                if dtype.is_primitive_numeric() {
-                    let floats = column
-                        .cast(&DataType::Float64)
-                        .map_err(|e| format!("column {name:?}: {e}"))?;
-                    let floats = floats.f64().map_err(|e| format!("column {name:?}: {e}"))?;
-                    let mut text = String::new();
-                    for v in floats.iter() {
-                        match v {
-                            Some(x) if x.is_finite() => {
-                                category::number_text(x, &mut text);
-                                values.push(text.clone());
-                            }
-                            _ => missing += 1,
-                        }
-                    }
-                } else {
-                    let strings = column
-                        .cast(&DataType::String)
-                        .map_err(|e| format!("column {name:?} cannot be read as text: {e}"))?;
-                    let strings = strings.str().map_err(|e| format!("column {name:?}: {e}"))?;
-                    for v in strings.iter() {
-                        match v {
-                            Some(s) => values.push(s.to_owned()),
-                            None => missing += 1,
-                        }
-                    }
-                }
-                Ok(RawColumn::Categorical { values, missing })
+                let strings = column
+                    .cast(&DataType::String)
+                    .map_err(|e| format!("column {name:?} cannot be read as text: {e}"))?;
+                let strings = strings.str().map_err(|e| format!("column {name:?}: {e}"))?;
+                Ok(Cells::Categorical(
+                    strings.iter().map(|v| v.map(str::to_owned)).collect(),
+                ))
             }
         }
     }
+}
+
+/// A reference column row by row.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cells {
+    /// Numbers; `None` = null or not finite.
+    Numeric(Vec<Option<f64>>),
+    /// Canonical category texts; `None` = null.
+    Categorical(Vec<Option<String>>),
 }
 
 #[cfg(test)]

@@ -1,15 +1,20 @@
 //! Turns a validated config into running monitors: reads every reference file, checks every
-//! column against it and profiles it. Used by `serve` and by `check`, which report the same
-//! problems.
+//! column against it and profiles it, and prepares the labelled-stream reference (target drift,
+//! concept drift, model quality). Used by `serve` and by `check`, which report the same problems.
 
+use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::config::{self, ColumnKind, MonitorSpec, Problem, Settings};
-use crate::drift::{ColumnCheck, Role};
+use crate::config::{self, ColumnKind, ColumnSpec, MonitorSpec, Problem, Settings};
+use crate::drift::{ColumnCheck, ReferenceProfile, Role};
+use crate::labelled::{
+    ClassificationReference, LabelledModel, NO_CLASS, RegressionReference, Task,
+};
 use crate::metrics::Metrics;
-use crate::monitor::Monitor;
-use crate::reference::ReferenceTable;
+use crate::monitor::{ColumnRoles, Monitor};
+use crate::quality;
+use crate::reference::{Cells, ReferenceTable};
 
 /// Everything the service runs on.
 #[derive(Debug)]
@@ -29,6 +34,14 @@ pub fn load_service(path: &Path) -> Result<Service, Vec<Problem>> {
     build_service(settings, path)
 }
 
+/// A monitor's checks and reference-derived parts, before the monitor exists.
+struct Built {
+    checks: Vec<ColumnCheck>,
+    roles: ColumnRoles,
+    labelled: Option<LabelledModel>,
+    rows: usize,
+}
+
 /// Builds monitors from loaded settings (`path` only labels problems).
 pub fn build_service(settings: Settings, path: &Path) -> Result<Service, Vec<Problem>> {
     let label = |problems: Vec<Problem>| {
@@ -40,18 +53,23 @@ pub fn build_service(settings: Settings, path: &Path) -> Result<Service, Vec<Pro
     // Static problems and reference problems are reported together, so one run of
     // `driftscope check` shows everything.
     let mut problems = settings.validate();
-    let metrics = Arc::new(Metrics::new());
     let mut built = Vec::new();
     for (i, spec) in settings.monitors.iter().enumerate() {
-        if let Some((checks, rows)) = build_checks(&settings, i, spec, &mut problems) {
-            built.push((spec, checks, rows));
+        if let Some(b) = build_monitor(&settings, i, spec, &mut problems) {
+            built.push((spec, b));
         }
     }
     if !problems.is_empty() {
         return Err(label(problems));
     }
+    let extra_labels: BTreeSet<String> = settings
+        .monitors
+        .iter()
+        .flat_map(|m| m.alerting.labels.keys().cloned())
+        .collect();
+    let metrics = Arc::new(Metrics::new(&extra_labels.into_iter().collect::<Vec<_>>()));
     let mut monitors = Vec::new();
-    for (spec, checks, rows) in built {
+    for (spec, b) in built {
         // No problems means every window resolved in `validate`.
         let Ok(window) = spec.window.resolve() else {
             continue;
@@ -59,8 +77,10 @@ pub fn build_service(settings: Settings, path: &Path) -> Result<Service, Vec<Pro
         monitors.push(Arc::new(Monitor::new(
             spec.clone(),
             window,
-            checks,
-            rows,
+            b.checks,
+            b.roles,
+            b.labelled,
+            b.rows,
             Arc::clone(&metrics),
         )));
     }
@@ -71,12 +91,12 @@ pub fn build_service(settings: Settings, path: &Path) -> Result<Service, Vec<Pro
     })
 }
 
-fn build_checks(
+fn build_monitor(
     settings: &Settings,
     index: usize,
     spec: &MonitorSpec,
     problems: &mut Vec<Problem>,
-) -> Option<(Vec<ColumnCheck>, usize)> {
+) -> Option<Built> {
     let at = format!("monitors[{index}]");
     let path = settings.reference_path(spec);
     let table = match ReferenceTable::read(&path) {
@@ -91,6 +111,7 @@ fn build_checks(
     };
     let before = problems.len();
     let mut checks = Vec::new();
+    let mut roles = ColumnRoles::default();
     let mut add = |key: String,
                    name: &str,
                    role: Role,
@@ -102,8 +123,14 @@ fn build_checks(
             ColumnCheck::new(name, role, raw, test, threshold, bins.unwrap_or(spec.bins))
         });
         match result {
-            Ok(check) => checks.push(check),
-            Err(e) => problems.push(Problem::new(key, e)),
+            Ok(check) => {
+                checks.push(check);
+                Some(checks.len() - 1)
+            }
+            Err(e) => {
+                problems.push(Problem::new(key, e));
+                None
+            }
         }
     };
     for (group, kind, list) in [
@@ -126,21 +153,201 @@ fn build_checks(
             );
         }
     }
-    for (key, role, column) in [
-        ("prediction", Role::Prediction, &spec.prediction),
-        ("target", Role::Target, &spec.target),
-    ] {
-        if let Some(c) = column {
-            add(
-                format!("{at}.{key}.column"),
-                &c.column,
-                role,
-                c.kind,
-                c.test,
-                c.threshold,
-                c.bins,
+    if let Some(p) = &spec.prediction {
+        roles.prediction = add(
+            format!("{at}.prediction.column"),
+            &p.column,
+            Role::Prediction,
+            p.kind,
+            p.test,
+            p.threshold,
+            p.bins,
+        );
+        if let Some(probability) = &p.probability {
+            roles.probability = add(
+                format!("{at}.prediction.probability"),
+                probability,
+                Role::Prediction,
+                ColumnKind::Numerical,
+                None,
+                None,
+                None,
             );
         }
     }
-    (problems.len() == before).then(|| (checks, table.rows()))
+    if let Some(t) = &spec.target {
+        // Last, so feature windows can simply leave it out.
+        roles.target = add(
+            format!("{at}.target.column"),
+            &t.column,
+            Role::Target,
+            t.kind,
+            t.test,
+            t.threshold,
+            t.bins,
+        );
+    }
+    if problems.len() != before {
+        return None;
+    }
+    let labelled = match (roles.target, &spec.target) {
+        (Some(target), Some(target_spec)) => {
+            let built = labelled_model(&table, spec, &checks, roles, target, target_spec);
+            match built {
+                Ok(model) => Some(model),
+                Err(problem) => {
+                    problems.push(Problem::new(
+                        format!("{at}.{}", problem.path),
+                        problem.message,
+                    ));
+                    return None;
+                }
+            }
+        }
+        _ => None,
+    };
+    Some(Built {
+        checks,
+        roles,
+        labelled,
+        rows: table.rows(),
+    })
+}
+
+/// The labelled-stream reference: target check, task statistics and reference quality.
+fn labelled_model(
+    table: &ReferenceTable,
+    spec: &MonitorSpec,
+    checks: &[ColumnCheck],
+    roles: ColumnRoles,
+    target: usize,
+    target_spec: &ColumnSpec,
+) -> Result<LabelledModel, Problem> {
+    let mut model = LabelledModel {
+        target: checks[target].clone(),
+        task: None,
+        has_probability: roles.probability.is_some(),
+        concept_threshold: spec.concept.threshold,
+        quality_tolerance: spec.alerting.quality_tolerance,
+        reference_quality: Vec::new(),
+    };
+    let (Some(p), Some(prediction_spec)) = (roles.prediction, &spec.prediction) else {
+        return Ok(model);
+    };
+    if prediction_spec.kind != target_spec.kind {
+        return Err(Problem::new(
+            "target.type",
+            "prediction and target must both be categorical (classification) or both numerical (regression)",
+        ));
+    }
+    let cells = |name: &str, kind| {
+        table
+            .cells(name, kind)
+            .map_err(|e| Problem::new("prediction", e))
+    };
+    let predictions = cells(&prediction_spec.column, prediction_spec.kind)?;
+    let targets = cells(&target_spec.column, target_spec.kind)?;
+    let probabilities = match &prediction_spec.probability {
+        Some(column) => match cells(column, ColumnKind::Numerical)? {
+            Cells::Numeric(v) => Some(v),
+            Cells::Categorical(_) => None,
+        },
+        None => None,
+    };
+    match (
+        &checks[p].reference,
+        &checks[target].reference,
+        predictions,
+        targets,
+    ) {
+        (
+            ReferenceProfile::Categorical(pred_profile),
+            ReferenceProfile::Categorical(target_profile),
+            Cells::Categorical(pred_cells),
+            Cells::Categorical(target_cells),
+        ) => {
+            let prediction_to_target: Vec<u32> = pred_profile
+                .categories
+                .iter()
+                .map(|c| target_profile.index.get(c).copied().unwrap_or(NO_CLASS))
+                .collect();
+            let positive = positive_class(prediction_spec, &target_profile.categories)?;
+            let (mut pred_codes, mut target_codes, mut probs) =
+                (Vec::new(), Vec::new(), Vec::new());
+            for (i, (p, t)) in pred_cells.iter().zip(&target_cells).enumerate() {
+                if let (Some(p), Some(t)) = (p, t) {
+                    pred_codes.push(pred_profile.index[p]);
+                    target_codes.push(target_profile.index[t]);
+                    if let Some(probabilities) = &probabilities {
+                        probs.push(probabilities[i].unwrap_or(f64::NAN));
+                    }
+                }
+            }
+            let reference = ClassificationReference::new(
+                prediction_to_target,
+                positive,
+                &pred_codes,
+                &target_codes,
+            );
+            let classes: Vec<u32> = pred_codes.iter().map(|&c| reference.class_of(c)).collect();
+            let probability = probabilities.as_ref().map(|_| probs.as_slice());
+            model.reference_quality =
+                quality::classification(&classes, &target_codes, positive, probability);
+            model.task = Some(Task::Classification(reference));
+        }
+        (_, _, Cells::Numeric(pred_cells), Cells::Numeric(target_cells)) => {
+            let (mut predicted, mut actual) = (Vec::new(), Vec::new());
+            for (p, t) in pred_cells.iter().zip(&target_cells) {
+                if let (Some(p), Some(t)) = (p, t) {
+                    predicted.push(*p);
+                    actual.push(*t);
+                }
+            }
+            let mut residuals: Vec<f64> =
+                actual.iter().zip(&predicted).map(|(t, p)| t - p).collect();
+            residuals.sort_unstable_by(f64::total_cmp);
+            if residuals.is_empty() {
+                return Err(Problem::new(
+                    "target.column",
+                    "no reference row has both a prediction and a target",
+                ));
+            }
+            model.reference_quality = quality::regression(&predicted, &actual);
+            model.task = Some(Task::Regression(RegressionReference {
+                residuals_sorted: residuals,
+            }));
+        }
+        _ => {}
+    }
+    Ok(model)
+}
+
+/// The target code of the positive class: the configured one, or for two classes `1` when it
+/// is one of them, else the last in sorted order. `None` (macro averages) for more classes.
+fn positive_class(prediction: &ColumnSpec, classes: &[String]) -> Result<Option<u32>, Problem> {
+    let position = |label: &str| classes.iter().position(|c| c == label).map(|i| i as u32);
+    match &prediction.positive_class {
+        Some(label) => {
+            if classes.len() != 2 {
+                return Err(Problem::new(
+                    "prediction.positive_class",
+                    format!(
+                        "only applies to binary targets; the reference target has {} classes",
+                        classes.len()
+                    ),
+                ));
+            }
+            position(label).map(Some).ok_or_else(|| {
+                Problem::new(
+                    "prediction.positive_class",
+                    format!(
+                        "{label:?} is not a class of the reference target (classes: {})",
+                        classes.join(", ")
+                    ),
+                )
+            })
+        }
+        None if classes.len() == 2 => Ok(position("1").or(Some(1))),
+        None => Ok(None),
+    }
 }

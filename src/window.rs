@@ -16,14 +16,25 @@
 use std::collections::VecDeque;
 
 use crate::config::Window;
+use crate::drift::ColumnValues;
 
 /// Values of one column for a run of rows.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ColumnData {
-    /// NaN = missing or invalid.
+    /// NaN = missing, [`crate::drift::INVALID_NUMBER`] = invalid.
     Numeric(Vec<f64>),
-    /// Category codes; [`crate::drift::MISSING_CODE`] = missing or invalid.
+    /// Category codes; [`crate::drift::MISSING_CODE`] = missing, [`crate::drift::INVALID_CODE`] =
+    /// invalid.
     Categorical(Vec<u32>),
+}
+
+impl<'a> From<&'a ColumnData> for ColumnValues<'a> {
+    fn from(data: &'a ColumnData) -> Self {
+        match data {
+            ColumnData::Numeric(v) => ColumnValues::Numeric(v),
+            ColumnData::Categorical(v) => ColumnValues::Categorical(v),
+        }
+    }
 }
 
 /// A window ready to evaluate.

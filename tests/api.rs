@@ -18,7 +18,10 @@ async fn non_drifted_then_drifted_windows_show_in_json_and_metrics() {
         .await;
     assert_eq!(
         (status, &body),
-        (200, &json!({"accepted": 399, "windows_evaluated": 0}))
+        (
+            200,
+            &json!({"accepted": 399, "windows_evaluated": 0, "labelled_windows_evaluated": 0})
+        )
     );
     let results = server.get_json("/v1/monitors/m").await;
     assert_eq!(results["latest"], serde_json::Value::Null);
@@ -28,7 +31,10 @@ async fn non_drifted_then_drifted_windows_show_in_json_and_metrics() {
     let (status, body) = server.post_rows(&json!(rows(&mut rng, 1, false))).await;
     assert_eq!(
         (status, &body),
-        (200, &json!({"accepted": 1, "windows_evaluated": 1}))
+        (
+            200,
+            &json!({"accepted": 1, "windows_evaluated": 1, "labelled_windows_evaluated": 0})
+        )
     );
     let latest = &server.get_json("/v1/monitors/m").await["latest"];
     assert_eq!(latest["rows"], 400);
@@ -50,10 +56,12 @@ async fn non_drifted_then_drifted_windows_show_in_json_and_metrics() {
         assert_eq!(f["threshold"], 0.05);
         assert_eq!(f["missing"], 0);
     }
-    assert_eq!(latest["prediction"]["test"], "z");
-    // Rows carry no target: no verdict rather than a made-up one.
-    assert_eq!(latest["target"]["score"], serde_json::Value::Null);
-    assert_eq!(latest["target"]["missing_ratio"], 1.0);
+    assert_eq!(latest["predictions"][0]["name"], "prediction");
+    assert_eq!(latest["predictions"][0]["test"], "z");
+    // Rows carry no target: no labelled window, no made-up verdict.
+    let labelled = &server.get_json("/v1/monitors/m").await["labelled"];
+    assert_eq!(labelled["latest"], serde_json::Value::Null);
+    assert_eq!(labelled["buffered_rows"], 0);
 
     // A drifted window.
     let (_, body) = server
@@ -172,13 +180,54 @@ async fn missing_and_invalid_values_are_counted_not_fatal() {
             .unwrap()
             .clone()
     };
-    assert_eq!(by_name("x")["missing"], 3);
-    assert_eq!(by_name("x")["missing_ratio"], 0.75);
-    assert_eq!(by_name("y")["missing"], 1);
+    // x: text (invalid), null and absent (missing); only 51.0 is tested.
+    assert_eq!(
+        (
+            by_name("x")["missing"].clone(),
+            by_name("x")["invalid"].clone()
+        ),
+        (json!(2), json!(1))
+    );
+    assert_eq!(
+        (
+            by_name("x")["missing_ratio"].clone(),
+            by_name("x")["invalid_ratio"].clone()
+        ),
+        (json!(0.5), json!(0.25))
+    );
+    assert_eq!(
+        (
+            by_name("x")["values"].clone(),
+            by_name("x")["out_of_range_ratio"].clone()
+        ),
+        (json!(1), json!(0.0))
+    );
+    assert_eq!(
+        (
+            by_name("y")["missing"].clone(),
+            by_name("y")["invalid"].clone()
+        ),
+        (json!(0), json!(1))
+    );
     // "7" and "zzz" are categories the reference never saw: values, not missing.
-    assert_eq!(by_name("c")["missing"], 1);
+    let c = by_name("c");
+    assert_eq!(
+        (
+            c["missing"].clone(),
+            c["invalid"].clone(),
+            c["new_category"].clone()
+        ),
+        (json!(0), json!(1), json!(2))
+    );
+    assert_eq!(c["new_category_ratio"], 0.5);
     // 1, "1" and 1.0 are the same category.
-    assert_eq!(by_name("b")["missing"], 0);
+    assert_eq!(
+        (
+            by_name("b")["missing"].clone(),
+            by_name("b")["new_category"].clone()
+        ),
+        (json!(0), json!(0))
+    );
     let text = server.metrics().await;
     assert_eq!(
         metric(
@@ -204,13 +253,19 @@ async fn missing_and_invalid_values_are_counted_not_fatal() {
         ),
         Some(1.0)
     );
+    let x = "feature=\"x\",monitor=\"m\"";
     assert_eq!(
-        metric(
-            &text,
-            "driftscope_feature_missing_ratio",
-            "feature=\"x\",monitor=\"m\""
-        ),
-        Some(0.75)
+        metric(&text, "driftscope_feature_missing_ratio", x),
+        Some(0.5)
+    );
+    assert_eq!(
+        metric(&text, "driftscope_feature_invalid_ratio", x),
+        Some(0.25)
+    );
+    let c = "feature=\"c\",monitor=\"m\"";
+    assert_eq!(
+        metric(&text, "driftscope_feature_new_category_ratio", c),
+        Some(0.5)
     );
 }
 
