@@ -28,3 +28,21 @@ with out.open("w") as f:
     for i in range(n):
         f.write(",".join(str(rows[k][i]) for k in rows) + "\n")
 print(f"wrote {out}")
+
+# tests/fixtures/labelled_reference.csv: a model whose labels depend on its predictions, for the
+# concept-drift tests. 1000 rows: x ~ Normal(0, 1), c in {a, b}, prediction = 1 if x > 0,
+# probability = 1 / (1 + exp(-2x)), target = prediction except in 10 % of rows (flipped).
+rng = np.random.default_rng(11)
+n = 1000
+x = np.round(rng.normal(0, 1, n), 4)
+c = rng.choice(["a", "b"], n)
+prediction = (x > 0).astype(int)
+probability = np.round(1 / (1 + np.exp(-2 * x)), 6)
+flip = rng.uniform(size=n) < 0.1
+target = np.where(flip, 1 - prediction, prediction)
+out = Path(__file__).resolve().parent.parent / "tests/fixtures/labelled_reference.csv"
+with out.open("w") as f:
+    f.write("id,x,c,prediction,probability,target\n")
+    for i in range(n):
+        f.write(f"{i},{x[i]},{c[i]},{prediction[i]},{probability[i]},{target[i]}\n")
+print(f"wrote {out}")

@@ -75,13 +75,15 @@ def lint(doc):
             errors.append(f"{where}: duplicate panel id")
         ids.add(pid)
         grid = panel.get("gridPos", {})
-        if grid.get("x", 0) + grid.get("w", 0) > 24:
-            errors.append(f"{where}: gridPos x + w > 24")
-        for other_where, other in boxes:
-            if (grid["x"] < other["x"] + other["w"] and other["x"] < grid["x"] + grid["w"]
-                    and grid["y"] < other["y"] + other["h"] and other["y"] < grid["y"] + grid["h"]):
-                errors.append(f"{where}: overlaps {other_where}")
-        boxes.append((where, grid))
+        # Geometry only for well-typed positions; the schema reports the others.
+        if all(isinstance(grid.get(k), (int, float)) for k in "hwxy"):
+            if grid["x"] + grid["w"] > 24:
+                errors.append(f"{where}: gridPos x + w > 24")
+            for other_where, other in boxes:
+                if (grid["x"] < other["x"] + other["w"] and other["x"] < grid["x"] + grid["w"]
+                        and grid["y"] < other["y"] + other["h"] and other["y"] < grid["y"] + grid["h"]):
+                    errors.append(f"{where}: overlaps {other_where}")
+            boxes.append((where, grid))
         if panel.get("type") == "row":
             continue
         targets = panel.get("targets", [])
