@@ -4,6 +4,7 @@
 //! ```sh
 //! cargo run --release &                       # the service, bundled defaults
 //! cargo run --release --example replay        # demo/production_2016_2018.parquet → monitor "employment"
+//! cargo run --release --example replay -- --labels   # then the delayed labels, by id
 //! cargo run --release --example replay -- --file rows.csv --monitor m --batch 1000
 //! ```
 
@@ -27,6 +28,19 @@ struct Args {
     /// Rows per request.
     #[arg(long, default_value_t = 500)]
     batch: usize,
+    /// Post ground truth instead of rows: `{"labels": [{"id", "target"}]}` from
+    /// `--labels-file` (columns `--id-column` and `--target-column`).
+    #[arg(long)]
+    labels: bool,
+    /// Label file for `--labels`.
+    #[arg(long, default_value = "demo/labels_2016_2018.parquet")]
+    labels_file: std::path::PathBuf,
+    /// Id column of the label file.
+    #[arg(long, default_value = "id")]
+    id_column: String,
+    /// Target column of the label file.
+    #[arg(long, default_value = "employed")]
+    target_column: String,
     /// Numeric columns (sent as numbers); all others are sent as text.
     #[arg(
         long,
@@ -46,6 +60,10 @@ struct Args {
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
+    let client = reqwest::Client::new();
+    if args.labels {
+        return post_labels(&client, &args).await;
+    }
     let table = ReferenceTable::read(&args.file)?;
     let mut rows: Vec<Map<String, Value>> = vec![Map::new(); table.rows()];
     for name in &args.columns {
@@ -74,7 +92,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
         }
     }
-    let client = reqwest::Client::new();
     let endpoint = format!("{}/v1/monitors/{}/rows", args.url, args.monitor);
     let (mut sent, mut windows) = (0, 0);
     for chunk in rows.chunks(args.batch.max(1)) {
@@ -92,5 +109,32 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         windows += body["windows_evaluated"].as_u64().unwrap_or(0);
     }
     println!("sent {sent} rows to {endpoint}; {windows} windows evaluated");
+    Ok(())
+}
+
+/// Posts the label file in batches and reports how many labels joined a prediction.
+async fn post_labels(client: &reqwest::Client, args: &Args) -> Result<(), Box<dyn std::error::Error>> {
+    let table = ReferenceTable::read(&args.labels_file)?;
+    let (RawColumn::Numeric { values: ids, missing: 0 }, RawColumn::Categorical { values: targets, missing: 0 }) = (
+        table.column(&args.id_column, ColumnKind::Numerical)?,
+        table.column(&args.target_column, ColumnKind::Categorical)?,
+    ) else {
+        return Err("the label file has missing ids or targets".into());
+    };
+    let labels: Vec<Value> =
+        ids.iter().zip(&targets).map(|(id, target)| serde_json::json!({"id": id, "target": target})).collect();
+    let endpoint = format!("{}/v1/monitors/{}/labels", args.url, args.monitor);
+    let (mut matched, mut windows) = (0, 0);
+    for chunk in labels.chunks(args.batch.max(1)) {
+        let response = client.post(&endpoint).json(&serde_json::json!({"labels": chunk})).send().await?;
+        let status = response.status();
+        let body: Value = response.json().await?;
+        if !status.is_success() {
+            return Err(format!("{status}: {body}").into());
+        }
+        matched += body["matched"].as_u64().unwrap_or(0);
+        windows += body["labelled_windows_evaluated"].as_u64().unwrap_or(0);
+    }
+    println!("sent {} labels to {endpoint}; {matched} matched, {windows} labelled windows evaluated", labels.len());
     Ok(())
 }

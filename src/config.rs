@@ -325,7 +325,7 @@ impl Default for PageHinkleySpec {
     fn default() -> Self {
         Self {
             delta: 0.005,
-            lambda: 50.0,
+            lambda: 100.0,
             min_instances: 30,
         }
     }

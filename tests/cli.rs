@@ -25,7 +25,7 @@ fn check_accepts_the_bundled_config() {
         String::from_utf8_lossy(&output.stderr)
     );
     assert!(
-        stdout.contains("monitor \"employment\": 18 columns, 68785 reference rows"),
+        stdout.contains("monitor \"employment\": 19 columns, 68785 reference rows"),
         "{stdout}"
     );
 }

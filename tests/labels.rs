@@ -68,7 +68,9 @@ fn quality<'a>(labelled: &'a Value, name: &str) -> &'a Value {
 
 #[tokio::test]
 async fn concept_drift_without_data_drift_is_detected_and_changes_the_error_stream() {
-    let server = TestServer::start(&config("{rows: 500}", "")).await;
+    // A faster (noisier) detector than the default, so the change shows within 500 rows.
+    let detector = "    concept: {page_hinkley: {lambda: 50}}\n";
+    let server = TestServer::start(&config("{rows: 500}", detector)).await;
     let mut rng = Rng::new(21);
     // Same inputs, same labelling rule: nothing drifts.
     let (_, body) = server

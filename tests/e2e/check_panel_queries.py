@@ -1,14 +1,15 @@
 #!/usr/bin/env python3
 """Runs every panel query of the Grafana dashboards against a live Prometheus.
 
-    check_panel_queries.py --prometheus http://127.0.0.1:9090 [--var monitor=m] \
-        grafana/dashboards/*.json
+    check_panel_queries.py --prometheus http://127.0.0.1:9090 \
+        [--var driftscope-monitor:monitor=m] grafana/dashboards/*.json
 
 For each dashboard the template variables are resolved the way Grafana does: a
 `label_values(selector, label)` variable is queried from Prometheus (earlier variables
 substituted into its selector) and must return at least one value; its value is the one given
-with --var, else "All" when that is the default (the variable's allValue, or the regex
-alternation of every value, like Grafana's Prometheus data source), else the first value.
+with --var [DASHBOARD_UID:]NAME=VALUE, else "All" when that is the default (the variable's
+allValue, or the regex alternation of every value, like Grafana's Prometheus data source),
+else the first value.
 Built-ins: $__rate_interval (--rate-interval, 1m), $__interval (15s), $__range (--range, 10m).
 Then every target's `expr`, variables substituted, goes to /api/v1/query and must succeed
 with at least one series holding a finite value (an empty result or only NaN is a panel that
@@ -42,8 +43,10 @@ def api(base, path, params):
 
 
 def regex_escape(value):
-    """What Grafana's Prometheus data source does to each value of a multi-value variable."""
-    return re.sub(r"([\\^$*+?.()|\[\]{}])", r"\\\1", value)
+    """What Grafana's Prometheus data source does to each value of a multi-value variable:
+    escape regex metacharacters with a backslash that is itself escaped for the PromQL string
+    literal (`a.b` becomes `a\\\\.b` in the query text)."""
+    return re.sub(r"([\\^$*+?.()|\[\]{}])", r"\\\\\1", value)
 
 
 def substitute(expr, values, builtins):
@@ -115,13 +118,17 @@ def finite_series(result_type, result):
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--prometheus", required=True)
-    parser.add_argument("--var", action="append", default=[], metavar="NAME=VALUE")
+    parser.add_argument("--var", action="append", default=[], metavar="[UID:]NAME=VALUE")
     parser.add_argument("--rate-interval", default="1m")
     parser.add_argument("--range", default="10m")
     parser.add_argument("dashboards", nargs="+")
     args = parser.parse_args()
     base = args.prometheus.rstrip("/")
-    overrides = dict(v.split("=", 1) for v in args.var)
+    scoped = []  # (dashboard uid or None for all, variable, value)
+    for v in args.var:
+        key, value = v.split("=", 1)
+        uid, _, name = key.rpartition(":")
+        scoped.append((uid or None, name, value))
     seconds = {"s": 1, "m": 60, "h": 3600}
     range_s = int(args.range[:-1]) * seconds[args.range[-1]]
     builtins = {"__rate_interval": args.rate_interval, "__interval": "15s", "__interval_ms": "15000",
@@ -131,6 +138,7 @@ def main() -> int:
     for path in args.dashboards:
         dashboard = json.load(open(path, encoding="utf-8"))
         print(f"---- {path} ({dashboard.get('title')})")
+        overrides = {n: v for uid, n, v in scoped if uid in (None, dashboard.get("uid"))}
         values, problems = resolve_variables(base, dashboard, overrides, builtins)
         for p in problems:
             print(f"FAIL {p}")
