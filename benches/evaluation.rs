@@ -6,6 +6,10 @@
 //! tests can be compared with each other in one run. Setup (profiling the reference, building the
 //! window) is outside the measurement.
 //!
+//! Baseline, measured in the same run: `baseline_reprofile_reference_ks` re-profiles the
+//! reference (copy + sort + bins + counts) before every KS evaluation, as a tool without a
+//! reference sketch must; its ratio to `numeric_ks` is what profiling once at start-up buys.
+//!
 //! Run: `cargo bench --bench evaluation`
 
 #![allow(missing_docs)] // criterion_group! generates an undocumented function.
@@ -20,9 +24,11 @@ use driftscope::window::{ClosedWindow, ColumnData};
 const ROWS: usize = 100_000;
 const NUMERIC: usize = 15;
 const CATEGORICAL: usize = 5;
+const CATEGORIES: f64 = 12.0;
 
 /// xorshift64*: reproducible data without a dependency.
 struct Rng(u64);
+
 impl Rng {
     fn uniform(&mut self) -> f64 {
         self.0 ^= self.0 >> 12;
@@ -30,59 +36,65 @@ impl Rng {
         self.0 ^= self.0 >> 27;
         (self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 / (1u64 << 53) as f64
     }
+
     fn normal(&mut self, shift: f64) -> f64 {
         let (u1, u2) = (self.uniform().max(1e-300), self.uniform());
         shift + (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
     }
 }
 
-fn checks(numeric_test: TestKind, rng: &mut Rng) -> Vec<ColumnCheck> {
-    let mut checks = Vec::new();
-    for i in 0..NUMERIC {
-        let values = (0..ROWS).map(|_| rng.normal(0.0)).collect();
-        let raw = RawColumn::Numeric { values, missing: 0 };
-        checks.push(
-            ColumnCheck::new(
-                &format!("n{i}"),
-                Role::Feature,
-                raw,
-                Some(numeric_test),
-                None,
-                10,
-            )
-            .unwrap(),
-        );
-    }
-    for i in 0..CATEGORICAL {
-        let values = (0..ROWS)
-            .map(|_| format!("cat{}", (rng.uniform() * 12.0) as u32))
-            .collect();
-        let raw = RawColumn::Categorical { values, missing: 0 };
-        checks.push(
-            ColumnCheck::new(
-                &format!("c{i}"),
-                Role::Feature,
-                raw,
-                Some(TestKind::Chisquare),
-                None,
-                10,
-            )
-            .unwrap(),
-        );
-    }
-    checks
+/// The raw reference columns: 15 standard normal, 5 with 12 categories.
+fn reference(rng: &mut Rng) -> Vec<RawColumn> {
+    let numeric = (0..NUMERIC).map(|_| RawColumn::Numeric {
+        values: (0..ROWS).map(|_| rng.normal(0.0)).collect(),
+        missing: 0,
+    });
+    let numeric: Vec<RawColumn> = numeric.collect();
+    let categorical = (0..CATEGORICAL).map(|_| RawColumn::Categorical {
+        values: (0..ROWS)
+            .map(|_| format!("cat{:02}", (rng.uniform() * CATEGORIES) as u32))
+            .collect(),
+        missing: 0,
+    });
+    numeric
+        .into_iter()
+        .chain(categorical.collect::<Vec<_>>())
+        .collect()
 }
 
+/// Profiles the reference with `numeric_test` on numeric columns, chi-square on categorical.
+fn checks(numeric_test: TestKind, reference: &[RawColumn]) -> Vec<ColumnCheck> {
+    reference
+        .iter()
+        .enumerate()
+        .map(|(i, raw)| {
+            let test = match raw {
+                RawColumn::Numeric { .. } => numeric_test,
+                RawColumn::Categorical { .. } => TestKind::Chisquare,
+            };
+            ColumnCheck::new(
+                &format!("f{i}"),
+                Role::Feature,
+                raw.clone(),
+                Some(test),
+                None,
+                10,
+            )
+            .expect("valid check")
+        })
+        .collect()
+}
+
+/// A window whose numeric columns are shifted by 0.02 standard deviations.
 fn window(rng: &mut Rng) -> ClosedWindow {
-    let mut columns = Vec::new();
-    for _ in 0..NUMERIC {
-        columns.push(ColumnData::Numeric(
-            (0..ROWS).map(|_| rng.normal(0.02)).collect(),
-        ));
-    }
+    let numeric =
+        (0..NUMERIC).map(|_| ColumnData::Numeric((0..ROWS).map(|_| rng.normal(0.02)).collect()));
+    let mut columns: Vec<ColumnData> = numeric.collect();
     for _ in 0..CATEGORICAL {
         columns.push(ColumnData::Categorical(
-            (0..ROWS).map(|_| (rng.uniform() * 12.0) as u32).collect(),
+            (0..ROWS)
+                .map(|_| (rng.uniform() * CATEGORIES) as u32)
+                .collect(),
         ));
     }
     ClosedWindow {
@@ -96,6 +108,7 @@ fn window(rng: &mut Rng) -> ClosedWindow {
 
 fn bench_evaluation(c: &mut Criterion) {
     let mut rng = Rng(0x5EED);
+    let reference = reference(&mut rng);
     let window = window(&mut rng);
     let mut group = c.benchmark_group("evaluate_100k_rows_20_features");
     group.throughput(Throughput::Elements(
@@ -103,11 +116,14 @@ fn bench_evaluation(c: &mut Criterion) {
     ));
     group.sample_size(20);
     for test in [TestKind::Ks, TestKind::Wasserstein, TestKind::Psi] {
-        let checks = checks(test, &mut rng);
+        let checks = checks(test, &reference);
         group.bench_function(format!("numeric_{}", test.as_str()), |b| {
             b.iter(|| evaluate(&checks, 0.5, &window));
         });
     }
+    group.bench_function("baseline_reprofile_reference_ks", |b| {
+        b.iter(|| evaluate(&checks(TestKind::Ks, &reference), 0.5, &window));
+    });
     group.finish();
 }
 

@@ -113,20 +113,40 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 }
 
 /// Posts the label file in batches and reports how many labels joined a prediction.
-async fn post_labels(client: &reqwest::Client, args: &Args) -> Result<(), Box<dyn std::error::Error>> {
+async fn post_labels(
+    client: &reqwest::Client,
+    args: &Args,
+) -> Result<(), Box<dyn std::error::Error>> {
     let table = ReferenceTable::read(&args.labels_file)?;
-    let (RawColumn::Numeric { values: ids, missing: 0 }, RawColumn::Categorical { values: targets, missing: 0 }) = (
+    let (
+        RawColumn::Numeric {
+            values: ids,
+            missing: 0,
+        },
+        RawColumn::Categorical {
+            values: targets,
+            missing: 0,
+        },
+    ) = (
         table.column(&args.id_column, ColumnKind::Numerical)?,
         table.column(&args.target_column, ColumnKind::Categorical)?,
-    ) else {
+    )
+    else {
         return Err("the label file has missing ids or targets".into());
     };
-    let labels: Vec<Value> =
-        ids.iter().zip(&targets).map(|(id, target)| serde_json::json!({"id": id, "target": target})).collect();
+    let labels: Vec<Value> = ids
+        .iter()
+        .zip(&targets)
+        .map(|(id, target)| serde_json::json!({"id": id, "target": target}))
+        .collect();
     let endpoint = format!("{}/v1/monitors/{}/labels", args.url, args.monitor);
     let (mut matched, mut windows) = (0, 0);
     for chunk in labels.chunks(args.batch.max(1)) {
-        let response = client.post(&endpoint).json(&serde_json::json!({"labels": chunk})).send().await?;
+        let response = client
+            .post(&endpoint)
+            .json(&serde_json::json!({"labels": chunk}))
+            .send()
+            .await?;
         let status = response.status();
         let body: Value = response.json().await?;
         if !status.is_success() {
@@ -135,6 +155,9 @@ async fn post_labels(client: &reqwest::Client, args: &Args) -> Result<(), Box<dy
         matched += body["matched"].as_u64().unwrap_or(0);
         windows += body["labelled_windows_evaluated"].as_u64().unwrap_or(0);
     }
-    println!("sent {} labels to {endpoint}; {matched} matched, {windows} labelled windows evaluated", labels.len());
+    println!(
+        "sent {} labels to {endpoint}; {matched} matched, {windows} labelled windows evaluated",
+        labels.len()
+    );
     Ok(())
 }

@@ -242,7 +242,10 @@ impl ColumnCheck {
                 }
                 outcome.values = current.len();
                 (!current.is_empty()).then(|| {
-                    current.sort_unstable_by(f64::total_cmp);
+                    // Binned tests count values in any order; the others merge sorted runs.
+                    if !matches!(self.test, TestKind::Psi | TestKind::Jensenshannon) {
+                        current.sort_unstable_by(f64::total_cmp);
+                    }
                     self.numeric_test(reference, &current)
                 })
             }
@@ -288,6 +291,7 @@ impl ColumnCheck {
         outcome
     }
 
+    /// `current` is ascending except for PSI and Jensen–Shannon, which only bin it.
     fn numeric_test(&self, reference: &NumericProfile, current: &[f64]) -> (f64, Option<f64>) {
         match self.test {
             TestKind::Ks => {

@@ -3,6 +3,7 @@
 //! Pure and synchronous: the monitor runs it on a blocking thread so large windows never stall
 //! the HTTP runtime. The criterion bench in `benches/` measures exactly this function.
 
+use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::drift::{ColumnCheck, ColumnOutcome, Role};
@@ -89,10 +90,20 @@ impl ColumnReport {
 /// belong to labelled windows ([`crate::labelled`]) and are not passed here.
 pub fn evaluate(checks: &[ColumnCheck], drift_share: f64, window: &ClosedWindow) -> WindowReport {
     let started = std::time::Instant::now();
+    // Columns are independent: test them on all cores (rayon's pool, sized to the machine).
+    let reports: Vec<(Role, ColumnReport)> = checks
+        .par_iter()
+        .zip(window.columns.par_iter())
+        .map(|(check, data)| {
+            (
+                check.role,
+                ColumnReport::new(&check.name, check.evaluate(data.into()), window.rows),
+            )
+        })
+        .collect();
     let (mut features, mut predictions) = (Vec::new(), Vec::new());
-    for (check, data) in checks.iter().zip(&window.columns) {
-        let report = ColumnReport::new(&check.name, check.evaluate(data.into()), window.rows);
-        match check.role {
+    for (role, report) in reports {
+        match role {
             Role::Feature => features.push(report),
             Role::Prediction | Role::Target => predictions.push(report),
         }
