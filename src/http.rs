@@ -170,6 +170,17 @@ fn describe(m: &Monitor) -> serde_json::Value {
             "clock": if m.spec.timestamp.is_some() { "event_time" } else { "arrival_time" },
         },
         "drift_share": m.spec.drift_share,
+        "labels": m.labelled.as_ref().map(|_| json!({
+            "max_pending": m.spec.label_join.max_pending,
+            "max_age_seconds": m.spec.label_join.max_age.as_secs_f64(),
+        })),
+        "alerting": {
+            "severity": m.spec.alerting.severity,
+            "team": m.spec.alerting.team,
+            "labels": m.spec.alerting.labels,
+            "for_windows": m.spec.alerting.for_windows,
+            "no_data_after_seconds": m.spec.alerting.no_data_after.as_secs_f64(),
+        },
     })
 }
 

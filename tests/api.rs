@@ -458,6 +458,8 @@ async fn monitor_listing_health_and_readiness() {
         json!({"name": "x", "role": "feature", "type": "numerical", "test": "ks", "threshold": 0.05})
     );
     assert_eq!(columns[5]["role"], "target");
+    assert_eq!(m["labels"]["max_pending"], 100_000);
+    assert_eq!(m["alerting"]["severity"], "warning");
 }
 
 fn rfc3339(seconds: i64) -> String {
