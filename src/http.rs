@@ -64,13 +64,15 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         .route("/v1/monitors/{monitor}/rows", post(ingest_rows))
         .route("/v1/monitors/{monitor}/labels", post(ingest_labels))
         .fallback(not_found)
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            record_http_metrics,
-        ))
+        // Later layers wrap earlier ones: the metrics middleware sits outside the timeout so
+        // requests answered 408 are counted and timed too.
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             request_timeout,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            record_http_metrics,
         ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
