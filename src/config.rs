@@ -711,6 +711,38 @@ impl MonitorSpec {
                 check_overrides(&path, c.kind, c.test, c.threshold, c.bins, problems);
             }
         }
+        // Every column a row field maps to must be distinct, or one would shadow another.
+        let value_columns = self
+            .prediction
+            .iter()
+            .flat_map(|p| std::iter::once(&p.column).chain(&p.probability))
+            .chain(self.target.iter().map(|t| &t.column));
+        let value_columns: Vec<&String> = value_columns.collect();
+        for (key, column) in [("id", &self.id), ("timestamp", &self.timestamp)] {
+            if let Some(c) = column
+                && (seen.contains(c.as_str()) || value_columns.contains(&c))
+            {
+                problems.push(Problem::new(
+                    format!("{at}.{key}"),
+                    format!("column {c:?} is also declared as a feature, prediction or target"),
+                ));
+            }
+        }
+        if self.id.is_some() && self.id == self.timestamp {
+            problems.push(Problem::new(
+                format!("{at}.timestamp"),
+                "`id` and `timestamp` must be different columns",
+            ));
+        }
+        if let Some(p) = &self.prediction
+            && let Some(probability) = &p.probability
+            && seen.contains(probability.as_str())
+        {
+            problems.push(Problem::new(
+                format!("{at}.prediction.probability"),
+                format!("column {probability:?} is also declared as a feature"),
+            ));
+        }
         if let (Some(p), Some(t)) = (&self.prediction, &self.target)
             && p.column == t.column
         {
@@ -1013,6 +1045,22 @@ mod tests {
                 "missing {expected} in {paths:?}"
             );
         }
+    }
+
+    #[test]
+    fn id_and_timestamp_may_not_shadow_other_columns() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = format!("{MINIMAL}    id: a\n    timestamp: a\n");
+        let s = load(&write(dir.path(), &text), Some(HashMap::new())).unwrap();
+        let paths: Vec<String> = s.validate().into_iter().map(|p| p.path).collect();
+        assert_eq!(
+            paths,
+            [
+                "monitors[0].id",
+                "monitors[0].timestamp",
+                "monitors[0].timestamp"
+            ]
+        );
     }
 
     #[test]
