@@ -457,15 +457,23 @@ impl Monitor {
         }
     }
 
-    fn evaluate_window(&self, window: &ClosedWindow) -> bool {
-        let name = self.name();
-        if window.rows < self.spec.window.min_rows {
+    /// Windows below `min_rows` publish no verdict; they are counted under `reason`.
+    fn skip_below_min_rows(&self, window: &ClosedWindow, reason: &str) -> bool {
+        let skip = window.rows < self.spec.window.min_rows;
+        if skip {
             self.metrics
                 .windows_skipped
-                .with_label_values(&[name, "below_min_rows"])
+                .with_label_values(&[self.name(), reason])
                 .inc();
+        }
+        skip
+    }
+
+    fn evaluate_window(&self, window: &ClosedWindow) -> bool {
+        if self.skip_below_min_rows(window, "below_min_rows") {
             return false;
         }
+        let name = self.name();
         let report = evaluation::evaluate(&self.checks, self.spec.drift_share, window);
         self.metrics
             .evaluation_duration
@@ -479,14 +487,10 @@ impl Monitor {
         let (Some(model), Some(target)) = (&self.labelled, self.roles.target) else {
             return false;
         };
-        let name = self.name();
-        if window.rows < self.spec.window.min_rows {
-            self.metrics
-                .windows_skipped
-                .with_label_values(&[name, "labelled_below_min_rows"])
-                .inc();
+        if self.skip_below_min_rows(window, "labelled_below_min_rows") {
             return false;
         }
+        let name = self.name();
         let started = std::time::Instant::now();
         let report = model.evaluate(window);
         self.metrics
