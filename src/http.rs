@@ -325,8 +325,7 @@ async fn ingest(
         .map_err(|e| internal(&e))?;
     let batch = parsed.map_err(|e| batch_error(name, e))?;
     let rows = batch.rows;
-    let closed = monitor.ingest(batch, unix_now());
-    let (windows, labelled) = monitor.evaluate(closed).await;
+    let (windows, labelled) = monitor.ingest(batch, unix_now()).wait().await;
     Ok(Json(
         json!({"accepted": rows, "windows_evaluated": windows, "labelled_windows_evaluated": labelled}),
     ))
@@ -351,13 +350,11 @@ async fn labels(
     let bytes = read_json_body(state, headers, body).await?;
     let items = crate::labels::parse_body(&bytes).map_err(|e| batch_error(name, e))?;
     let joiner = Arc::clone(monitor);
-    let (outcomes, closed) = tokio::task::spawn_blocking(move || {
-        let (outcomes, closed) = joiner.add_labels(&items, unix_now());
-        (outcomes, closed)
-    })
-    .await
-    .map_err(|e| internal(&e))?;
-    let (_, labelled) = monitor.evaluate(closed).await;
+    let (outcomes, published) =
+        tokio::task::spawn_blocking(move || joiner.add_labels(&items, unix_now()))
+            .await
+            .map_err(|e| internal(&e))?;
+    let (_, labelled) = published.wait().await;
     let count = |o: LabelOutcome| outcomes.iter().filter(|&&x| x == o).count();
     Ok(Json(json!({
         "received": outcomes.len(),
@@ -417,8 +414,8 @@ pub async fn run_ticker(monitors: Vec<Arc<Monitor>>, interval: Duration) {
         ticker.tick().await;
         let now = unix_now();
         for monitor in &monitors {
-            let closed = monitor.tick(now);
-            monitor.evaluate(closed).await;
+            // Published by the monitor's evaluator; nobody waits for it here.
+            drop(monitor.tick(now));
         }
     }
 }

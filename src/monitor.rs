@@ -1,17 +1,17 @@
 //! A running monitor: its checks, its window state and its published results.
 //!
 //! Ingest takes the state lock only to code new categories, append rows and join labels (no
-//! I/O, no tests), then evaluates the windows those rows closed on a blocking thread with no lock
-//! held, and publishes each result under the results lock. Two requests for the same monitor can
-//! therefore evaluate at the same time; results are published by window sequence number, so a
-//! slower, older window never overwrites a newer one.
+//! I/O, no tests). Windows those rows close are queued, still under the lock, to the monitor's
+//! evaluator thread, which evaluates them (each window's columns in parallel) and publishes
+//! them strictly in window order; the request then waits for its windows without holding any
+//! lock, so other requests keep ingesting meanwhile and other monitors evaluate in parallel.
 //!
 //! Two streams per monitor: the feature window (features and prediction columns) and, when a
 //! target is configured, the labelled window (rows whose ground truth is known; see
 //! [`crate::labelled`]).
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, Weak, mpsc};
 
 use serde::Serialize;
 use serde_json::Value;
@@ -63,6 +63,10 @@ pub struct Monitor {
     /// Target drift, concept drift and quality over labelled windows; `None` without a target.
     pub labelled: Option<Arc<LabelledModel>>,
     metrics: Arc<Metrics>,
+    /// Queue of the evaluator thread, which evaluates and publishes this monitor's windows one
+    /// job at a time in window order (each window's columns in parallel), so streaks, gauges and
+    /// history always advance in order.
+    jobs: mpsc::Sender<Job>,
     /// A `std` mutex: held only for in-memory appends, never across an `.await`.
     state: Mutex<IngestState>,
     /// Separate from `state` so reads of results never wait for ingest.
@@ -129,13 +133,37 @@ pub struct LabelledSummary {
     pub concept_drifted: bool,
 }
 
-/// Windows closed by one call, ready to evaluate.
+/// Windows closed by one call, queued for evaluation.
 #[derive(Debug, Default)]
-pub struct Closed {
+struct Closed {
     /// Feature windows.
-    pub windows: Vec<ClosedWindow>,
+    windows: Vec<ClosedWindow>,
     /// Labelled windows, each with whether the online detector fired during it.
-    pub labelled: Vec<(ClosedWindow, bool)>,
+    labelled: Vec<(ClosedWindow, bool)>,
+}
+
+/// A job for the monitor's evaluator thread.
+#[derive(Debug)]
+struct Job {
+    closed: Closed,
+    /// Receives (feature windows, labelled windows) published.
+    done: tokio::sync::oneshot::Sender<(usize, usize)>,
+}
+
+/// The windows one call closed, being evaluated: await [`Published::wait`] to know they are
+/// published. Dropping it does not stop the evaluation.
+#[derive(Debug)]
+pub struct Published(Option<tokio::sync::oneshot::Receiver<(usize, usize)>>);
+
+impl Published {
+    /// Resolves once the windows are published, with how many feature windows and labelled
+    /// windows were (windows below `min_rows` are skipped, not published).
+    pub async fn wait(self) -> (usize, usize) {
+        match self.0 {
+            Some(receiver) => receiver.await.unwrap_or((0, 0)),
+            None => (0, 0),
+        }
+    }
 }
 
 /// Per-item result of a labels request.
@@ -176,7 +204,9 @@ pub const UNMATCHED_REASONS: &[LabelOutcome] = &[
 ];
 
 impl Monitor {
-    /// A monitor with empty windows; registers its metric series.
+    /// A monitor with empty windows and its evaluator thread; registers its metric series.
+    /// The thread holds only a weak reference and ends once the monitor is dropped and the
+    /// queued jobs are done.
     pub fn new(
         spec: MonitorSpec,
         window: Window,
@@ -185,7 +215,7 @@ impl Monitor {
         labelled: Option<LabelledModel>,
         reference_rows: usize,
         metrics: Arc<Metrics>,
-    ) -> Self {
+    ) -> Arc<Self> {
         let schema = Schema::new(&checks, spec.timestamp.as_deref(), spec.id.as_deref());
         let feature_template: Vec<ColumnData> = checks
             .iter()
@@ -216,18 +246,30 @@ impl Monitor {
             column_streaks: vec![0; checks.len()],
             ..Results::default()
         };
-        Self {
-            spec,
-            window,
-            checks: Arc::new(checks),
-            schema,
-            reference_rows,
-            roles,
-            labelled: labelled.map(Arc::new),
-            metrics,
-            state: Mutex::new(state),
-            results: Mutex::new(results),
-        }
+        let (jobs, queue) = mpsc::channel();
+        let name = spec.name.clone();
+        Arc::new_cyclic(|monitor: &Weak<Self>| {
+            let monitor = monitor.clone();
+            let spawned = std::thread::Builder::new()
+                .name(format!("eval-{name}"))
+                .spawn(move || run_evaluator(&monitor, &queue));
+            if let Err(e) = spawned {
+                tracing::error!(monitor = %name, error = %e, "Cannot start the evaluator thread.");
+            }
+            Self {
+                spec,
+                window,
+                checks: Arc::new(checks),
+                schema,
+                reference_rows,
+                roles,
+                labelled: labelled.map(Arc::new),
+                metrics,
+                jobs,
+                state: Mutex::new(state),
+                results: Mutex::new(results),
+            }
+        })
     }
 
     /// The monitor's name.
@@ -236,8 +278,9 @@ impl Monitor {
     }
 
     /// Appends a parsed batch; `now` (unix seconds) is the arrival time, used as the time of
-    /// rows without an event time and of labelled rows. Returns the windows it closed.
-    pub fn ingest(&self, batch: ParsedBatch, now: f64) -> Closed {
+    /// rows without an event time and of labelled rows. Returns the evaluation of the windows it
+    /// closed.
+    pub fn ingest(&self, batch: ParsedBatch, now: f64) -> Published {
         let name = self.name();
         let mut state = lock(&self.state);
         let mut columns = Vec::with_capacity(batch.columns.len());
@@ -301,6 +344,7 @@ impl Monitor {
         let outcome = state.engine.push(&columns, &times);
         closed.windows = outcome.closed;
         let pending = state.join.len();
+        let published = self.submit(closed);
         drop(state);
         let m = &self.metrics;
         m.rows_ingested
@@ -319,18 +363,20 @@ impl Monitor {
         m.labels_pending
             .with_label_values(&[name])
             .set(pending as i64);
-        closed
+        published
     }
 
     /// Joins labels (`{"id", "target"}` items) to waiting predictions. Returns each item's
     /// outcome and the labelled windows the joined rows closed.
-    pub fn add_labels(&self, items: &[Value], now: f64) -> (Vec<LabelOutcome>, Closed) {
+    pub fn add_labels(&self, items: &[Value], now: f64) -> (Vec<LabelOutcome>, Published) {
         let name = self.name();
         let mut outcomes = Vec::with_capacity(items.len());
-        let mut closed = Closed::default();
         let (Some(target), Some(model)) = (self.roles.target, &self.labelled) else {
             // The HTTP layer refuses labels for monitors without a target.
-            return (vec![LabelOutcome::InvalidTarget; items.len()], closed);
+            return (
+                vec![LabelOutcome::InvalidTarget; items.len()],
+                Published(None),
+            );
         };
         let mut state = lock(&self.state);
         let expired = state.join.expire(now);
@@ -366,10 +412,12 @@ impl Monitor {
                 Err(Unmatched::Duplicate) => outcomes.push(LabelOutcome::Duplicate),
             }
         }
+        let mut closed = Closed::default();
         if rows > 0 {
             closed.labelled = state.push_labelled(&labelled, now);
         }
         let pending = state.join.len();
+        let published = self.submit(closed);
         drop(state);
         let m = &self.metrics;
         m.labels_received
@@ -390,13 +438,13 @@ impl Monitor {
         m.labels_pending
             .with_label_values(&[name])
             .set(pending as i64);
-        (outcomes, closed)
+        (outcomes, published)
     }
 
     /// Clock work for the ticker: closes time windows that ended by `now` (feature windows
     /// only when they run on arrival time; labelled windows always do) and expires waiting
     /// predictions.
-    pub fn tick(&self, now: f64) -> Closed {
+    pub fn tick(&self, now: f64) -> Published {
         let mut state = lock(&self.state);
         let mut closed = Closed::default();
         if self.spec.timestamp.is_none() {
@@ -412,6 +460,7 @@ impl Monitor {
         }
         let expired = state.join.expire(now);
         let pending = state.join.len();
+        let published = self.submit(closed);
         drop(state);
         if expired > 0 {
             self.metrics
@@ -423,38 +472,42 @@ impl Monitor {
                 .with_label_values(&[self.name()])
                 .set(pending as i64);
         }
-        closed
+        published
     }
 
-    /// Evaluates closed windows on a blocking thread and publishes them; returns how many
-    /// feature windows and labelled windows were published (windows below `min_rows` are
-    /// skipped and counted). Publishing happens on that thread, so it completes even if the
-    /// caller stops waiting.
-    pub async fn evaluate(self: &Arc<Self>, closed: Closed) -> (usize, usize) {
+    /// Queues closed windows for the monitor's evaluator thread. Called while the state lock
+    /// is held, so jobs are queued in window order and published in that order.
+    fn submit(&self, closed: Closed) -> Published {
         if closed.windows.is_empty() && closed.labelled.is_empty() {
-            return (0, 0);
+            return Published(None);
         }
-        let monitor = Arc::clone(self);
-        let task = tokio::task::spawn_blocking(move || {
-            let features = closed
-                .windows
-                .iter()
-                .filter(|w| monitor.evaluate_window(w))
-                .count();
-            let labelled = closed
-                .labelled
-                .iter()
-                .filter(|(w, c)| monitor.evaluate_labelled(w, *c))
-                .count();
-            (features, labelled)
-        });
-        match task.await {
-            Ok(counts) => counts,
-            Err(e) => {
-                tracing::error!(monitor = self.name(), error = %e, "Window evaluation failed.");
-                (0, 0)
+        let (done, receiver) = tokio::sync::oneshot::channel();
+        match self.jobs.send(Job { closed, done }) {
+            Ok(()) => Published(Some(receiver)),
+            Err(_) => {
+                tracing::error!(
+                    monitor = self.name(),
+                    "Evaluator thread is gone; windows dropped."
+                );
+                Published(None)
             }
         }
+    }
+
+    /// Evaluates and publishes one job's windows; returns how many feature windows and
+    /// labelled windows were published (windows below `min_rows` are skipped and counted).
+    fn evaluate_closed(&self, closed: &Closed) -> (usize, usize) {
+        let features = closed
+            .windows
+            .iter()
+            .filter(|w| self.evaluate_window(w))
+            .count();
+        let labelled = closed
+            .labelled
+            .iter()
+            .filter(|(w, c)| self.evaluate_labelled(w, *c))
+            .count();
+        (features, labelled)
     }
 
     /// Windows below `min_rows` publish no verdict; they are counted under `reason`.
@@ -553,18 +606,9 @@ impl Monitor {
                 .map(|f| f.name.clone())
                 .collect(),
         };
-        let position = results
-            .history
-            .iter()
-            .position(|s| s.seq > summary.seq)
-            .unwrap_or(results.history.len());
-        results.history.insert(position, summary);
+        results.history.push_back(summary);
         while results.history.len() > self.spec.history {
             results.history.pop_front();
-        }
-        if results.latest.as_ref().is_some_and(|l| l.seq > report.seq) {
-            // An older window finished after a newer one: keep it in history only.
-            return;
         }
         for (i, check) in self.checks.iter().enumerate() {
             let column = report
@@ -732,6 +776,29 @@ fn empty_column(check: &ColumnCheck) -> ColumnData {
     match check.reference {
         ReferenceProfile::Numeric(_) => ColumnData::Numeric(Vec::new()),
         ReferenceProfile::Categorical(_) => ColumnData::Categorical(Vec::new()),
+    }
+}
+
+/// The evaluator thread: evaluates jobs in queue (= window) order until the monitor is gone.
+/// A panic in one evaluation is logged and the thread carries on, so one bad window never
+/// stops a monitor.
+fn run_evaluator(monitor: &Weak<Monitor>, queue: &mpsc::Receiver<Job>) {
+    while let Ok(job) = queue.recv() {
+        let Some(monitor) = monitor.upgrade() else {
+            break;
+        };
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            monitor.evaluate_closed(&job.closed)
+        }));
+        let counts = result.unwrap_or_else(|_| {
+            tracing::error!(
+                monitor = monitor.name(),
+                "Window evaluation panicked; windows dropped."
+            );
+            (0, 0)
+        });
+        // The requester may have gone away; the windows are published regardless.
+        let _ = job.done.send(counts);
     }
 }
 

@@ -74,7 +74,7 @@ pub fn build_service(settings: Settings, path: &Path) -> Result<Service, Vec<Pro
         let Ok(window) = spec.window.resolve() else {
             continue;
         };
-        monitors.push(Arc::new(Monitor::new(
+        monitors.push(Monitor::new(
             spec.clone(),
             window,
             b.checks,
@@ -82,7 +82,7 @@ pub fn build_service(settings: Settings, path: &Path) -> Result<Service, Vec<Pro
             b.labelled,
             b.rows,
             Arc::clone(&metrics),
-        )));
+        ));
     }
     Ok(Service {
         settings,

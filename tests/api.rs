@@ -467,3 +467,59 @@ fn rfc3339(seconds: i64) -> String {
         .unwrap()
         .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_batches_are_all_counted_and_windows_stay_ordered() {
+    let server = std::sync::Arc::new(
+        TestServer::start(&config_text(
+            "    window: {rows: 300, step: 100}\n    history: 100\n",
+            "",
+        ))
+        .await,
+    );
+    let mut tasks = Vec::new();
+    for client in 0..8u64 {
+        let server = std::sync::Arc::clone(&server);
+        tasks.push(tokio::spawn(async move {
+            let mut rng = Rng::new(100 + client);
+            let mut evaluated = 0;
+            for _ in 0..10 {
+                let (status, body) = server.post_rows(&json!(rows(&mut rng, 50, false))).await;
+                assert_eq!(status, 200, "{body}");
+                evaluated += body["windows_evaluated"].as_u64().unwrap();
+            }
+            evaluated
+        }));
+    }
+    let mut evaluated = 0;
+    for task in tasks {
+        evaluated += task.await.unwrap();
+    }
+    // 4000 rows: the first window at row 300, then one every 100 rows.
+    assert_eq!(evaluated, 38);
+    let results = server.get_json("/v1/monitors/m").await;
+    let seqs: Vec<u64> = results["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["seq"].as_u64().unwrap())
+        .collect();
+    assert_eq!(
+        seqs,
+        (1..=38).collect::<Vec<u64>>(),
+        "history is ordered by window"
+    );
+    assert_eq!(
+        results["latest"]["seq"], 38,
+        "the newest window is the one published last"
+    );
+    let text = server.metrics().await;
+    assert_eq!(
+        metric(&text, "driftscope_rows_ingested_total", "monitor=\"m\""),
+        Some(4000.0)
+    );
+    assert_eq!(
+        metric(&text, "driftscope_windows_evaluated_total", "monitor=\"m\""),
+        Some(38.0)
+    );
+}
