@@ -531,3 +531,73 @@ async fn alerting_metadata_and_drift_streaks_are_exported() {
             >= started
     );
 }
+
+#[tokio::test]
+async fn regression_monitors_test_residuals_and_report_regression_quality() {
+    let reference = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/regression_reference.csv");
+    let config = format!(
+        "monitors:\n  - name: m\n    reference: {}\n    features: {{numerical: [x]}}\n    \
+         prediction: {{column: prediction, type: numerical}}\n    \
+         target: {{column: target, type: numerical}}\n    window: {{rows: 400}}\n",
+        reference.display()
+    );
+    let server = TestServer::start(&config).await;
+    let mut rng = Rng::new(25);
+    // Same inputs and model; the truth moves from 2x + noise to 2.3x + noise.
+    let rows: Vec<Value> = (0..400)
+        .map(|_| {
+            let x = rng.uniform() * 10.0;
+            json!({"x": x, "prediction": 2.0 * x, "target": 2.3 * x + rng.normal(0.0, 1.0)})
+        })
+        .collect();
+    let (_, body) = server.post_rows(&json!(rows)).await;
+    assert_eq!(
+        (
+            body["windows_evaluated"].clone(),
+            body["labelled_windows_evaluated"].clone()
+        ),
+        (json!(1), json!(1))
+    );
+    let results = server.get_json("/v1/monitors/m").await;
+    assert_eq!(
+        results["latest"]["dataset"]["drifted"], false,
+        "{}",
+        results["latest"]
+    );
+    let labelled = &results["labelled"]["latest"];
+    let residuals = concept_test(labelled, "residual_ks");
+    assert!(residuals["p_value"].as_f64().unwrap() < 1e-6, "{residuals}");
+    assert_eq!(labelled["concept"]["drifted"], true);
+    // The model now under-predicts by 0.3x on average (x ~ U(0, 10): ~1.5).
+    let mean_error = quality(labelled, "mean_error")["current"].as_f64().unwrap();
+    assert!((mean_error - 1.5).abs() < 0.3, "{mean_error}");
+    let mae = quality(labelled, "mae");
+    assert!(mae["current"].as_f64().unwrap() > mae["reference"].as_f64().unwrap());
+    assert_eq!(mae["degraded"], true);
+    for metric in ["rmse", "mape", "r2"] {
+        assert!(
+            quality(labelled, metric)["current"].as_f64().is_some(),
+            "{metric}"
+        );
+    }
+    let text = server.metrics().await;
+    assert!(
+        metric(
+            &text,
+            "driftscope_concept_drift_score",
+            "monitor=\"m\",test=\"residual_ks\""
+        )
+        .unwrap()
+            > 0.2
+    );
+    assert!(
+        metric(
+            &text,
+            "driftscope_model_quality",
+            "dataset=\"reference\",metric=\"r2\",monitor=\"m\""
+        )
+        .unwrap()
+            > 0.9
+    );
+}

@@ -46,3 +46,17 @@ with out.open("w") as f:
     for i in range(n):
         f.write(f"{i},{x[i]},{c[i]},{prediction[i]},{probability[i]},{target[i]}\n")
 print(f"wrote {out}")
+
+# tests/fixtures/regression_reference.csv: a regressor for the residual-KS concept test.
+# 800 rows: x ~ Uniform(0, 10), prediction = 2x, target = 2x + Normal(0, 1).
+rng = np.random.default_rng(13)
+n = 800
+x = np.round(rng.uniform(0, 10, n), 4)
+prediction = np.round(2 * x, 4)
+target = np.round(2 * x + rng.normal(0, 1, n), 4)
+out = Path(__file__).resolve().parent.parent / "tests/fixtures/regression_reference.csv"
+with out.open("w") as f:
+    f.write("id,x,prediction,target\n")
+    for i in range(n):
+        f.write(f"{i},{x[i]},{prediction[i]},{target[i]}\n")
+print(f"wrote {out}")
