@@ -25,17 +25,16 @@ Two kinds of cases:
   (one case uses integer grids to hit an exact lattice value of `d`).
 """
 
-import argparse
-import json
 import math
 import pathlib
-import sys
 import warnings
 
 import numpy as np
 import scipy
 from scipy import stats
 from scipy.stats._stats_py import _compute_prob_outside_square
+
+from golden_io import write_or_check
 
 OUT = pathlib.Path(__file__).resolve().parents[2] / "tests" / "golden" / "ks.json"
 MAX_EXACT_N = 10_000  # SciPy's MAX_AUTO_N
@@ -220,35 +219,8 @@ def build():
     }
 
 
-def to_json(doc):
-    """One case per line: readable diffs without one line per number."""
-    lines = ["{"]
-    items = list(doc.items())
-    for i, (key, value) in enumerate(items):
-        comma = "," if i + 1 < len(items) else ""
-        if isinstance(value, list):
-            lines.append(f"  {json.dumps(key)}: [")
-            lines += [f"    {json.dumps(case)}," for case in value[:-1]]
-            lines.append(f"    {json.dumps(value[-1])}")
-            lines.append(f"  ]{comma}")
-        else:
-            lines.append(f"  {json.dumps(key)}: {json.dumps(value)}{comma}")
-    lines.append("}")
-    return "\n".join(lines) + "\n"
-
-
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="fail if the file would change")
-    args = parser.parse_args()
-    text = to_json(build())
-    if args.check:
-        if OUT.read_text() != text:
-            print(f"{OUT} is out of date", file=sys.stderr)
-            sys.exit(1)
-        return
-    OUT.write_text(text)
-    print(f"wrote {OUT} ({len(text) / 1e6:.2f} MB)")
+    write_or_check(OUT, build, __doc__.splitlines()[0])
 
 
 if __name__ == "__main__":

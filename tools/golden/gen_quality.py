@@ -37,11 +37,8 @@ Every input value is quantised to at most 15 significant digits and checked with
 stay ties.
 """
 
-import argparse
-import json
 import math
 import pathlib
-import sys
 import warnings
 
 import numpy as np
@@ -58,6 +55,8 @@ from sklearn.metrics import (
     recall_score,
     roc_auc_score,
 )
+
+from golden_io import write_or_check
 
 OUT = pathlib.Path(__file__).resolve().parents[2] / "tests" / "golden" / "quality.json"
 SEED = 20260321
@@ -468,35 +467,8 @@ def build():
     }
 
 
-def to_json(doc):
-    """One case per line: readable diffs without one line per number."""
-    lines = ["{"]
-    items = list(doc.items())
-    for i, (key, value) in enumerate(items):
-        comma = "," if i + 1 < len(items) else ""
-        if isinstance(value, list):
-            lines.append(f"  {json.dumps(key)}: [")
-            lines += [f"    {json.dumps(case, allow_nan=False)}," for case in value[:-1]]
-            lines.append(f"    {json.dumps(value[-1], allow_nan=False)}")
-            lines.append(f"  ]{comma}")
-        else:
-            lines.append(f"  {json.dumps(key)}: {json.dumps(value)}{comma}")
-    lines.append("}")
-    return "\n".join(lines) + "\n"
-
-
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="fail if the file would change")
-    args = parser.parse_args()
-    text = to_json(build())
-    if args.check:
-        if OUT.read_text() != text:
-            print(f"{OUT} is out of date", file=sys.stderr)
-            sys.exit(1)
-        return
-    OUT.write_text(text)
-    print(f"wrote {OUT} ({len(text) / 1e3:.0f} KB)")
+    write_or_check(OUT, build, __doc__.splitlines()[0])
 
 
 if __name__ == "__main__":
