@@ -93,11 +93,29 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     let endpoint = format!("{}/v1/monitors/{}/rows", args.url, args.monitor);
-    let (mut sent, mut windows) = (0, 0);
-    for chunk in rows.chunks(args.batch.max(1)) {
+    let replies = post_in_batches(&client, &endpoint, "rows", &rows, args.batch).await?;
+    let windows = total(&replies, "windows_evaluated");
+    println!(
+        "sent {} rows to {endpoint}; {windows} windows evaluated",
+        rows.len()
+    );
+    Ok(())
+}
+
+/// POSTs `items` as `{key: [...]}` in batches of `batch`; returns every reply body, or the
+/// first error reply.
+async fn post_in_batches<T: serde::Serialize>(
+    client: &reqwest::Client,
+    endpoint: &str,
+    key: &str,
+    items: &[T],
+    batch: usize,
+) -> Result<Vec<Value>, Box<dyn std::error::Error>> {
+    let mut replies = Vec::new();
+    for chunk in items.chunks(batch.max(1)) {
         let response = client
-            .post(&endpoint)
-            .json(&serde_json::json!({"rows": chunk}))
+            .post(endpoint)
+            .json(&serde_json::json!({ key: chunk }))
             .send()
             .await?;
         let status = response.status();
@@ -105,11 +123,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         if !status.is_success() {
             return Err(format!("{status}: {body}").into());
         }
-        sent += chunk.len();
-        windows += body["windows_evaluated"].as_u64().unwrap_or(0);
+        replies.push(body);
     }
-    println!("sent {sent} rows to {endpoint}; {windows} windows evaluated");
-    Ok(())
+    Ok(replies)
+}
+
+/// Sum of a numeric field over reply bodies.
+fn total(replies: &[Value], field: &str) -> u64 {
+    replies.iter().map(|r| r[field].as_u64().unwrap_or(0)).sum()
 }
 
 /// Posts the label file in batches and reports how many labels joined a prediction.
@@ -140,21 +161,11 @@ async fn post_labels(
         .map(|(id, target)| serde_json::json!({"id": id, "target": target}))
         .collect();
     let endpoint = format!("{}/v1/monitors/{}/labels", args.url, args.monitor);
-    let (mut matched, mut windows) = (0, 0);
-    for chunk in labels.chunks(args.batch.max(1)) {
-        let response = client
-            .post(&endpoint)
-            .json(&serde_json::json!({"labels": chunk}))
-            .send()
-            .await?;
-        let status = response.status();
-        let body: Value = response.json().await?;
-        if !status.is_success() {
-            return Err(format!("{status}: {body}").into());
-        }
-        matched += body["matched"].as_u64().unwrap_or(0);
-        windows += body["labelled_windows_evaluated"].as_u64().unwrap_or(0);
-    }
+    let replies = post_in_batches(client, &endpoint, "labels", &labels, args.batch).await?;
+    let (matched, windows) = (
+        total(&replies, "matched"),
+        total(&replies, "labelled_windows_evaluated"),
+    );
     println!(
         "sent {} labels to {endpoint}; {matched} matched, {windows} labelled windows evaluated",
         labels.len()
