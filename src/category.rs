@@ -21,6 +21,28 @@ pub fn bool_text(b: bool) -> &'static str {
     if b { "true" } else { "false" }
 }
 
+/// Canonical text of a JSON scalar category (or id): strings as given, numbers as
+/// [`number_text`] (integers exactly), booleans as [`bool_text`]; `None` for null, arrays and
+/// objects. The row parser writes the same texts, so labels and rows agree.
+pub fn json_text(value: &serde_json::Value) -> Option<String> {
+    use serde_json::Value;
+    match value {
+        Value::String(s) => Some(s.clone()),
+        Value::Bool(b) => Some(bool_text(*b).to_owned()),
+        Value::Number(n) => match (n.as_i64(), n.as_u64(), n.as_f64()) {
+            (Some(i), _, _) => Some(i.to_string()),
+            (_, Some(u), _) => Some(u.to_string()),
+            (_, _, Some(f)) => {
+                let mut text = String::new();
+                number_text(f, &mut text);
+                Some(text)
+            }
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -39,5 +61,32 @@ mod tests {
             assert_eq!(s, want);
         }
         assert_eq!(bool_text(true), "true");
+    }
+
+    #[test]
+    fn json_scalars_get_the_row_parser_texts() {
+        use serde_json::json;
+        let texts: Vec<Option<String>> = [
+            json!("21"),
+            json!(21),
+            json!(21.0),
+            json!(u64::MAX),
+            json!(true),
+            json!(null),
+            json!([1]),
+        ]
+        .iter()
+        .map(json_text)
+        .collect();
+        let want = [
+            Some("21"),
+            Some("21"),
+            Some("21"),
+            Some("18446744073709551615"),
+            Some("true"),
+            None,
+            None,
+        ];
+        assert_eq!(texts, want.map(|t| t.map(str::to_owned)));
     }
 }

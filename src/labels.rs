@@ -177,19 +177,10 @@ impl JoinBuffer {
 /// The canonical text of a row or label id: strings as given, integral numbers without a
 /// fraction (so `7`, `7.0` and `"7"` are one id). `None` for other JSON types.
 pub fn id_text(value: &Value) -> Option<String> {
-    match value {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(match (n.as_i64(), n.as_u64(), n.as_f64()) {
-            (Some(i), _, _) => i.to_string(),
-            (_, Some(u), _) => u.to_string(),
-            (_, _, Some(f)) => {
-                let mut text = String::new();
-                category::number_text(f, &mut text);
-                text
-            }
-            _ => return None,
-        }),
-        _ => None,
+    if value.is_boolean() {
+        None
+    } else {
+        category::json_text(value)
     }
 }
 

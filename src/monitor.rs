@@ -357,12 +357,7 @@ impl Monitor {
             .with_label_values(&[name, "window_full"])
             .inc_by(outcome.over_capacity);
         m.last_ingest.with_label_values(&[name]).set(now);
-        m.predictions_expired
-            .with_label_values(&[name])
-            .inc_by(expired);
-        m.labels_pending
-            .with_label_values(&[name])
-            .set(pending as i64);
+        self.record_join(expired, pending);
         published
     }
 
@@ -432,12 +427,7 @@ impl Monitor {
                     .inc(),
             }
         }
-        m.predictions_expired
-            .with_label_values(&[name])
-            .inc_by(expired);
-        m.labels_pending
-            .with_label_values(&[name])
-            .set(pending as i64);
+        self.record_join(expired, pending);
         (outcomes, published)
     }
 
@@ -462,17 +452,21 @@ impl Monitor {
         let pending = state.join.len();
         let published = self.submit(closed);
         drop(state);
-        if expired > 0 {
-            self.metrics
-                .predictions_expired
-                .with_label_values(&[self.name()])
-                .inc_by(expired);
-            self.metrics
-                .labels_pending
-                .with_label_values(&[self.name()])
-                .set(pending as i64);
-        }
+        self.record_join(expired, pending);
         published
+    }
+
+    /// Publishes the join buffer's expiries and current size.
+    fn record_join(&self, expired: u64, pending: usize) {
+        let name = [self.name()];
+        self.metrics
+            .predictions_expired
+            .with_label_values(&name)
+            .inc_by(expired);
+        self.metrics
+            .labels_pending
+            .with_label_values(&name)
+            .set(pending as i64);
     }
 
     /// Queues closed windows for the monitor's evaluator thread. Called while the state lock
@@ -680,19 +674,7 @@ impl Monitor {
                 value.as_f64().filter(|x| x.is_finite()).map(Cell::Number)
             }
             ReferenceProfile::Categorical(profile) => {
-                let text = match value {
-                    Value::String(s) => s.clone(),
-                    Value::Bool(b) => category::bool_text(*b).to_owned(),
-                    Value::Number(n) => match n.as_i64() {
-                        Some(i) => i.to_string(),
-                        None => {
-                            let mut text = String::new();
-                            category::number_text(n.as_f64()?, &mut text);
-                            text
-                        }
-                    },
-                    _ => return None,
-                };
+                let text = category::json_text(value)?;
                 let code = match profile.index.get(&text) {
                     Some(&code) => code,
                     None => code_new_category(
