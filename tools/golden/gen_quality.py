@@ -56,23 +56,11 @@ from sklearn.metrics import (
     roc_auc_score,
 )
 
-from golden_io import write_or_check
+from golden_io import check_exact_json_float, write_or_check
 
 OUT = pathlib.Path(__file__).resolve().parents[2] / "tests" / "golden" / "quality.json"
 SEED = 20260321
 rng = np.random.default_rng(SEED)
-
-
-def check_exact_json_float(value):
-    """Assert serde_json's fast float path parses repr(value) exactly."""
-    assert math.isfinite(value), value
-    text = repr(float(value))
-    mantissa, _, exponent = text.lower().partition("e")
-    exponent = int(exponent) if exponent else 0
-    whole, _, fraction = mantissa.lstrip("-").partition(".")
-    digits = (whole + fraction).lstrip("0") or "0"
-    exponent -= len(fraction)
-    assert int(digits) < 2**53 and abs(exponent) <= 22, text
 
 
 def floats(values, decimals):

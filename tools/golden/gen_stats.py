@@ -38,20 +38,10 @@ import scipy
 import scipy.spatial.distance
 import scipy.stats
 
+from golden_io import check_exact_json_float
+
 SEED = 20240611
 rng = np.random.default_rng(SEED)
-
-
-def check_exact_json_float(value):
-    """Assert serde_json's fast float path parses repr(value) exactly."""
-    assert math.isfinite(value), value
-    text = repr(float(value))
-    mantissa, _, exponent = text.lower().partition("e")
-    exponent = int(exponent) if exponent else 0
-    whole, _, fraction = mantissa.lstrip("-").partition(".")
-    digits = (whole + fraction).lstrip("0") or "0"
-    exponent -= len(fraction)
-    assert int(digits) < 2**53 and abs(exponent) <= 22, text
 
 
 def quantised(values, decimals=6):

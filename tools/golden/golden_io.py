@@ -1,9 +1,23 @@
-"""Output shared by the golden-value generators: JSON with one case per line (readable diffs
-without one line per number) and a --check mode that fails when the committed file is stale."""
+"""Helpers shared by the golden-value generators: a check that inputs survive serde_json's float
+parsing exactly, JSON with one case per line (readable diffs without one line per number) and a
+--check mode that fails when the committed file is stale."""
 
 import argparse
 import json
+import math
 import sys
+
+
+def check_exact_json_float(value):
+    """Assert serde_json's fast float path parses repr(value) exactly."""
+    assert math.isfinite(value), value
+    text = repr(float(value))
+    mantissa, _, exponent = text.lower().partition("e")
+    exponent = int(exponent) if exponent else 0
+    whole, _, fraction = mantissa.lstrip("-").partition(".")
+    digits = (whole + fraction).lstrip("0") or "0"
+    exponent -= len(fraction)
+    assert int(digits) < 2**53 and abs(exponent) <= 22, text
 
 
 def to_json(doc):
