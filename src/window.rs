@@ -10,8 +10,11 @@
 //! - time sliding: at every multiple `b` of `step` the rows with time in `[b − length, b)` are
 //!   evaluated; rows are dropped once no future window can include them.
 //!
-//! Rows too old for any open time window are counted as late and dropped; time windows hold at
-//! most `max_rows` rows, further rows are counted and dropped, so memory stays bounded.
+//! A tumbling time window is a sliding one whose step is its length. Window ends are kept as an
+//! integer index (end = k · step), so closing windows always terminates. On event time a window
+//! closes once the latest row time (the watermark) passes its end by `lateness`; rows too old
+//! for any open time window are counted as late and dropped. Time windows hold at most
+//! `max_rows` rows, further rows are counted and dropped, so memory stays bounded.
 
 use std::collections::VecDeque;
 
@@ -76,20 +79,26 @@ enum Buffer {
 pub struct WindowEngine {
     window: Window,
     max_rows: usize,
+    /// Event time: a time window closes once the watermark passes its end by this much, so rows
+    /// up to this late still count. Zero on arrival time.
+    lateness: f64,
     columns: Vec<Buffer>,
     times: VecDeque<f64>,
     next_seq: u64,
     rows_since_evaluation: usize,
     evaluated_once: bool,
-    /// Time tumbling: start of the open period.
-    period_start: Option<f64>,
-    /// Time sliding: the next evaluation time.
-    next_boundary: Option<f64>,
+    /// Time windows: index `k` of the next window end `k · step`. An integer, so stepping from
+    /// one end to the next always makes progress (in f64, `end + step == end` once `end` is
+    /// large enough, and a loop over ends would never finish).
+    next_end: Option<i64>,
+    /// Latest row time seen (event time) or clock reading (arrival time).
+    watermark: f64,
 }
 
 impl WindowEngine {
     /// An empty engine for columns shaped like `template` (only the variants matter).
-    pub fn new(window: Window, max_rows: usize, template: &[ColumnData]) -> Self {
+    /// `lateness` (seconds) is how long a time window waits past its end for late rows.
+    pub fn new(window: Window, max_rows: usize, lateness: f64, template: &[ColumnData]) -> Self {
         let columns = template
             .iter()
             .map(|c| match c {
@@ -100,13 +109,14 @@ impl WindowEngine {
         Self {
             window,
             max_rows,
+            lateness,
             columns,
             times: VecDeque::new(),
             next_seq: 1,
             rows_since_evaluation: 0,
             evaluated_once: false,
-            period_start: None,
-            next_boundary: None,
+            next_end: None,
+            watermark: f64::NEG_INFINITY,
         }
     }
 
@@ -115,8 +125,8 @@ impl WindowEngine {
         self.times.len()
     }
 
-    /// Appends rows (`times[i]` is row i's time in unix seconds) and returns the windows they
-    /// closed. `columns` must have the shape given to [`WindowEngine::new`].
+    /// Appends rows (`times[i]` is row i's time in unix seconds, finite) and returns the
+    /// windows they closed. `columns` must have the shape given to [`WindowEngine::new`].
     pub fn push(&mut self, columns: &[ColumnData], times: &[f64]) -> PushOutcome {
         let mut out = PushOutcome::default();
         for (row, &t) in times.iter().enumerate() {
@@ -124,7 +134,7 @@ impl WindowEngine {
                 Window::CountTumbling { size } => {
                     self.append(columns, row, t);
                     if self.times.len() >= size {
-                        let (start, end) = self.time_span();
+                        let (start, end) = self.row_time_range();
                         out.closed.push(self.take_all(start, end));
                     }
                 }
@@ -136,7 +146,7 @@ impl WindowEngine {
                     self.rows_since_evaluation += 1;
                     let due = !self.evaluated_once || self.rows_since_evaluation >= step;
                     if self.times.len() == size && due {
-                        let (start, end) = self.time_span();
+                        let (start, end) = self.row_time_range();
                         out.closed.push(self.copy_range(
                             start,
                             end,
@@ -147,32 +157,14 @@ impl WindowEngine {
                         self.evaluated_once = true;
                     }
                 }
-                Window::TimeTumbling { length } => {
-                    let length = length.as_secs_f64();
-                    let period = (t / length).floor() * length;
-                    match self.period_start {
-                        Some(open) if period > open => {
-                            if !self.times.is_empty() {
-                                out.closed.push(self.take_all(open, open + length));
-                            }
-                            self.period_start = Some(period);
-                        }
-                        Some(open) if period < open => {
-                            out.late += 1;
-                            continue;
-                        }
-                        Some(_) => {}
-                        None => self.period_start = Some(period),
-                    }
-                    self.append_bounded(columns, row, t, &mut out);
-                }
-                Window::TimeSliding { length, step } => {
-                    let (length, step) = (length.as_secs_f64(), step.as_secs_f64());
-                    self.close_sliding_until(t, length, step, &mut out.closed);
-                    let boundary = *self
-                        .next_boundary
-                        .get_or_insert((t / step).floor() * step + step);
-                    if t < boundary - length {
+                Window::TimeTumbling { .. } | Window::TimeSliding { .. } => {
+                    let (length, step) = self.length_and_step();
+                    self.watermark = self.watermark.max(t);
+                    self.close_time_windows(self.watermark - self.lateness, &mut out.closed);
+                    let k = *self
+                        .next_end
+                        .get_or_insert_with(|| end_index_after(t, step));
+                    if t < end_time(k, step) - length {
                         out.late += 1;
                         continue;
                     }
@@ -188,59 +180,64 @@ impl WindowEngine {
     /// stops; count windows never close on time.
     pub fn advance_clock(&mut self, now: f64) -> Vec<ClosedWindow> {
         let mut closed = Vec::new();
-        match self.window {
-            Window::TimeTumbling { length } => {
-                let length = length.as_secs_f64();
-                if let Some(open) = self.period_start
-                    && now >= open + length
-                {
-                    if !self.times.is_empty() {
-                        closed.push(self.take_all(open, open + length));
-                    }
-                    self.period_start = None;
-                }
-            }
-            Window::TimeSliding { length, step } => {
-                self.close_sliding_until(
-                    now,
-                    length.as_secs_f64(),
-                    step.as_secs_f64(),
-                    &mut closed,
-                );
-            }
-            Window::CountTumbling { .. } | Window::CountSliding { .. } => {}
+        if matches!(
+            self.window,
+            Window::TimeTumbling { .. } | Window::TimeSliding { .. }
+        ) {
+            self.watermark = self.watermark.max(now);
+            self.close_time_windows(self.watermark - self.lateness, &mut closed);
         }
         closed
     }
 
-    /// Evaluates every sliding boundary at or before `t`, then forgets rows no later window
-    /// can contain.
-    fn close_sliding_until(
-        &mut self,
-        t: f64,
-        length: f64,
-        step: f64,
-        closed: &mut Vec<ClosedWindow>,
-    ) {
-        while let Some(boundary) = self.next_boundary {
-            if t < boundary {
+    /// (length, step) in seconds of a time window; a tumbling window steps by its length.
+    fn length_and_step(&self) -> (f64, f64) {
+        match self.window {
+            Window::TimeTumbling { length } => (length.as_secs_f64(), length.as_secs_f64()),
+            Window::TimeSliding { length, step } => (length.as_secs_f64(), step.as_secs_f64()),
+            Window::CountTumbling { .. } | Window::CountSliding { .. } => (0.0, 1.0),
+        }
+    }
+
+    /// Evaluates every window ending at or before `until`, then forgets rows no later window
+    /// can contain. Each turn advances the integer end index and either publishes a window
+    /// holding buffered rows or empties the buffer, so the loop runs at most about
+    /// `(length + lateness) / step + 2` times, however far `until` jumps (config bounds that
+    /// ratio).
+    fn close_time_windows(&mut self, until: f64, closed: &mut Vec<ClosedWindow>) {
+        let (length, step) = self.length_and_step();
+        while let Some(k) = self.next_end {
+            let end = end_time(k, step);
+            if until < end {
                 break;
             }
-            let start = boundary - length;
-            if self.times.iter().any(|&x| x >= start && x < boundary) {
-                closed.push(self.copy_range(start, boundary, start, boundary));
+            let start = end - length;
+            if self.times.iter().any(|&x| x >= start && x < end) {
+                closed.push(self.copy_range(start, end, start, end));
             }
-            let keep_from = boundary + step - length;
-            while self.times.front().is_some_and(|&x| x < keep_from) {
-                self.pop_front();
+            let next = k.saturating_add(1);
+            self.forget_before(end_time(next, step) - length);
+            // With nothing buffered, the next end is set by the next row's time, so a long
+            // quiet gap (or a jump of the clock) costs nothing.
+            self.next_end = (!self.times.is_empty() && next > k).then_some(next);
+        }
+    }
+
+    /// Drops buffered rows older than `time`. Rows are buffered in arrival order, and on event
+    /// time an earlier row may arrive later, so old rows are not only at the front.
+    fn forget_before(&mut self, time: f64) {
+        while self.times.front().is_some_and(|&x| x < time) {
+            self.pop_front();
+        }
+        if self.times.iter().any(|&x| x < time) {
+            let keep: Vec<bool> = self.times.iter().map(|&x| x >= time).collect();
+            for buffer in &mut self.columns {
+                match buffer {
+                    Buffer::Numeric(b) => *b = select(b, &keep).into(),
+                    Buffer::Categorical(b) => *b = select(b, &keep).into(),
+                }
             }
-            // With nothing buffered, the next boundary is set by the next row's time, so a long
-            // quiet gap costs nothing.
-            self.next_boundary = if self.times.is_empty() {
-                None
-            } else {
-                Some(boundary + step)
-            };
+            self.times = select(&self.times, &keep).into();
         }
     }
 
@@ -284,7 +281,7 @@ impl WindowEngine {
         self.times.pop_front();
     }
 
-    fn time_span(&self) -> (f64, f64) {
+    fn row_time_range(&self) -> (f64, f64) {
         (
             self.times.front().copied().unwrap_or(0.0),
             self.times.back().copied().unwrap_or(0.0),
@@ -346,6 +343,17 @@ impl WindowEngine {
     }
 }
 
+/// Index of the first window end strictly after `t`: ends are the multiples of `step`.
+fn end_index_after(t: f64, step: f64) -> i64 {
+    // `as` saturates for times beyond ±9.2e18 steps; callers reject such rows before.
+    ((t / step).floor() as i64).saturating_add(1)
+}
+
+/// The time of window end `k`.
+fn end_time(k: i64, step: f64) -> f64 {
+    k as f64 * step
+}
+
 fn select<T: Copy>(values: &VecDeque<T>, keep: &[bool]) -> Vec<T> {
     values
         .iter()
@@ -375,7 +383,7 @@ mod tests {
     }
 
     fn engine(window: Window) -> WindowEngine {
-        WindowEngine::new(window, 1000, &numbers(&[]))
+        WindowEngine::new(window, 1000, 0.0, &numbers(&[]))
     }
 
     fn range(from: u32, to: u32) -> Vec<f64> {
@@ -464,10 +472,53 @@ mod tests {
                 length: Duration::from_secs(60),
             },
             3,
+            0.0,
             &numbers(&[]),
         );
         let t = [1.0, 2.0, 3.0, 4.0, 5.0];
         let out = e.push(&numbers(&t), &t);
         assert_eq!((out.over_capacity, e.buffered_rows()), (2, 3));
+    }
+
+    #[test]
+    fn huge_times_close_windows_without_spinning() {
+        // 1.7644e18 (a nanosecond epoch read as seconds): in f64, end + step == end there, which
+        // once made this loop spin forever.
+        let t = [1.7644e18, 1.7644e18 + 1e6, 1e300, 1.7e308];
+        let mut sliding = engine(Window::TimeSliding {
+            length: Duration::from_secs(60),
+            step: Duration::from_secs(10),
+        });
+        let out = sliding.push(&numbers(&t), &t);
+        assert!(out.closed.len() <= 4 * 7, "{} windows", out.closed.len());
+        let mut tumbling = engine(Window::TimeTumbling {
+            length: Duration::from_secs(60),
+        });
+        // At these magnitudes f64 cannot tell a window's start from its end, so where rows land
+        // is meaningless (the service drops them earlier as `future`); what matters is that
+        // every call returns.
+        let out = tumbling.push(&numbers(&t), &t);
+        assert!(out.closed.len() <= t.len());
+        assert!(tumbling.advance_clock(f64::MAX).len() <= 1);
+    }
+
+    #[test]
+    fn allowed_lateness_keeps_a_window_open_for_late_rows() {
+        let mut e = WindowEngine::new(
+            Window::TimeTumbling {
+                length: Duration::from_secs(10),
+            },
+            1000,
+            5.0,
+            &numbers(&[]),
+        );
+        let t = [100.0, 112.0, 104.0, 114.0, 115.0, 103.0];
+        let out = e.push(&numbers(&t), &t);
+        // 104 arrives after 112 but within 5 s of lateness: it joins [100, 110), which closes
+        // when the watermark reaches 115; 103 then is late.
+        assert_eq!(out.closed.len(), 1);
+        assert_eq!(values(&out.closed[0]), vec![100.0, 104.0]);
+        assert_eq!(out.late, 1);
+        assert_eq!(e.buffered_rows(), 3);
     }
 }
