@@ -14,6 +14,7 @@ use std::fmt::Write;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use crate::category;
+use crate::config::IngestLimits;
 use crate::drift::{ColumnCheck, INVALID_CODE, INVALID_NUMBER, MISSING_CODE, ReferenceProfile};
 
 /// Which columns a monitor reads from a row, built once per monitor.
@@ -23,6 +24,7 @@ pub struct Schema {
     slots: HashMap<String, Slot>,
     timestamp: Option<String>,
     has_id: bool,
+    limits: IngestLimits,
 }
 
 #[derive(Debug, Clone)]
@@ -89,6 +91,8 @@ pub enum BatchErrorKind {
     RowNotObject,
     /// A row's timestamp is missing or unreadable (422).
     InvalidTimestamp,
+    /// More rows than `server.max_rows_per_request` (413).
+    TooManyRows,
 }
 
 /// A whole-request error with a message naming the row/field at fault.
@@ -127,7 +131,14 @@ impl Schema {
             slots,
             timestamp: timestamp.map(str::to_owned),
             has_id: id.is_some(),
+            limits: IngestLimits::default(),
         }
+    }
+
+    /// The same schema enforcing `limits` (rows per request, id and category length).
+    pub fn with_limits(mut self, limits: IngestLimits) -> Self {
+        self.limits = limits;
+        self
     }
 
     /// Parses a request body.
@@ -165,6 +176,45 @@ impl Schema {
             ids: builder.ids,
             invalid_ids: builder.invalid_ids,
         })
+    }
+}
+
+impl ParsedBatch {
+    /// Keeps the rows whose `keep` entry is true (`keep` has one entry per row).
+    pub fn retain_rows(&mut self, keep: &[bool]) {
+        fn retain<T>(values: &mut Vec<T>, keep: &[bool]) {
+            let mut row = 0;
+            values.retain(|_| {
+                row += 1;
+                keep[row - 1]
+            });
+        }
+        for column in &mut self.columns {
+            match column {
+                ParsedColumn::Numeric { values, .. } => retain(values, keep),
+                ParsedColumn::Categorical { codes, novel, .. } => {
+                    // Novel entries point at rows; renumber them for the rows kept.
+                    let mut new_index = Vec::with_capacity(keep.len());
+                    let mut next = 0;
+                    for &k in keep {
+                        new_index.push(next);
+                        next += usize::from(k);
+                    }
+                    novel.retain(|(row, _)| keep[*row]);
+                    for (row, _) in novel.iter_mut() {
+                        *row = new_index[*row];
+                    }
+                    retain(codes, keep);
+                }
+            }
+        }
+        if let Some(times) = &mut self.timestamps {
+            retain(times, keep);
+        }
+        if let Some(ids) = &mut self.ids {
+            retain(ids, keep);
+        }
+        self.rows = keep.iter().filter(|&&k| k).count();
     }
 }
 
@@ -208,8 +258,17 @@ impl<'s> Builder<'s> {
         }
     }
 
-    /// Adds a row of missing values that the row's fields then overwrite.
-    fn begin_row(&mut self) {
+    /// Adds a row of missing values that the row's fields then overwrite; fails past
+    /// `max_rows_per_request`, before the batch can grow further.
+    fn begin_row<E: de::Error>(&mut self) -> Result<(), E> {
+        let max = self.schema.limits.max_rows_per_request;
+        if self.rows >= max {
+            let message = format!(
+                "the batch has more than server.max_rows_per_request ({max}) rows; send smaller \
+                 batches"
+            );
+            return Err(self.fail(BatchErrorKind::TooManyRows, message));
+        }
         for column in &mut self.columns {
             match column {
                 ParsedColumn::Numeric { values, .. } => values.push(f64::NAN),
@@ -223,6 +282,7 @@ impl<'s> Builder<'s> {
             ids.push(None);
         }
         self.rows += 1;
+        Ok(())
     }
 
     fn fail<E: de::Error>(&mut self, kind: BatchErrorKind, message: String) -> E {
@@ -295,7 +355,7 @@ impl<'de> Visitor<'de> for RowsSeed<'_, '_> {
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         loop {
-            self.builder.begin_row();
+            self.builder.begin_row()?;
             if seq
                 .next_element_seed(RowSeed {
                     builder: &mut *self.builder,
@@ -386,7 +446,8 @@ impl<'de> Visitor<'de> for RowSeed<'_, '_> {
                 })?,
                 Some(Slot::Id) => {
                     let value: serde_json::Value = map.next_value()?;
-                    let id = crate::labels::id_text(&value);
+                    let max = self.builder.schema.limits.max_id_bytes;
+                    let id = crate::labels::id_text(&value).filter(|id| id.len() <= max);
                     if id.is_none() && !value.is_null() {
                         self.builder.invalid_ids += 1;
                     }
@@ -476,9 +537,20 @@ impl CellSeed<'_, '_> {
             return;
         };
         let code = index.get(v).copied();
-        if let ParsedColumn::Categorical { codes, novel, .. } = &mut builder.columns[column] {
+        let too_long = v.len() > builder.schema.limits.max_category_bytes;
+        if let ParsedColumn::Categorical {
+            codes,
+            novel,
+            invalid,
+        } = &mut builder.columns[column]
+        {
             match code {
                 Some(code) => codes[row] = code,
+                // Counted as invalid and never stored, so long text cannot fill memory.
+                None if too_long => {
+                    codes[row] = INVALID_CODE;
+                    *invalid += 1;
+                }
                 None => novel.push((row, v.to_owned())),
             }
         }

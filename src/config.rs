@@ -66,7 +66,7 @@ pub struct Settings {
     pub base_dir: PathBuf,
 }
 
-/// HTTP server settings.
+/// HTTP server settings, including every limit that bounds what one client can cost.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ServerSettings {
@@ -77,6 +77,36 @@ pub struct ServerSettings {
     /// Requests taking longer than this get 408, so a stuck request cannot pin a connection.
     #[serde(deserialize_with = "de_duration")]
     pub request_timeout: Duration,
+    /// A connection must deliver a request's headers within this time of waiting for one, so
+    /// it is also the keep-alive idle timeout: slow or idle sockets cannot pile up.
+    #[serde(deserialize_with = "de_duration")]
+    pub header_read_timeout: Duration,
+    /// Open connections at most; further ones are closed on accept (and counted).
+    pub max_connections: usize,
+    /// Ingest requests (rows and labels) processed at once; more get 429 with `Retry-After`.
+    pub max_concurrent_ingest: usize,
+    /// Rows (or label items) in one request at most; larger batches get 413.
+    pub max_rows_per_request: usize,
+    /// Longest row id / label id in bytes; longer ids are invalid (counted, never stored).
+    pub max_id_bytes: usize,
+    /// Longest category value in bytes; longer values are invalid (counted, never stored).
+    pub max_category_bytes: usize,
+    /// Bytes of new (not in the reference) category text a column may learn; later unseen
+    /// values share one overflow category.
+    pub max_new_category_bytes: usize,
+    /// Closed windows waiting for evaluation per monitor; while that many wait, ingest gets
+    /// 429 instead of queueing without bound.
+    pub max_queued_windows: usize,
+    /// Idempotency keys remembered per monitor, at most (oldest forgotten first).
+    pub idempotency_keys: usize,
+    /// How long an idempotency key is remembered.
+    #[serde(deserialize_with = "de_duration")]
+    pub idempotency_horizon: Duration,
+    /// After SIGTERM, in-flight requests get this long before the process exits anyway.
+    #[serde(deserialize_with = "de_duration")]
+    pub shutdown_grace: Duration,
+    /// Bearer-token authentication; off when absent.
+    pub auth: Option<AuthSpec>,
 }
 
 impl Default for ServerSettings {
@@ -85,6 +115,106 @@ impl Default for ServerSettings {
             listen: SocketAddr::from(([127, 0, 0, 1], 8000)),
             max_body_bytes: 16 * 1024 * 1024,
             request_timeout: Duration::from_secs(30),
+            header_read_timeout: Duration::from_secs(10),
+            max_connections: 512,
+            max_concurrent_ingest: 4,
+            max_rows_per_request: 100_000,
+            max_id_bytes: 128,
+            max_category_bytes: 256,
+            max_new_category_bytes: 1024 * 1024,
+            max_queued_windows: 16,
+            idempotency_keys: 10_000,
+            idempotency_horizon: Duration::from_secs(600),
+            shutdown_grace: Duration::from_secs(10),
+            auth: None,
+        }
+    }
+}
+
+/// The limits a monitor and its parser enforce, copied out of [`ServerSettings`].
+#[derive(Debug, Clone, Copy)]
+pub struct IngestLimits {
+    /// `server.max_rows_per_request`.
+    pub max_rows_per_request: usize,
+    /// `server.max_id_bytes`.
+    pub max_id_bytes: usize,
+    /// `server.max_category_bytes`.
+    pub max_category_bytes: usize,
+    /// `server.max_new_category_bytes`.
+    pub max_new_category_bytes: usize,
+    /// `server.max_queued_windows`.
+    pub max_queued_windows: usize,
+    /// `server.idempotency_keys`.
+    pub idempotency_keys: usize,
+    /// `server.idempotency_horizon`.
+    pub idempotency_horizon: Duration,
+}
+
+impl Default for IngestLimits {
+    fn default() -> Self {
+        ServerSettings::default().ingest_limits()
+    }
+}
+
+impl ServerSettings {
+    /// The limits monitors enforce.
+    pub fn ingest_limits(&self) -> IngestLimits {
+        IngestLimits {
+            max_rows_per_request: self.max_rows_per_request,
+            max_id_bytes: self.max_id_bytes,
+            max_category_bytes: self.max_category_bytes,
+            max_new_category_bytes: self.max_new_category_bytes,
+            max_queued_windows: self.max_queued_windows,
+            idempotency_keys: self.idempotency_keys,
+            idempotency_horizon: self.idempotency_horizon,
+        }
+    }
+}
+
+/// `server.auth`: bearer tokens, each with scopes. Tokens are named by reference (an
+/// environment variable or a file), never written in the YAML itself.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthSpec {
+    /// The accepted tokens.
+    pub tokens: Vec<TokenSpec>,
+}
+
+/// One accepted token.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenSpec {
+    /// Who holds it (logs only).
+    pub name: String,
+    /// What it may do.
+    pub scopes: Vec<Scope>,
+    /// Environment variable holding the token.
+    #[serde(default)]
+    pub from_env: Option<String>,
+    /// File holding the token (relative to the config file); surrounding whitespace is trimmed.
+    #[serde(default)]
+    pub from_file: Option<PathBuf>,
+}
+
+/// What a token may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scope {
+    /// POST rows and labels.
+    Ingest,
+    /// GET results, the monitor list and `/metrics`.
+    Read,
+    /// Operator endpoints (reload, state).
+    Admin,
+}
+
+impl Scope {
+    /// Lower-case name, as in the config.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::Ingest => "ingest",
+            Scope::Read => "read",
+            Scope::Admin => "admin",
         }
     }
 }
@@ -445,16 +575,54 @@ pub struct WindowSpec {
     /// Windows with fewer rows publish no verdict.
     #[serde(default = "default_min_rows")]
     pub min_rows: usize,
-    /// Cap on rows held by a time window; further rows are dropped and counted.
-    #[serde(default = "default_max_rows")]
-    pub max_rows: usize,
+    /// Cap on rows held by a time window; further rows are dropped and counted. Time windows
+    /// only (a count window holds exactly `rows`). Default [`DEFAULT_MAX_ROWS`].
+    #[serde(default)]
+    pub max_rows: Option<usize>,
+    /// Event time: rows stamped more than this ahead of the server clock are dropped (reason
+    /// `future`) so they cannot move the window. Default 5 minutes.
+    #[serde(default, deserialize_with = "de_optional_duration")]
+    pub max_future_skew: Option<Duration>,
+    /// Event time: a time window stays open this long after its end for late rows. Default 0.
+    #[serde(default, deserialize_with = "de_optional_duration")]
+    pub allowed_lateness: Option<Duration>,
 }
 
 fn default_min_rows() -> usize {
     1
 }
-fn default_max_rows() -> usize {
-    1_000_000
+
+/// Rows a time window holds at most unless `max_rows` says otherwise; also the largest count
+/// window (`rows`), so no config can ask for unbounded memory.
+pub const DEFAULT_MAX_ROWS: usize = 1_000_000;
+
+/// Largest `max_rows` of a time window.
+pub const MAX_WINDOW_ROWS: usize = 10_000_000;
+
+/// Evaluations per window length at most (`rows / step`, `duration / step`): every step
+/// re-tests the whole window, so a tiny step multiplies the cost of every row.
+pub const MAX_STEPS_PER_WINDOW: u64 = 100;
+
+/// Default `window.max_future_skew`.
+pub const DEFAULT_MAX_FUTURE_SKEW: Duration = Duration::from_secs(300);
+
+impl WindowSpec {
+    /// Rows a time window holds at most.
+    pub fn max_rows(&self) -> usize {
+        self.max_rows.unwrap_or(DEFAULT_MAX_ROWS)
+    }
+
+    /// Seconds an event-time row may be ahead of the server clock.
+    pub fn max_future_skew(&self) -> f64 {
+        self.max_future_skew
+            .unwrap_or(DEFAULT_MAX_FUTURE_SKEW)
+            .as_secs_f64()
+    }
+
+    /// Seconds a time window waits past its end for late rows.
+    pub fn allowed_lateness(&self) -> f64 {
+        self.allowed_lateness.unwrap_or_default().as_secs_f64()
+    }
 }
 
 /// A sliding step: a row count or a duration text.
@@ -511,6 +679,15 @@ impl Window {
 fn de_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
     let text = String::deserialize(d)?;
     parse_duration(&text).map_err(de::Error::custom)
+}
+
+/// An optional duration where zero is allowed (`allowed_lateness: 0s`).
+fn de_optional_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    let text = String::deserialize(d)?;
+    if humantime::parse_duration(text.trim()).is_ok_and(|d| d.is_zero()) {
+        return Ok(Some(Duration::ZERO));
+    }
+    parse_duration(&text).map(Some).map_err(de::Error::custom)
 }
 
 /// Parses `5m`, `30s`, `1h 30m`, `250ms`; zero is rejected.
@@ -600,12 +777,7 @@ impl Settings {
     /// Every problem serde could not catch, with its key path. Empty = valid.
     pub fn validate(&self) -> Vec<Problem> {
         let mut problems = Vec::new();
-        if self.server.max_body_bytes == 0 {
-            problems.push(Problem::new(
-                "server.max_body_bytes",
-                "must be greater than 0",
-            ));
-        }
+        self.server.validate(&mut problems);
         if self.monitors.is_empty() {
             problems.push(Problem::new("monitors", "declare at least one monitor"));
         }
@@ -624,6 +796,64 @@ impl Settings {
             monitor.validate(&at, &mut problems);
         }
         problems
+    }
+}
+
+impl ServerSettings {
+    fn validate(&self, problems: &mut Vec<Problem>) {
+        for (key, value) in [
+            ("max_body_bytes", self.max_body_bytes),
+            ("max_connections", self.max_connections),
+            ("max_concurrent_ingest", self.max_concurrent_ingest),
+            ("max_rows_per_request", self.max_rows_per_request),
+            ("max_id_bytes", self.max_id_bytes),
+            ("max_category_bytes", self.max_category_bytes),
+            ("max_queued_windows", self.max_queued_windows),
+        ] {
+            if value == 0 {
+                problems.push(Problem::new(
+                    format!("server.{key}"),
+                    "must be greater than 0",
+                ));
+            }
+        }
+        if let Some(auth) = &self.auth {
+            auth.validate(problems);
+        }
+    }
+}
+
+impl AuthSpec {
+    fn validate(&self, problems: &mut Vec<Problem>) {
+        if self.tokens.is_empty() {
+            problems.push(Problem::new(
+                "server.auth.tokens",
+                "list at least one token, or remove `auth` to turn authentication off",
+            ));
+        }
+        let mut names = HashSet::new();
+        for (i, token) in self.tokens.iter().enumerate() {
+            let at = format!("server.auth.tokens[{i}]");
+            if !names.insert(token.name.as_str()) {
+                problems.push(Problem::new(
+                    format!("{at}.name"),
+                    format!("duplicate token name {:?}", token.name),
+                ));
+            }
+            if token.scopes.is_empty() {
+                problems.push(Problem::new(
+                    format!("{at}.scopes"),
+                    "list at least one of ingest, read, admin",
+                ));
+            }
+            if token.from_env.is_some() == token.from_file.is_some() {
+                problems.push(Problem::new(
+                    &at,
+                    "set exactly one of `from_env` (an environment variable) or `from_file`; \
+                     the token itself never goes in this file",
+                ));
+            }
+        }
     }
 }
 
@@ -801,14 +1031,12 @@ impl MonitorSpec {
             ));
         }
         self.alerting.validate(&format!("{at}.alerting"), problems);
-        if let Err(message) = self.window.resolve() {
-            problems.push(Problem::new(format!("{at}.window"), message));
-        }
-        if self.window.min_rows == 0 {
-            problems.push(Problem::new(
-                format!("{at}.window.min_rows"),
-                "must be >= 1",
-            ));
+        match self.window.resolve() {
+            Ok(window) => {
+                self.window
+                    .validate(at, window, self.timestamp.is_some(), problems);
+            }
+            Err(message) => problems.push(Problem::new(format!("{at}.window"), message)),
         }
     }
 }
@@ -922,11 +1150,25 @@ impl WindowSpec {
                 Err("set `rows: N` (count window) or `duration: 5m` (time window)".into())
             }
             (Some(0), None, _) => Err("`rows` must be >= 1".into()),
+            (Some(size), None, _) if size > DEFAULT_MAX_ROWS => Err(format!(
+                "`rows` must be at most {DEFAULT_MAX_ROWS}, got {size}; a window's rows are held \
+                 in memory"
+            )),
+            (Some(_), None, _) if self.max_rows.is_some() => Err(
+                "`max_rows` caps time windows; a count window holds exactly `rows`, so remove it"
+                    .into(),
+            ),
             (Some(size), None, None) => Ok(Window::CountTumbling { size }),
             (Some(size), None, Some(StepSpec::Rows(step))) => {
                 if *step == 0 || *step > size {
                     Err(format!(
                         "`step` must be between 1 and rows ({size}), got {step}"
+                    ))
+                } else if (size / step) as u64 > MAX_STEPS_PER_WINDOW {
+                    Err(format!(
+                        "`step` {step} re-tests the {size}-row window every {step} rows; use a \
+                         step of at least rows / {MAX_STEPS_PER_WINDOW} = {}",
+                        size.div_ceil(MAX_STEPS_PER_WINDOW as usize)
                     ))
                 } else if *step == size {
                     Ok(Window::CountTumbling { size })
@@ -939,8 +1181,14 @@ impl WindowSpec {
             )),
             (None, Some(length), step) => {
                 let length = parse_duration(length)?;
-                if self.max_rows == 0 {
-                    return Err("`max_rows` must be >= 1".into());
+                if !(1..=MAX_WINDOW_ROWS).contains(&self.max_rows()) {
+                    return Err(format!(
+                        "`max_rows` must be between 1 and {MAX_WINDOW_ROWS}, got {}",
+                        self.max_rows()
+                    ));
+                }
+                if length < Duration::from_millis(1) {
+                    return Err("`duration` must be at least 1ms".into());
                 }
                 match step {
                     None => Ok(Window::TimeTumbling { length }),
@@ -951,6 +1199,11 @@ impl WindowSpec {
                         let step = parse_duration(s)?;
                         if step > length {
                             Err(format!("`step` ({s}) must not exceed `duration`"))
+                        } else if steps_per(length, step) > MAX_STEPS_PER_WINDOW {
+                            Err(format!(
+                                "`step` ({s}) re-tests the window more than \
+                                 {MAX_STEPS_PER_WINDOW} times per `duration`; use a longer step"
+                            ))
                         } else if step == length {
                             Ok(Window::TimeTumbling { length })
                         } else {
@@ -961,6 +1214,61 @@ impl WindowSpec {
             }
         }
     }
+
+    /// Problems with the keys `resolve` does not look at; `window` is the resolved window.
+    fn validate(&self, at: &str, window: Window, event_time: bool, problems: &mut Vec<Problem>) {
+        let mut problem = |key: &str, message: String| {
+            problems.push(Problem::new(format!("{at}.window.{key}"), message));
+        };
+        if self.min_rows == 0 {
+            problem("min_rows", "must be >= 1".into());
+        }
+        let capacity = match window {
+            Window::CountTumbling { size } | Window::CountSliding { size, .. } => size,
+            Window::TimeTumbling { .. } | Window::TimeSliding { .. } => self.max_rows(),
+        };
+        if self.min_rows > capacity {
+            problem(
+                "min_rows",
+                format!(
+                    "{} exceeds the rows a window can hold ({capacity}), so no window would \
+                     ever get a verdict",
+                    self.min_rows
+                ),
+            );
+        }
+        for (key, set) in [
+            ("max_future_skew", self.max_future_skew.is_some()),
+            ("allowed_lateness", self.allowed_lateness.is_some()),
+        ] {
+            if set && !event_time {
+                problem(
+                    key,
+                    "applies to event time only; set the monitor's `timestamp` column or remove it"
+                        .into(),
+                );
+            }
+        }
+        if let (
+            Some(lateness),
+            Window::TimeTumbling { length: step } | Window::TimeSliding { step, .. },
+        ) = (self.allowed_lateness, window)
+            && steps_per(lateness, step) > MAX_STEPS_PER_WINDOW
+        {
+            problem(
+                "allowed_lateness",
+                format!(
+                    "at most {MAX_STEPS_PER_WINDOW} window steps, got {}",
+                    humantime::format_duration(lateness)
+                ),
+            );
+        }
+    }
+}
+
+/// How many `step`s fit in `span`, rounded up.
+fn steps_per(span: Duration, step: Duration) -> u64 {
+    (span.as_nanos().div_ceil(step.as_nanos().max(1))) as u64
 }
 
 #[cfg(test)]
@@ -1070,7 +1378,9 @@ mod tests {
             duration: duration.map(str::to_owned),
             step,
             min_rows: 1,
-            max_rows: 10,
+            max_rows: None,
+            max_future_skew: None,
+            allowed_lateness: None,
         };
         assert_eq!(
             spec(Some(10), None, None).resolve(),
@@ -1090,5 +1400,76 @@ mod tests {
         );
         assert!(spec(None, Some("5 parsecs"), None).resolve().is_err());
         assert!(spec(None, None, None).resolve().is_err());
+    }
+
+    #[test]
+    fn windows_that_cost_unbounded_memory_or_time_are_refused() {
+        let problems = |window: &str, extra: &str| {
+            let dir = tempfile::tempdir().unwrap();
+            let text = format!(
+                "monitors:\n  - name: m\n    reference: r.csv\n    features: {{numerical: [a]}}\n    \
+                 window: {window}\n{extra}"
+            );
+            let s = load(&write(dir.path(), &text), Some(HashMap::new())).unwrap();
+            s.validate()
+                .into_iter()
+                .map(|p| format!("{}: {}", p.path, p.message))
+                .collect::<Vec<_>>()
+        };
+        let one = |window: &str, extra: &str, key: &str, words: &str| {
+            let found = problems(window, extra);
+            assert!(
+                found
+                    .iter()
+                    .any(|p| p.starts_with(key) && p.contains(words)),
+                "{window}: expected {key} ~ {words:?}, got {found:?}"
+            );
+        };
+        one(
+            "{rows: 1000000000}",
+            "",
+            "monitors[0].window",
+            "at most 1000000",
+        );
+        one(
+            "{rows: 1000, max_rows: 10}",
+            "",
+            "monitors[0].window",
+            "count window",
+        );
+        one(
+            "{rows: 100, min_rows: 200}",
+            "",
+            "monitors[0].window.min_rows",
+            "exceeds",
+        );
+        one("{rows: 100000, step: 1}", "", "monitors[0].window", "step");
+        one("{duration: 1h, step: 1s}", "", "monitors[0].window", "step");
+        one(
+            "{duration: 1m, max_rows: 0}",
+            "",
+            "monitors[0].window",
+            "max_rows",
+        );
+        one(
+            "{duration: 1m, allowed_lateness: 10s}",
+            "",
+            "monitors[0].window.allowed_lateness",
+            "event time",
+        );
+        one(
+            "{duration: 1m, allowed_lateness: 2h}",
+            "    timestamp: ts\n",
+            "monitors[0].window.allowed_lateness",
+            "steps",
+        );
+        assert!(
+            problems(
+                "{duration: 1m, max_future_skew: 1m, allowed_lateness: 30s}",
+                "    timestamp: ts\n"
+            )
+            .is_empty()
+        );
+        assert!(problems("{rows: 1000, step: 10}", "").is_empty());
     }
 }

@@ -6,7 +6,9 @@
 //! labelled recently is reported as a duplicate rather than as unknown.
 
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::fmt;
 
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
 use crate::batch::{BatchError, BatchErrorKind};
@@ -115,7 +117,12 @@ impl JoinBuffer {
         expired
     }
 
-    /// Takes the prediction waiting for `id`.
+    /// Whether a prediction is waiting for `id`.
+    pub fn is_pending(&self, id: &str) -> bool {
+        self.pending.contains_key(id)
+    }
+
+    /// Removes and returns the prediction waiting under `id`.
     pub fn take(&mut self, id: &str) -> Result<Pending, Unmatched> {
         match self.pending.remove(id) {
             Some(p) => {
@@ -184,50 +191,28 @@ pub fn id_text(value: &Value) -> Option<String> {
     }
 }
 
-/// Parses a labels body: `{"labels": [...]}` or a bare array. Items are returned as they are
-/// and judged one by one by the monitor; only a body that is not such a list is an error.
-pub fn parse_body(body: &[u8]) -> Result<Vec<Value>, BatchError> {
-    let value: Value = serde_json::from_slice(body).map_err(|e| BatchError {
-        kind: if e.is_data() {
-            BatchErrorKind::InvalidBody
-        } else {
-            BatchErrorKind::MalformedJson
-        },
-        message: format!("malformed JSON: {e}"),
-    })?;
-    let items = match value {
-        Value::Array(items) => items,
-        Value::Object(mut map) => {
-            if let Some(key) = map.keys().find(|k| *k != "labels") {
-                return Err(BatchError {
-                    kind: BatchErrorKind::InvalidBody,
-                    message: format!(
-                        "unexpected key {key:?}; send {{\"labels\": [{{\"id\": ..., \"target\": ...}}]}}"
-                    ),
-                });
-            }
-            match map.remove("labels") {
-                Some(Value::Array(items)) => items,
-                Some(_) => {
-                    return Err(BatchError {
-                        kind: BatchErrorKind::InvalidBody,
-                        message: "\"labels\" must be an array of {\"id\", \"target\"} objects"
-                            .into(),
-                    });
-                }
-                None => {
-                    return Err(BatchError {
-                        kind: BatchErrorKind::InvalidBody,
-                        message: "the body has no \"labels\" key; send {\"labels\": [...]}".into(),
-                    });
-                }
-            }
-        }
-        _ => {
-            return Err(BatchError {
-                kind: BatchErrorKind::InvalidBody,
-                message: "expected {\"labels\": [...]} or an array of label objects".into(),
-            });
+/// Parses `{"labels": [...]}` or a bare array of label items; at most `max_items` items (more
+/// is refused while parsing, before they take memory).
+pub fn parse_body(body: &[u8], max_items: usize) -> Result<Vec<Value>, BatchError> {
+    let mut failure = None;
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let parsed = LabelsBody {
+        max_items,
+        failure: &mut failure,
+    }
+    .deserialize(&mut de)
+    .and_then(|items| de.end().map(|()| items));
+    let items = match parsed {
+        Ok(items) => items,
+        Err(e) => {
+            return Err(failure.unwrap_or_else(|| BatchError {
+                kind: if e.is_data() {
+                    BatchErrorKind::InvalidBody
+                } else {
+                    BatchErrorKind::MalformedJson
+                },
+                message: format!("malformed JSON: {e}"),
+            }));
         }
     };
     if items.is_empty() {
@@ -237,6 +222,122 @@ pub fn parse_body(body: &[u8]) -> Result<Vec<Value>, BatchError> {
         });
     }
     Ok(items)
+}
+
+/// The body's shape, with the item bound applied while reading.
+struct LabelsBody<'f> {
+    max_items: usize,
+    failure: &'f mut Option<BatchError>,
+}
+
+impl LabelsBody<'_> {
+    fn fail<E: de::Error>(&mut self, kind: BatchErrorKind, message: String) -> E {
+        let error = E::custom(&message);
+        *self.failure = Some(BatchError { kind, message });
+        error
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for LabelsBody<'_> {
+    type Value = Vec<Value>;
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Vec<Value>, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for LabelsBody<'_> {
+    type Value = Vec<Value>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("{\"labels\": [...]} or an array of label objects")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(mut self, mut seq: A) -> Result<Vec<Value>, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element::<Value>()? {
+            if items.len() == self.max_items {
+                let message = format!(
+                    "more than server.max_rows_per_request ({}) labels; send smaller batches",
+                    self.max_items
+                );
+                return Err(self.fail(BatchErrorKind::TooManyRows, message));
+            }
+            items.push(item);
+        }
+        Ok(items)
+    }
+    fn visit_map<A: MapAccess<'de>>(mut self, mut map: A) -> Result<Vec<Value>, A::Error> {
+        let mut items = None;
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            if key != "labels" || items.is_some() {
+                let message = format!(
+                    "unexpected key {key:?}; send {{\"labels\": [{{\"id\": ..., \"target\": ...}}]}}"
+                );
+                return Err(self.fail(BatchErrorKind::InvalidBody, message));
+            }
+            items = Some(map.next_value_seed(LabelsArray {
+                body: LabelsBody {
+                    max_items: self.max_items,
+                    failure: &mut *self.failure,
+                },
+            })?);
+        }
+        match items {
+            Some(items) => Ok(items),
+            None => {
+                let message = "the body has no \"labels\" key; send {\"labels\": [...]}".into();
+                Err(self.fail(BatchErrorKind::InvalidBody, message))
+            }
+        }
+    }
+}
+
+/// The value of `"labels"`: must be an array.
+struct LabelsArray<'f> {
+    body: LabelsBody<'f>,
+}
+
+impl<'de> DeserializeSeed<'de> for LabelsArray<'_> {
+    type Value = Vec<Value>;
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Vec<Value>, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for LabelsArray<'_> {
+    type Value = Vec<Value>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an array of {\"id\", \"target\"} objects")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Vec<Value>, A::Error> {
+        self.body.visit_seq(seq)
+    }
+    fn visit_map<A: MapAccess<'de>>(mut self, _: A) -> Result<Vec<Value>, A::Error> {
+        Err(self.not_array())
+    }
+    fn visit_str<E: de::Error>(mut self, _: &str) -> Result<Vec<Value>, E> {
+        Err(self.not_array())
+    }
+    fn visit_f64<E: de::Error>(mut self, _: f64) -> Result<Vec<Value>, E> {
+        Err(self.not_array())
+    }
+    fn visit_i64<E: de::Error>(mut self, _: i64) -> Result<Vec<Value>, E> {
+        Err(self.not_array())
+    }
+    fn visit_u64<E: de::Error>(mut self, _: u64) -> Result<Vec<Value>, E> {
+        Err(self.not_array())
+    }
+    fn visit_bool<E: de::Error>(mut self, _: bool) -> Result<Vec<Value>, E> {
+        Err(self.not_array())
+    }
+    fn visit_unit<E: de::Error>(mut self) -> Result<Vec<Value>, E> {
+        Err(self.not_array())
+    }
+}
+
+impl LabelsArray<'_> {
+    fn not_array<E: de::Error>(&mut self) -> E {
+        let message = "\"labels\" must be an array of {\"id\", \"target\"} objects".into();
+        self.body.fail(BatchErrorKind::InvalidBody, message)
+    }
 }
 
 #[cfg(test)]
@@ -290,17 +391,25 @@ mod tests {
         assert_eq!(id_text(&json!(7.0)), Some("7".into()));
         assert_eq!(id_text(&json!("7")), Some("7".into()));
         assert_eq!(id_text(&json!(null)), None);
-        assert_eq!(parse_body(br#"{"labels": [{"id": 1}]}"#).unwrap().len(), 1);
-        assert_eq!(parse_body(br#"[{"id": 1}, 5]"#).unwrap().len(), 2);
+        assert_eq!(
+            parse_body(br#"{"labels": [{"id": 1}]}"#, 10).unwrap().len(),
+            1
+        );
+        assert_eq!(parse_body(br#"[{"id": 1}, 5]"#, 10).unwrap().len(), 2);
         for (body, kind) in [
             (&b"{"[..], BatchErrorKind::MalformedJson),
             (br#"{"labels": []}"#, BatchErrorKind::EmptyBatch),
             (br#"{"rows": []}"#, BatchErrorKind::InvalidBody),
             (br#"{"labels": 3}"#, BatchErrorKind::InvalidBody),
             (br#""x""#, BatchErrorKind::InvalidBody),
+            (b"[1,1,1,1,1,1,1,1,1,1,1]", BatchErrorKind::TooManyRows),
+            (
+                br#"{"labels": [1,1,1,1,1,1,1,1,1,1,1]}"#,
+                BatchErrorKind::TooManyRows,
+            ),
         ] {
             assert_eq!(
-                parse_body(body).unwrap_err().kind,
+                parse_body(body, 10).unwrap_err().kind,
                 kind,
                 "{}",
                 String::from_utf8_lossy(body)

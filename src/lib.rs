@@ -18,22 +18,28 @@
 //! - [`quality`]: model-quality metrics, checked against scikit-learn golden values.
 //! - [`monitor`]: per-monitor state: ingest, evaluation off the async runtime, publishing.
 //! - [`metrics`]: every Prometheus metric.
-//! - [`http`]: routes, errors, HTTP metrics middleware, the window-closing ticker.
+//! - [`idempotency`]: remembered `Idempotency-Key`s, so retried batches count once.
+//! - [`auth`]: bearer tokens with scopes, compared in constant time.
+//! - [`api`]: routes, JSON errors, middleware (metrics, limits, auth, timeout), the ticker.
+//! - [`server`]: the connection loop (header-read timeout, connection limit, bounded drain).
 //! - [`setup`]: config → running monitors (shared by `serve` and `check`).
 
+pub mod api;
+pub mod auth;
 pub mod batch;
 pub mod category;
 pub mod concept;
 pub mod config;
 pub mod drift;
 pub mod evaluation;
-pub mod http;
+pub mod idempotency;
 pub mod labelled;
 pub mod labels;
 pub mod metrics;
 pub mod monitor;
 pub mod quality;
 pub mod reference;
+pub mod server;
 pub mod setup;
 pub mod stats;
 pub mod window;
@@ -46,19 +52,23 @@ use tokio::net::TcpListener;
 /// How often arrival-time windows are checked for closing.
 pub const TICK_INTERVAL: Duration = Duration::from_millis(250);
 
-/// Serves `service` on `listener` until `shutdown` completes, then finishes in-flight requests.
-/// Tests call this with a listener on port 0 and their own shutdown future.
+/// Serves `service` on `listener` until `shutdown` completes, then lets in-flight requests
+/// finish for at most `server.shutdown_grace`. Tests call this with a listener on port 0 and
+/// their own shutdown future.
 pub async fn run(
     listener: TcpListener,
     service: setup::Service,
     shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    let state = http::AppState::new(&service);
-    let app = http::router(state, service.settings.server.request_timeout);
-    let ticker = tokio::spawn(http::run_ticker(service.monitors.clone(), TICK_INTERVAL));
-    let served = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await;
+) {
+    let state = api::AppState::new(&service);
+    let app = api::router(state);
+    let ticker = tokio::spawn(api::run_ticker(service.monitors.clone(), TICK_INTERVAL));
+    let server = &service.settings.server;
+    let limits = server::ConnectionLimits {
+        header_read_timeout: server.header_read_timeout,
+        max_connections: server.max_connections,
+        shutdown_grace: server.shutdown_grace,
+    };
+    server::serve(listener, app, limits, service.metrics.clone(), shutdown).await;
     ticker.abort();
-    served
 }

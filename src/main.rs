@@ -102,7 +102,7 @@ fn serve(args: ServeArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    runtime.block_on(async move {
+    let code = runtime.block_on(async move {
         let addr = service.settings.server.listen;
         let listener = match tokio::net::TcpListener::bind(addr).await {
             Ok(l) => l,
@@ -112,35 +112,60 @@ fn serve(args: ServeArgs) -> ExitCode {
             }
         };
         tracing::info!(%addr, monitors = service.monitors.len(), "Serving.");
-        match driftscope::run(listener, service, shutdown_signal()).await {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("error: server failed: {e}");
-                ExitCode::FAILURE
-            }
-        }
-    })
+        driftscope::run(listener, service, shutdown_signal()).await;
+        tracing::info!("Stopped.");
+        ExitCode::SUCCESS
+    });
+    // Blocking work still running (an evaluation, a parse) must not hold the exit: the
+    // connections have drained or their grace has passed.
+    runtime.shutdown_timeout(EXIT_WAIT);
+    code
 }
 
-/// Resolves on Ctrl-C or SIGTERM.
+/// How long the exiting process waits for blocking work after the server has stopped.
+const EXIT_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Resolves on SIGINT (Ctrl-C), SIGTERM or SIGQUIT. SIGHUP, SIGUSR1 and SIGUSR2, whose default
+/// action would kill the process without draining, are logged and ignored (config reload on
+/// SIGHUP is not implemented yet).
 async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    {
+        use tokio::signal::unix::{Signal, SignalKind, signal};
+        /// Waits for `s`, or forever when it could not be installed.
+        async fn next(s: &mut Option<Signal>) {
+            match s {
+                Some(s) => {
+                    s.recv().await;
+                }
+                None => std::future::pending().await,
             }
-            Err(_) => std::future::pending::<()>().await,
         }
-    };
+        for (kind, name) in [
+            (SignalKind::hangup(), "SIGHUP"),
+            (SignalKind::user_defined1(), "SIGUSR1"),
+            (SignalKind::user_defined2(), "SIGUSR2"),
+        ] {
+            if let Ok(mut s) = signal(kind) {
+                tokio::spawn(async move {
+                    while s.recv().await.is_some() {
+                        tracing::warn!(signal = name, "Signal ignored; SIGTERM stops the service.");
+                    }
+                });
+            }
+        }
+        let mut interrupt = signal(SignalKind::interrupt()).ok();
+        let mut terminate = signal(SignalKind::terminate()).ok();
+        let mut quit = signal(SignalKind::quit()).ok();
+        tokio::select! {
+            () = next(&mut interrupt) => {},
+            () = next(&mut terminate) => {},
+            () = next(&mut quit) => {},
+        }
+    }
     #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
+    {
+        let _ = tokio::signal::ctrl_c().await;
     }
     tracing::info!("Shutting down.");
 }

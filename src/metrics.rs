@@ -7,8 +7,8 @@
 //! work from the first scrape.
 
 use prometheus::{
-    Encoder, GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry,
-    TextEncoder, exponential_buckets,
+    Encoder, GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry, TextEncoder, exponential_buckets,
 };
 
 use crate::config::MonitorSpec;
@@ -20,18 +20,50 @@ use crate::monitor::UNMATCHED_REASONS;
 /// `detector` label of the online concept-change detector.
 pub const DETECTOR: &str = "page_hinkley";
 
-/// Error codes a rejected ingest request is counted under (the `code` label).
+/// Error codes a rejected request is counted under (the `code` label); every error response
+/// carries one of these.
 pub const REJECTION_CODES: &[&str] = &[
     "unknown_monitor",
     "unsupported_media_type",
     "payload_too_large",
+    "too_many_rows",
     "malformed_json",
+    "body_read_failed",
     "invalid_body",
     "empty_batch",
     "row_not_object",
     "invalid_timestamp",
+    "invalid_idempotency_key",
+    "invalid_path",
     "no_target",
+    "not_found",
+    "method_not_allowed",
+    "request_timeout",
+    "uri_too_long",
+    "headers_too_large",
+    "unauthorized",
+    "forbidden",
+    "too_many_requests",
+    "evaluation_backlog",
     "internal",
+];
+
+/// Reasons an accepted row is dropped (the `reason` label of `driftscope_rows_dropped_total`).
+pub const DROP_REASONS: &[&str] = &["late", "window_full", "future"];
+
+/// `monitor` label value for rejected requests not addressed to a monitor (unknown routes,
+/// `/metrics` without a token, oversized headers).
+pub const NO_MONITOR_LABEL: &str = "_none";
+
+/// `kind` label values of `driftscope_http_connection_errors_total`.
+pub const CONNECTION_ERROR_KINDS: &[&str] = &[
+    "accept",
+    "over_limit",
+    "header_timeout",
+    "too_large",
+    "parse",
+    "incomplete",
+    "io",
 ];
 
 /// `monitor` label value for requests naming a monitor that does not exist: the raw name from
@@ -107,6 +139,9 @@ pub struct Metrics {
     pub http_response_size: HistogramVec,
     /// Time to evaluate one window.
     pub evaluation_duration: HistogramVec,
+    /// Open HTTP connections.
+    pub http_connections_open: IntGauge,
+    http_connection_errors: IntCounterVec,
 }
 
 /// The gauges of one kind of column drift (feature, prediction or target).
@@ -406,13 +441,13 @@ impl Metrics {
             rows_ingested: counter(
                 &r,
                 "driftscope_rows_ingested_total",
-                "Rows accepted by POST /v1/monitors/{monitor}/rows.",
+                "Rows accepted by POST /v1/monitors/{monitor}/rows and kept by the window (dropped rows are counted in driftscope_rows_dropped_total instead).",
                 m,
             ),
             rows_dropped: counter(
                 &r,
                 "driftscope_rows_dropped_total",
-                "Accepted rows no window kept (reason=late: older than every open time window; window_full: the time window held max_rows).",
+                "Rows received but dropped (reason=late: older than every open time window; window_full: the time window held max_rows; future: event time more than window.max_future_skew ahead of the server clock).",
                 &["monitor", "reason"],
             ),
             values_invalid: counter(
@@ -424,7 +459,7 @@ impl Metrics {
             requests_rejected: counter(
                 &r,
                 "driftscope_requests_rejected_total",
-                "Ingest and label requests rejected as a whole, by error code.",
+                "Requests rejected as a whole, by error code (monitor=_unknown: a monitor that does not exist; _none: not addressed to a monitor).",
                 &["monitor", "code"],
             ),
             labels_received: counter(
@@ -491,8 +526,35 @@ impl Metrics {
                 m,
                 seconds,
             ),
+            http_connections_open: {
+                let g = IntGauge::new(
+                    "driftscope_http_connections_open",
+                    "Open HTTP connections (at most server.max_connections).",
+                )
+                .expect("valid metric definition");
+                r.register(Box::new(g.clone()))
+                    .expect("metric names are unique");
+                g
+            },
+            http_connection_errors: {
+                let c = counter(
+                    &r,
+                    "driftscope_http_connection_errors_total",
+                    "Connections that ended in an error (kind=over_limit: closed on accept beyond server.max_connections; header_timeout: no complete request within server.header_read_timeout, idle keep-alive included; too_large / parse: request hyper refused before routing; incomplete, io, accept).",
+                    &["kind"],
+                );
+                for kind in CONNECTION_ERROR_KINDS {
+                    c.with_label_values(&[kind]);
+                }
+                c
+            },
             registry: r,
         }
+    }
+
+    /// Counts a connection that ended in an error of `kind` (one of [`CONNECTION_ERROR_KINDS`]).
+    pub fn connection_error(&self, kind: &str) {
+        self.http_connection_errors.with_label_values(&[kind]).inc();
     }
 
     /// Creates the monitor's series with initial values so they exist before the first window:
@@ -524,7 +586,7 @@ impl Metrics {
         for reason in ["below_min_rows", "labelled_below_min_rows"] {
             self.windows_skipped.with_label_values(&[monitor, reason]);
         }
-        for reason in ["late", "window_full"] {
+        for reason in DROP_REASONS {
             self.rows_dropped.with_label_values(&[monitor, reason]);
         }
         for code in REJECTION_CODES {

@@ -11,6 +11,7 @@
 //! [`crate::labelled`]).
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak, mpsc};
 
 use serde::Serialize;
@@ -19,11 +20,12 @@ use serde_json::Value;
 use crate::batch::{ParsedBatch, ParsedColumn, Schema};
 use crate::category;
 use crate::concept::PageHinkley;
-use crate::config::{MonitorSpec, Window};
+use crate::config::{IngestLimits, MonitorSpec, Window};
 use crate::drift::{
     ColumnCheck, INVALID_CODE, INVALID_NUMBER, MISSING_CODE, ReferenceProfile, Role,
 };
 use crate::evaluation::{self, WindowReport};
+use crate::idempotency::{Dropped, IdempotencyCache, IngestAck};
 use crate::labelled::{LabelledModel, LabelledReport};
 use crate::labels::{self, Cell, JoinBuffer, Unmatched};
 use crate::metrics::Metrics;
@@ -42,6 +44,19 @@ pub struct ColumnRoles {
     pub probability: Option<usize>,
     /// Index of the target column (always the last check).
     pub target: Option<usize>,
+}
+
+/// What a monitor is built from: everything derived from its reference file.
+#[derive(Debug)]
+pub struct MonitorProfile {
+    /// Column checks (features, prediction, probability, target).
+    pub checks: Vec<ColumnCheck>,
+    /// Positions of prediction, probability and target among `checks`.
+    pub roles: ColumnRoles,
+    /// Target drift, concept drift and quality over labelled windows; `None` without a target.
+    pub labelled: Option<LabelledModel>,
+    /// Rows in the reference file.
+    pub reference_rows: usize,
 }
 
 /// One monitor, shared by all requests.
@@ -67,7 +82,13 @@ pub struct Monitor {
     /// job at a time in window order (each window's columns in parallel), so streaks, gauges and
     /// history always advance in order.
     jobs: mpsc::Sender<Job>,
-    /// A `std` mutex: held only for in-memory appends, never across an `.await`.
+    /// Limits on what one request or one column can make the monitor hold.
+    limits: IngestLimits,
+    /// Closed windows queued for the evaluator and not yet published; ingest is refused while
+    /// it is at `limits.max_queued_windows`, which bounds the queue.
+    queued_windows: Arc<AtomicUsize>,
+    /// A `std` mutex: held only for in-memory appends, never across an `.await`; callers run
+    /// on blocking threads, never on the async workers.
     state: Mutex<IngestState>,
     /// Separate from `state` so reads of results never wait for ingest.
     results: Mutex<Results>,
@@ -78,7 +99,13 @@ struct IngestState {
     engine: WindowEngine,
     labelled_engine: Option<WindowEngine>,
     /// Per column: codes of categories not in the reference (empty for numeric columns).
-    new_categories: Vec<HashMap<String, u32>>,
+    new_categories: Vec<NewCategories>,
+    /// The monitor's clock: the latest arrival time seen. Requests stamp their arrival before
+    /// they get the lock, so without this a request could carry an earlier time than one
+    /// already applied (a window ending before it starts, a closed period reopened).
+    clock: f64,
+    /// Recently seen `Idempotency-Key`s.
+    idempotency: IdempotencyCache,
     join: JoinBuffer,
     detector: PageHinkley,
     /// A change point was detected since the last labelled window closed.
@@ -136,6 +163,8 @@ pub struct LabelledSummary {
 /// Windows closed by one call, queued for evaluation.
 #[derive(Debug, Default)]
 struct Closed {
+    /// Windows in this job, for the queue bound.
+    count: usize,
     /// Feature windows.
     windows: Vec<ClosedWindow>,
     /// Labelled windows, each with whether the online detector fired during it.
@@ -164,6 +193,24 @@ impl Published {
             None => (0, 0),
         }
     }
+}
+
+/// The outcome of an ingest request.
+#[derive(Debug)]
+pub struct Ingested {
+    /// Rows accepted and dropped.
+    pub ack: IngestAck,
+    /// The request's `Idempotency-Key` was seen before: nothing was applied again.
+    pub replayed: bool,
+    /// The windows the request closed.
+    pub published: Published,
+}
+
+/// Ingest refused because the monitor's evaluator is behind (HTTP 429).
+#[derive(Debug, Clone, Copy)]
+pub struct Backlog {
+    /// Windows waiting for evaluation.
+    pub queued: usize,
 }
 
 /// Per-item result of a labels request.
@@ -210,23 +257,31 @@ impl Monitor {
     pub fn new(
         spec: MonitorSpec,
         window: Window,
-        checks: Vec<ColumnCheck>,
-        roles: ColumnRoles,
-        labelled: Option<LabelledModel>,
-        reference_rows: usize,
+        profile: MonitorProfile,
         metrics: Arc<Metrics>,
+        limits: IngestLimits,
     ) -> Arc<Self> {
-        let schema = Schema::new(&checks, spec.timestamp.as_deref(), spec.id.as_deref());
+        let MonitorProfile {
+            checks,
+            roles,
+            labelled,
+            reference_rows,
+        } = profile;
+        let schema =
+            Schema::new(&checks, spec.timestamp.as_deref(), spec.id.as_deref()).with_limits(limits);
         let feature_template: Vec<ColumnData> = checks
             .iter()
             .filter(|c| c.role != Role::Target)
             .map(empty_column)
             .collect();
-        let engine = WindowEngine::new(window, spec.window.max_rows, &feature_template);
+        let lateness = spec.window.allowed_lateness();
+        let engine = WindowEngine::new(window, spec.window.max_rows(), lateness, &feature_template);
+        // Labelled rows are timed by arrival, so they are never late.
         let labelled_engine = roles.target.map(|target| {
             WindowEngine::new(
                 window,
-                spec.window.max_rows,
+                spec.window.max_rows(),
+                0.0,
                 &labelled_template(&checks, roles, target),
             )
         });
@@ -234,7 +289,12 @@ impl Monitor {
         let state = IngestState {
             engine,
             labelled_engine,
-            new_categories: vec![HashMap::new(); checks.len()],
+            new_categories: vec![NewCategories::default(); checks.len()],
+            clock: f64::NEG_INFINITY,
+            idempotency: IdempotencyCache::new(
+                limits.idempotency_keys,
+                limits.idempotency_horizon.as_secs_f64(),
+            ),
             join: JoinBuffer::new(
                 spec.label_join.max_pending,
                 spec.label_join.max_age.as_secs_f64(),
@@ -266,6 +326,8 @@ impl Monitor {
                 labelled: labelled.map(Arc::new),
                 metrics,
                 jobs,
+                limits,
+                queued_windows: Arc::new(AtomicUsize::new(0)),
                 state: Mutex::new(state),
                 results: Mutex::new(results),
             }
@@ -277,12 +339,37 @@ impl Monitor {
         &self.spec.name
     }
 
+    /// The limits this monitor enforces.
+    pub fn limits(&self) -> &IngestLimits {
+        &self.limits
+    }
+
     /// Appends a parsed batch; `now` (unix seconds) is the arrival time, used as the time of
-    /// rows without an event time and of labelled rows. Returns the evaluation of the windows it
-    /// closed.
-    pub fn ingest(&self, batch: ParsedBatch, now: f64) -> Published {
+    /// rows without an event time and of labelled rows. A request carrying an
+    /// `Idempotency-Key` seen before gets the first acknowledgement back and changes nothing.
+    /// Refused, changing nothing, while the evaluator is `max_queued_windows` behind.
+    pub fn ingest(
+        &self,
+        mut batch: ParsedBatch,
+        now: f64,
+        idempotency_key: Option<String>,
+    ) -> Result<Ingested, Backlog> {
         let name = self.name();
         let mut state = lock(&self.state);
+        let now = state.advance_clock(now);
+        if let Some(ack) = idempotency_key
+            .as_deref()
+            .and_then(|key| state.idempotency.get(key, now))
+        {
+            return Ok(Ingested {
+                ack,
+                replayed: true,
+                published: Published(None),
+            });
+        }
+        self.check_backlog()?;
+        let received = batch.rows;
+        let future = self.drop_future_rows(&mut batch, now);
         let mut columns = Vec::with_capacity(batch.columns.len());
         for (i, column) in batch.columns.into_iter().enumerate() {
             match column {
@@ -298,8 +385,11 @@ impl Monitor {
                     self.count_invalid(i, invalid);
                     let first_new = self.reference_categories(i);
                     for (row, text) in novel {
-                        codes[row] =
-                            code_new_category(&mut state.new_categories[i], first_new, text);
+                        codes[row] = state.new_categories[i].code(
+                            first_new,
+                            text,
+                            self.limits.max_new_category_bytes,
+                        );
                     }
                     columns.push(ColumnData::Categorical(codes));
                 }
@@ -343,45 +433,106 @@ impl Monitor {
         let times = batch.timestamps.unwrap_or_else(|| vec![now; batch.rows]);
         let outcome = state.engine.push(&columns, &times);
         closed.windows = outcome.closed;
+        let dropped = Dropped {
+            late: outcome.late,
+            window_full: outcome.over_capacity,
+            future,
+        };
+        let ack = IngestAck {
+            accepted: received as u64 - dropped.total(),
+            dropped,
+        };
+        if let Some(key) = idempotency_key {
+            state.idempotency.insert(key, ack, now);
+        }
         let pending = state.join.len();
         let published = self.submit(closed);
         drop(state);
         let m = &self.metrics;
         m.rows_ingested
             .with_label_values(&[name])
-            .inc_by(batch.rows as u64);
-        m.rows_dropped
-            .with_label_values(&[name, "late"])
-            .inc_by(outcome.late);
-        m.rows_dropped
-            .with_label_values(&[name, "window_full"])
-            .inc_by(outcome.over_capacity);
+            .inc_by(ack.accepted);
+        for (reason, n) in [
+            ("late", dropped.late),
+            ("window_full", dropped.window_full),
+            ("future", dropped.future),
+        ] {
+            m.rows_dropped.with_label_values(&[name, reason]).inc_by(n);
+        }
         m.last_ingest.with_label_values(&[name]).set(now);
         self.record_join(expired, pending);
-        published
+        Ok(Ingested {
+            ack,
+            replayed: false,
+            published,
+        })
+    }
+
+    /// Refuses work while the evaluator is `max_queued_windows` windows behind.
+    fn check_backlog(&self) -> Result<(), Backlog> {
+        let queued = self.queued_windows.load(Ordering::Acquire);
+        if queued >= self.limits.max_queued_windows {
+            Err(Backlog { queued })
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Removes rows whose event time is more than `window.max_future_skew` ahead of `now`, so
+    /// a row in milliseconds or from the year 2100 cannot move the window; returns how many.
+    fn drop_future_rows(&self, batch: &mut ParsedBatch, now: f64) -> u64 {
+        let Some(times) = &batch.timestamps else {
+            return 0;
+        };
+        let limit = now + self.spec.window.max_future_skew();
+        let keep: Vec<bool> = times.iter().map(|&t| t <= limit).collect();
+        let dropped = keep.iter().filter(|&&k| !k).count();
+        if dropped > 0 {
+            batch.retain_rows(&keep);
+        }
+        dropped as u64
     }
 
     /// Joins labels (`{"id", "target"}` items) to waiting predictions. Returns each item's
     /// outcome and the labelled windows the joined rows closed.
-    pub fn add_labels(&self, items: &[Value], now: f64) -> (Vec<LabelOutcome>, Published) {
+    /// Refused, changing nothing, while the evaluator is `max_queued_windows` behind.
+    pub fn add_labels(
+        &self,
+        items: &[Value],
+        now: f64,
+    ) -> Result<(Vec<LabelOutcome>, Published), Backlog> {
         let name = self.name();
         let mut outcomes = Vec::with_capacity(items.len());
         let (Some(target), Some(model)) = (self.roles.target, &self.labelled) else {
             // The HTTP layer refuses labels for monitors without a target.
-            return (
+            return Ok((
                 vec![LabelOutcome::InvalidTarget; items.len()],
                 Published(None),
-            );
+            ));
         };
         let mut state = lock(&self.state);
+        self.check_backlog()?;
+        let now = state.advance_clock(now);
         let expired = state.join.expire(now);
         let mut labelled = labelled_template(&self.checks, self.roles, target);
         let mut rows = 0;
         for item in items {
-            let Some(id) = item.get("id").and_then(labels::id_text) else {
+            let Some(id) = item
+                .get("id")
+                .and_then(labels::id_text)
+                .filter(|id| id.len() <= self.limits.max_id_bytes)
+            else {
                 outcomes.push(LabelOutcome::InvalidId);
                 continue;
             };
+            // Only a label that joins is coded: the target of an unknown id is never stored.
+            if !state.join.is_pending(&id) {
+                outcomes.push(match state.join.take(&id) {
+                    Err(Unmatched::Duplicate) => LabelOutcome::Duplicate,
+                    _ => LabelOutcome::UnknownId,
+                });
+                continue;
+            }
             let Some(value) = item
                 .get("target")
                 .and_then(|v| self.target_value(&mut state, target, v))
@@ -428,7 +579,7 @@ impl Monitor {
             }
         }
         self.record_join(expired, pending);
-        (outcomes, published)
+        Ok((outcomes, published))
     }
 
     /// Clock work for the ticker: closes time windows that ended by `now` (feature windows
@@ -436,6 +587,7 @@ impl Monitor {
     /// predictions.
     pub fn tick(&self, now: f64) -> Published {
         let mut state = lock(&self.state);
+        let now = state.advance_clock(now);
         let mut closed = Closed::default();
         if self.spec.timestamp.is_none() {
             closed.windows = state.engine.advance_clock(now);
@@ -471,10 +623,13 @@ impl Monitor {
 
     /// Queues closed windows for the monitor's evaluator thread. Called while the state lock
     /// is held, so jobs are queued in window order and published in that order.
-    fn submit(&self, closed: Closed) -> Published {
-        if closed.windows.is_empty() && closed.labelled.is_empty() {
+    fn submit(&self, mut closed: Closed) -> Published {
+        closed.count = closed.windows.len() + closed.labelled.len();
+        if closed.count == 0 {
             return Published(None);
         }
+        self.queued_windows
+            .fetch_add(closed.count, Ordering::AcqRel);
         let (done, receiver) = tokio::sync::oneshot::channel();
         match self.jobs.send(Job { closed, done }) {
             Ok(()) => Published(Some(receiver)),
@@ -674,13 +829,14 @@ impl Monitor {
                 value.as_f64().filter(|x| x.is_finite()).map(Cell::Number)
             }
             ReferenceProfile::Categorical(profile) => {
-                let text = category::json_text(value)?;
+                let text = category::json_text(value)
+                    .filter(|t| t.len() <= self.limits.max_category_bytes)?;
                 let code = match profile.index.get(&text) {
                     Some(&code) => code,
-                    None => code_new_category(
-                        &mut state.new_categories[target],
+                    None => state.new_categories[target].code(
                         profile.categories.len() as u32,
                         text,
+                        self.limits.max_new_category_bytes,
                     ),
                 };
                 Some(Cell::Code(code))
@@ -727,6 +883,12 @@ impl Monitor {
 }
 
 impl IngestState {
+    /// Moves the monitor's clock to `now` unless it is already later; returns the clock.
+    fn advance_clock(&mut self, now: f64) -> f64 {
+        self.clock = self.clock.max(now);
+        self.clock
+    }
+
     /// Feeds the online detector one labelled row's error.
     fn record_error(&mut self, error: f64, metrics: &Metrics, monitor: &str) {
         if self.detector.update(error) {
@@ -772,6 +934,9 @@ fn run_evaluator(monitor: &Weak<Monitor>, queue: &mpsc::Receiver<Job>) {
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             monitor.evaluate_closed(&job.closed)
         }));
+        monitor
+            .queued_windows
+            .fetch_sub(job.closed.count, Ordering::AcqRel);
         let counts = result.unwrap_or_else(|_| {
             tracing::error!(
                 monitor = monitor.name(),
@@ -837,18 +1002,30 @@ fn number(column: &ColumnData, row: usize) -> f64 {
     }
 }
 
-/// The code of a category absent from the reference: a stable code per text, up to
-/// [`MAX_NEW_CATEGORIES`], then one shared overflow code.
-fn code_new_category(known: &mut HashMap<String, u32>, first_new: u32, text: String) -> u32 {
-    if let Some(&code) = known.get(&text) {
-        return code;
-    }
-    if (known.len() as u32) < MAX_NEW_CATEGORIES {
-        let code = first_new + known.len() as u32;
-        known.insert(text, code);
-        code
-    } else {
-        first_new + MAX_NEW_CATEGORIES
+/// Categories a column learned that the reference does not have, bounded in count and bytes.
+#[derive(Debug, Clone, Default)]
+struct NewCategories {
+    codes: HashMap<String, u32>,
+    /// Text bytes held in `codes`.
+    bytes: usize,
+}
+
+impl NewCategories {
+    /// The code of a category absent from the reference: a stable code per text while the
+    /// column holds fewer than [`MAX_NEW_CATEGORIES`] new categories and `max_bytes` of their
+    /// text; after that, one shared overflow code.
+    fn code(&mut self, first_new: u32, text: String, max_bytes: usize) -> u32 {
+        if let Some(&code) = self.codes.get(&text) {
+            return code;
+        }
+        let count = self.codes.len() as u32;
+        if count < MAX_NEW_CATEGORIES && self.bytes + text.len() <= max_bytes {
+            self.bytes += text.len();
+            self.codes.insert(text, first_new + count);
+            first_new + count
+        } else {
+            first_new + MAX_NEW_CATEGORIES
+        }
     }
 }
 
@@ -866,18 +1043,27 @@ mod tests {
 
     #[test]
     fn new_categories_get_stable_codes_then_share_an_overflow_code() {
-        let mut known = HashMap::new();
-        assert_eq!(code_new_category(&mut known, 5, "x".into()), 5);
-        assert_eq!(code_new_category(&mut known, 5, "y".into()), 6);
-        assert_eq!(code_new_category(&mut known, 5, "x".into()), 5);
+        let mut known = NewCategories::default();
+        assert_eq!(known.code(5, "x".into(), usize::MAX), 5);
+        assert_eq!(known.code(5, "y".into(), usize::MAX), 6);
+        assert_eq!(known.code(5, "x".into(), usize::MAX), 5);
         for i in 0..MAX_NEW_CATEGORIES {
-            code_new_category(&mut known, 5, format!("v{i}"));
+            known.code(5, format!("v{i}"), usize::MAX);
         }
-        assert_eq!(known.len() as u32, MAX_NEW_CATEGORIES);
+        assert_eq!(known.codes.len() as u32, MAX_NEW_CATEGORIES);
         assert_eq!(
-            code_new_category(&mut known, 5, "late".into()),
+            known.code(5, "late".into(), usize::MAX),
             5 + MAX_NEW_CATEGORIES
         );
         const { assert!(5 + MAX_NEW_CATEGORIES < crate::labelled::NO_CLASS) };
+    }
+
+    #[test]
+    fn new_category_text_is_bounded_in_bytes() {
+        let mut known = NewCategories::default();
+        assert_eq!(known.code(0, "a".repeat(600), 1000), 0);
+        assert_eq!(known.code(0, "b".repeat(600), 1000), MAX_NEW_CATEGORIES);
+        assert_eq!(known.code(0, "c".repeat(400), 1000), 1);
+        assert_eq!(known.bytes, 1000);
     }
 }

@@ -240,6 +240,11 @@ pub fn regression(predicted: &[f64], actual: &[f64]) -> Vec<(QualityMetric, f64)
         metrics.push((QualityMetric::R2, r2));
     }
     metrics.retain(|(_, value)| !value.is_nan());
+    // Errors of finite values near ±1.7e308 overflow; saturate so JSON carries a number
+    // (an infinity would be `null`) and alerts still see a huge error.
+    for (_, value) in &mut metrics {
+        *value = value.clamp(-f64::MAX, f64::MAX);
+    }
     metrics
 }
 
@@ -605,9 +610,9 @@ mod tests {
         let extreme = [f64::MAX, -f64::MAX, f64::MAX, 1.0, f64::NAN];
         let metrics = regression(&extreme, &[-f64::MAX, f64::MAX, f64::MAX, 0.0, 1.0]);
         assert!(metrics.iter().all(|(_, v)| !v.is_nan()), "{metrics:?}");
-        // ∞ − ∞ in the signed sum: the mean error is omitted, the MAE is +∞.
+        // ∞ − ∞ in the signed sum: the mean error is omitted; the MAE saturates.
         assert_eq!(value(&metrics, QualityMetric::MeanError), None);
-        assert_eq!(value(&metrics, QualityMetric::Mae), Some(f64::INFINITY));
+        assert_eq!(value(&metrics, QualityMetric::Mae), Some(f64::MAX));
         assert!(
             regression(&[0.0; 4], &[0.0; 4])
                 .iter()

@@ -6,13 +6,14 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::Arc;
 
+use crate::auth::Auth;
 use crate::config::{self, ColumnKind, ColumnSpec, MonitorSpec, Problem, Settings};
 use crate::drift::{ColumnCheck, ReferenceProfile, Role};
 use crate::labelled::{
     ClassificationReference, LabelledModel, NO_CLASS, RegressionReference, Task,
 };
 use crate::metrics::Metrics;
-use crate::monitor::{ColumnRoles, Monitor};
+use crate::monitor::{ColumnRoles, Monitor, MonitorProfile};
 use crate::quality;
 use crate::reference::{Cells, ReferenceTable};
 
@@ -25,6 +26,8 @@ pub struct Service {
     pub monitors: Vec<Arc<Monitor>>,
     /// The metrics registry.
     pub metrics: Arc<Metrics>,
+    /// Bearer-token authentication, when `server.auth` is set.
+    pub auth: Option<Arc<Auth>>,
 }
 
 /// Loads `path` (with environment overrides), validates it and builds every monitor. On failure
@@ -32,14 +35,6 @@ pub struct Service {
 pub fn load_service(path: &Path) -> Result<Service, Vec<Problem>> {
     let settings = config::load(path, None).map_err(|e| vec![Problem::new("", e.to_string())])?;
     build_service(settings, path)
-}
-
-/// A monitor's checks and reference-derived parts, before the monitor exists.
-struct Built {
-    checks: Vec<ColumnCheck>,
-    roles: ColumnRoles,
-    labelled: Option<LabelledModel>,
-    rows: usize,
 }
 
 /// Builds monitors from loaded settings (`path` only labels problems).
@@ -59,6 +54,12 @@ pub fn build_service(settings: Settings, path: &Path) -> Result<Service, Vec<Pro
             built.push((spec, b));
         }
     }
+    let auth = settings.server.auth.as_ref().and_then(|spec| {
+        Auth::resolve(spec, &settings.base_dir, |var| std::env::var(var).ok())
+            .map_err(|p| problems.extend(p))
+            .ok()
+            .map(Arc::new)
+    });
     if !problems.is_empty() {
         return Err(label(problems));
     }
@@ -77,17 +78,16 @@ pub fn build_service(settings: Settings, path: &Path) -> Result<Service, Vec<Pro
         monitors.push(Monitor::new(
             spec.clone(),
             window,
-            b.checks,
-            b.roles,
-            b.labelled,
-            b.rows,
+            b,
             Arc::clone(&metrics),
+            settings.server.ingest_limits(),
         ));
     }
     Ok(Service {
         settings,
         monitors,
         metrics,
+        auth,
     })
 }
 
@@ -96,7 +96,7 @@ fn build_monitor(
     index: usize,
     spec: &MonitorSpec,
     problems: &mut Vec<Problem>,
-) -> Option<Built> {
+) -> Option<MonitorProfile> {
     let at = format!("monitors[{index}]");
     let path = settings.reference_path(spec);
     let table = match ReferenceTable::read(&path) {
@@ -206,11 +206,11 @@ fn build_monitor(
         }
         _ => None,
     };
-    Some(Built {
+    Some(MonitorProfile {
         checks,
         roles,
         labelled,
-        rows: table.rows(),
+        reference_rows: table.rows(),
     })
 }
 

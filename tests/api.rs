@@ -20,7 +20,10 @@ async fn non_drifted_then_drifted_windows_show_in_json_and_metrics() {
         (status, &body),
         (
             200,
-            &json!({"accepted": 399, "windows_evaluated": 0, "labelled_windows_evaluated": 0})
+            &json!({
+                "accepted": 399, "dropped": {"late": 0, "window_full": 0, "future": 0},
+                "windows_evaluated": 0, "labelled_windows_evaluated": 0, "replayed": false
+            })
         )
     );
     let results = server.get_json("/v1/monitors/m").await;
@@ -33,7 +36,10 @@ async fn non_drifted_then_drifted_windows_show_in_json_and_metrics() {
         (status, &body),
         (
             200,
-            &json!({"accepted": 1, "windows_evaluated": 1, "labelled_windows_evaluated": 0})
+            &json!({
+                "accepted": 1, "dropped": {"late": 0, "window_full": 0, "future": 0},
+                "windows_evaluated": 1, "labelled_windows_evaluated": 0, "replayed": false
+            })
         )
     );
     let latest = &server.get_json("/v1/monitors/m").await["latest"];
@@ -473,7 +479,7 @@ async fn concurrent_batches_are_all_counted_and_windows_stay_ordered() {
     let server = std::sync::Arc::new(
         TestServer::start(&config_text(
             "    window: {rows: 300, step: 100}\n    history: 100\n",
-            "",
+            "  max_concurrent_ingest: 8\n",
         ))
         .await,
     );

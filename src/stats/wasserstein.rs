@@ -81,20 +81,22 @@ pub fn population_std(values: &[f64]) -> f64 {
 ///
 /// Edge cases: 0.0 if either sample is empty. A `reference_std` below 0.001 —
 /// including a constant reference (std 0), a negative value, or NaN — is
-/// replaced by 0.001, so there is no division by zero. An infinite distance
-/// stays `+∞` even over an infinite `reference_std` (where the ratio would be
-/// NaN); the result is never NaN.
+/// replaced by 0.001, so there is no division by zero. The result is finite
+/// and never NaN: a distance that overflows (finite values near ±1.7e308 are
+/// legal JSON) saturates at `f64::MAX`, so it is still "drifted" and still a
+/// number in JSON, where an infinity would become `null`.
 pub fn normed_distance(
     reference_sorted: &[f64],
     current_sorted: &[f64],
     reference_std: f64,
 ) -> f64 {
     let distance = distance(reference_sorted, current_sorted);
-    if distance.is_infinite() {
+    let normed = if distance.is_infinite() {
         distance
     } else {
         distance / reference_std.max(0.001)
-    }
+    };
+    normed.min(f64::MAX)
 }
 
 #[cfg(test)]
@@ -197,7 +199,9 @@ mod tests {
         assert_eq!(population_std(&[1.0, inf]), inf);
         assert_eq!(population_std(&[-inf, inf]), inf);
         assert_eq!(population_std(&[f64::MAX, -f64::MAX]), inf);
-        assert_eq!(normed_distance(&[1.0, inf], &[1.0], inf), inf);
+        assert_eq!(normed_distance(&[1.0, inf], &[1.0], inf), f64::MAX);
+        let extreme = [-1.7e308, 1.7e308];
+        assert_eq!(normed_distance(&[0.0, 1.0], &extreme, 0.5), f64::MAX);
         assert_eq!(normed_distance(&[1.0, inf], &[1.0, inf], inf), 0.0);
         assert_eq!(normed_distance(&[1.0, 2.0], &[1.0, 3.0], inf), 0.0);
     }

@@ -1,0 +1,363 @@
+//! The routes. Each ingest request takes one of `server.max_concurrent_ingest` permits (or gets
+//! 429), reads its body within `server.max_body_bytes`, and parses and applies it on a blocking
+//! thread.
+
+use std::path::Path as FsPath;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::{Body, Bytes, HttpBody};
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use http_body_util::{BodyExt, LengthLimitError, Limited};
+use serde_json::{Value, json};
+use tokio::sync::OwnedSemaphorePermit;
+
+use super::AppState;
+use super::error::ApiError;
+use crate::drift::ReferenceProfile;
+use crate::evaluation::unix_now;
+use crate::idempotency;
+use crate::monitor::{Backlog, LabelOutcome, Monitor};
+
+/// Header a client sets to make an ingest retry safe.
+pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
+
+/// Set on the response to a retried request that was not applied again.
+pub const IDEMPOTENT_REPLAYED: &str = "idempotent-replayed";
+
+pub(super) async fn healthz() -> Json<Value> {
+    Json(json!({"status": "ok"}))
+}
+
+/// References are loaded before the listener opens, so a serving process is ready; the body
+/// lists what was loaded.
+pub(super) async fn readyz(State(state): State<AppState>) -> Json<Value> {
+    let monitors: Vec<_> = state
+        .ordered
+        .iter()
+        .map(|m| json!({"name": m.name(), "reference_rows": m.reference_rows}))
+        .collect();
+    Json(json!({"status": "ready", "monitors": monitors}))
+}
+
+pub(super) async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let metrics = Arc::clone(&state.metrics);
+    let text = tokio::task::spawn_blocking(move || metrics.render())
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+    Ok(([(header::CONTENT_TYPE, prometheus::TEXT_FORMAT)], text).into_response())
+}
+
+pub(super) async fn not_found() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "no such route; see README for the API",
+    )
+}
+
+pub(super) async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this route does not take that method: POST rows and labels, GET everything else",
+    )
+}
+
+pub(super) async fn list_monitors(State(state): State<AppState>) -> Json<Value> {
+    let monitors: Vec<_> = state
+        .ordered
+        .iter()
+        .map(|m| describe(m, &state.base_dir))
+        .collect();
+    Json(json!({"monitors": monitors}))
+}
+
+fn describe(m: &Monitor, base_dir: &FsPath) -> Value {
+    let columns: Vec<_> = m
+        .checks
+        .iter()
+        .map(|c| {
+            let kind = match c.reference {
+                ReferenceProfile::Numeric(_) => "numerical",
+                ReferenceProfile::Categorical(_) => "categorical",
+            };
+            json!({"name": c.name, "role": c.role, "type": kind, "test": c.test, "threshold": c.threshold})
+        })
+        .collect();
+    let window = &m.spec.window;
+    json!({
+        "name": m.name(),
+        "reference": shown_path(&m.spec.reference, base_dir),
+        "reference_rows": m.reference_rows,
+        "columns": columns,
+        "id": m.spec.id,
+        "timestamp": m.spec.timestamp,
+        "window": {
+            "kind": m.window.kind_name(),
+            "rows": window.rows,
+            "duration": window.duration,
+            "step": match &window.step {
+                Some(crate::config::StepSpec::Rows(n)) => json!(n),
+                Some(crate::config::StepSpec::Duration(d)) => json!(d),
+                None => Value::Null,
+            },
+            "min_rows": window.min_rows,
+            "max_rows": window.max_rows(),
+            "clock": if m.spec.timestamp.is_some() { "event_time" } else { "arrival_time" },
+            "max_future_skew_seconds": m.spec.timestamp.as_ref().map(|_| window.max_future_skew()),
+            "allowed_lateness_seconds": m.spec.timestamp.as_ref().map(|_| window.allowed_lateness()),
+        },
+        "drift_share": m.spec.drift_share,
+        "labels": m.labelled.as_ref().map(|_| json!({
+            "max_pending": m.spec.label_join.max_pending,
+            "max_age_seconds": m.spec.label_join.max_age.as_secs_f64(),
+        })),
+        "alerting": {
+            "severity": m.spec.alerting.severity,
+            "team": m.spec.alerting.team,
+            "labels": m.spec.alerting.labels,
+            "for_windows": m.spec.alerting.for_windows,
+            "no_data_after_seconds": m.spec.alerting.no_data_after.as_secs_f64(),
+        },
+    })
+}
+
+/// A reference path as clients may see it: relative to the config file, never the server's
+/// absolute layout (an absolute path outside the config's directory shows its file name only).
+fn shown_path(path: &FsPath, base_dir: &FsPath) -> String {
+    if path.is_relative() {
+        return path.display().to_string();
+    }
+    match path.strip_prefix(base_dir) {
+        Ok(relative) if base_dir.is_absolute() => relative.display().to_string(),
+        _ => path
+            .file_name()
+            .map_or_else(String::new, |f| f.to_string_lossy().into_owned()),
+    }
+}
+
+pub(super) async fn monitor_results(
+    State(state): State<AppState>,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let monitor = Arc::clone(find_monitor(&state, &monitor_name(path)?)?);
+    tokio::task::spawn_blocking(move || Json(monitor.results_json()))
+        .await
+        .map_err(|e| ApiError::internal(&e))
+}
+
+/// The `{monitor}` path segment, or a JSON 400 (e.g. percent-encoded bytes that are not UTF-8).
+fn monitor_name(path: Result<Path<String>, PathRejection>) -> Result<String, ApiError> {
+    path.map(|Path(name)| name).map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_path",
+            format!(
+                "cannot read the monitor name in the path: {}",
+                e.body_text()
+            ),
+        )
+    })
+}
+
+fn find_monitor<'a>(state: &'a AppState, name: &str) -> Result<&'a Arc<Monitor>, ApiError> {
+    state.monitors.get(name).ok_or_else(|| {
+        let mut known: Vec<&str> = state.monitors.keys().map(String::as_str).collect();
+        known.sort_unstable();
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "unknown_monitor",
+            format!(
+                "monitor {name:?} is not configured; known monitors: {}",
+                known.join(", ")
+            ),
+        )
+    })
+}
+
+/// One of the `server.max_concurrent_ingest` slots, or 429.
+fn ingest_permit(state: &AppState) -> Result<OwnedSemaphorePermit, ApiError> {
+    Arc::clone(&state.ingest_permits)
+        .try_acquire_owned()
+        .map_err(|_| {
+            ApiError::too_many(
+                "too_many_requests",
+                "server.max_concurrent_ingest ingest requests are already running; retry after \
+                 the Retry-After seconds",
+                1,
+            )
+        })
+}
+
+fn backlog(name: &str, b: Backlog) -> ApiError {
+    ApiError::too_many(
+        "evaluation_backlog",
+        format!(
+            "monitor {name:?} has {} windows waiting for evaluation (server.max_queued_windows); \
+             retry after the Retry-After seconds",
+            b.queued
+        ),
+        1,
+    )
+}
+
+/// The request's `Idempotency-Key`, if any; 400 when it is not 1–128 visible ASCII characters.
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let Some(value) = headers.get(IDEMPOTENCY_KEY) else {
+        return Ok(None);
+    };
+    if idempotency::valid_key(value.as_bytes()) {
+        Ok(Some(String::from_utf8_lossy(value.as_bytes()).into_owned()))
+    } else {
+        Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_idempotency_key",
+            format!(
+                "Idempotency-Key must be 1-{} visible ASCII characters",
+                idempotency::MAX_KEY_BYTES
+            ),
+        ))
+    }
+}
+
+/// Checks the content type and reads the body within `server.max_body_bytes`.
+async fn read_json_body(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Bytes, ApiError> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+        .unwrap_or_default();
+    let essence = content_type.split(';').next().unwrap_or("").trim();
+    if !essence.eq_ignore_ascii_case("application/json") {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            format!("Content-Type must be application/json, got {content_type:?}"),
+        ));
+    }
+    let limit = state.max_body_bytes;
+    let too_large = || {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!(
+                "request body exceeds server.max_body_bytes ({limit} bytes); send smaller batches"
+            ),
+        )
+    };
+    if body.size_hint().lower() > limit as u64 {
+        return Err(too_large());
+    }
+    match Limited::new(body, limit).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => Err(too_large()),
+        Err(e) => Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "body_read_failed",
+            format!("could not read the request body: {e}"),
+        )),
+    }
+}
+
+pub(super) async fn ingest_rows(
+    State(state): State<AppState>,
+    path: Result<Path<String>, PathRejection>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let name = monitor_name(path)?;
+    let monitor = Arc::clone(find_monitor(&state, &name)?);
+    let key = idempotency_key(&headers)?;
+    let _permit = ingest_permit(&state)?;
+    let bytes = read_json_body(&state, &headers, body).await?;
+    let worker = Arc::clone(&monitor);
+    // Parsing and appending are CPU work under the monitor's lock: keep them off the async
+    // workers.
+    let applied = tokio::task::spawn_blocking(move || {
+        let batch = worker.schema.parse(&bytes)?;
+        Ok(worker.ingest(batch, unix_now(), key))
+    })
+    .await
+    .map_err(|e| ApiError::internal(&e))?;
+    let ingested = applied
+        .map_err(|e| ApiError::batch(&name, e))?
+        .map_err(|b| backlog(&name, b))?;
+    let (windows, labelled) = ingested.published.wait().await;
+    let body = json!({
+        "accepted": ingested.ack.accepted,
+        "dropped": ingested.ack.dropped,
+        "windows_evaluated": windows,
+        "labelled_windows_evaluated": labelled,
+        "replayed": ingested.replayed,
+    });
+    let mut response = Json(body).into_response();
+    if ingested.replayed {
+        response
+            .headers_mut()
+            .insert(IDEMPOTENT_REPLAYED, HeaderValue::from_static("true"));
+    }
+    Ok(response)
+}
+
+pub(super) async fn ingest_labels(
+    State(state): State<AppState>,
+    path: Result<Path<String>, PathRejection>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<Value>, ApiError> {
+    let name = monitor_name(path)?;
+    let monitor = Arc::clone(find_monitor(&state, &name)?);
+    if monitor.labelled.is_none() {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "no_target",
+            format!(
+                "monitor {name:?} has no `target` column in monitors.yaml, so it cannot take labels"
+            ),
+        ));
+    }
+    let _permit = ingest_permit(&state)?;
+    let bytes = read_json_body(&state, &headers, body).await?;
+    let max_items = monitor.limits().max_rows_per_request;
+    let joined = tokio::task::spawn_blocking(move || {
+        let items = crate::labels::parse_body(&bytes, max_items)?;
+        Ok(monitor.add_labels(&items, unix_now()))
+    })
+    .await
+    .map_err(|e| ApiError::internal(&e))?;
+    let (outcomes, published) = joined
+        .map_err(|e| ApiError::batch(&name, e))?
+        .map_err(|b| backlog(&name, b))?;
+    let (_, labelled) = published.wait().await;
+    let count = |o: LabelOutcome| outcomes.iter().filter(|&&x| x == o).count();
+    Ok(Json(json!({
+        "received": outcomes.len(),
+        "matched": count(LabelOutcome::Matched),
+        "unmatched": outcomes.len() - count(LabelOutcome::Matched),
+        "labelled_windows_evaluated": labelled,
+        "outcomes": outcomes,
+    })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reference_paths_never_show_the_server_layout() {
+        let base = FsPath::new("/srv/app");
+        assert_eq!(shown_path(FsPath::new("ref/a.csv"), base), "ref/a.csv");
+        assert_eq!(
+            shown_path(FsPath::new("/srv/app/ref/a.csv"), base),
+            "ref/a.csv"
+        );
+        assert_eq!(shown_path(FsPath::new("/data/secret/a.csv"), base), "a.csv");
+    }
+}

@@ -1,0 +1,125 @@
+//! The HTTP API: ingest, results, health and `/metrics`.
+//!
+//! - [`error`]: the one JSON error shape, and the code every rejection is counted under;
+//! - [`guard`]: middleware that runs before any handler: request metrics, size limits on the
+//!   request line and headers, authentication, the request timeout;
+//! - [`handlers`]: the routes.
+//!
+//! Handlers never hold a lock or do CPU work on the async workers: parsing, ingest, label
+//! joins, results and `/metrics` rendering run on blocking threads.
+
+pub mod error;
+pub mod guard;
+pub mod handlers;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::middleware;
+use axum::routing::{get, post};
+use tokio::sync::Semaphore;
+use tower_http::trace::TraceLayer;
+
+use crate::auth::Auth;
+use crate::evaluation::unix_now;
+use crate::metrics::Metrics;
+use crate::monitor::Monitor;
+use crate::setup::Service;
+
+/// Shared state of all handlers.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    monitors: Arc<HashMap<String, Arc<Monitor>>>,
+    ordered: Arc<Vec<Arc<Monitor>>>,
+    metrics: Arc<Metrics>,
+    max_body_bytes: usize,
+    /// Ingest requests running at once (`server.max_concurrent_ingest`).
+    ingest_permits: Arc<Semaphore>,
+    request_timeout: Duration,
+    auth: Option<Arc<Auth>>,
+    /// The config file's directory: reference paths are shown relative to it.
+    base_dir: PathBuf,
+}
+
+impl AppState {
+    /// State for a built service.
+    pub fn new(service: &Service) -> Self {
+        let monitors = service
+            .monitors
+            .iter()
+            .map(|m| (m.name().to_owned(), Arc::clone(m)))
+            .collect();
+        let server = &service.settings.server;
+        Self {
+            monitors: Arc::new(monitors),
+            ordered: Arc::new(service.monitors.clone()),
+            metrics: Arc::clone(&service.metrics),
+            max_body_bytes: server.max_body_bytes,
+            ingest_permits: Arc::new(Semaphore::new(server.max_concurrent_ingest)),
+            request_timeout: server.request_timeout,
+            auth: service.auth.clone(),
+            base_dir: service.settings.base_dir.clone(),
+        }
+    }
+}
+
+/// The router with all routes and middleware.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(handlers::healthz))
+        .route("/readyz", get(handlers::readyz))
+        .route("/metrics", get(handlers::metrics))
+        .route("/v1/monitors", get(handlers::list_monitors))
+        .route("/v1/monitors/{monitor}", get(handlers::monitor_results))
+        .route("/v1/monitors/{monitor}/rows", post(handlers::ingest_rows))
+        .route(
+            "/v1/monitors/{monitor}/labels",
+            post(handlers::ingest_labels),
+        )
+        .fallback(handlers::not_found)
+        .method_not_allowed_fallback(handlers::method_not_allowed)
+        // Later layers wrap earlier ones: auth and the timeout run inside the metrics
+        // middleware, so their rejections are counted and timed too.
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            guard::timeout,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            guard::authenticate,
+        ))
+        .layer(middleware::from_fn(guard::request_limits))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            guard::record_http_metrics,
+        ))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Clock work for every monitor: closes time windows on the server clock (feature windows of
+/// arrival-time monitors, all labelled windows) and expires predictions waiting for labels, so
+/// a window is published within `interval` of its end even when no further rows arrive. Runs
+/// on a blocking thread: it takes each monitor's lock.
+pub async fn run_ticker(monitors: Vec<Arc<Monitor>>, interval: Duration) {
+    let mut ticker = tokio::time::interval(interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let monitors = Arc::new(monitors);
+    loop {
+        ticker.tick().await;
+        let monitors = Arc::clone(&monitors);
+        let ticked = tokio::task::spawn_blocking(move || {
+            let now = unix_now();
+            for monitor in monitors.iter() {
+                // Published by the monitor's evaluator; nobody waits for it here.
+                drop(monitor.tick(now));
+            }
+        });
+        if let Err(e) = ticked.await {
+            tracing::error!(error = %e, "Clock tick failed.");
+        }
+    }
+}
