@@ -258,17 +258,8 @@ impl<'s> Builder<'s> {
         }
     }
 
-    /// Adds a row of missing values that the row's fields then overwrite; fails past
-    /// `max_rows_per_request`, before the batch can grow further.
-    fn begin_row<E: de::Error>(&mut self) -> Result<(), E> {
-        let max = self.schema.limits.max_rows_per_request;
-        if self.rows >= max {
-            let message = format!(
-                "the batch has more than server.max_rows_per_request ({max}) rows; send smaller \
-                 batches"
-            );
-            return Err(self.fail(BatchErrorKind::TooManyRows, message));
-        }
+    /// Adds a row of missing values that the row's fields then overwrite.
+    fn begin_row(&mut self) {
         for column in &mut self.columns {
             match column {
                 ParsedColumn::Numeric { values, .. } => values.push(f64::NAN),
@@ -282,7 +273,19 @@ impl<'s> Builder<'s> {
             ids.push(None);
         }
         self.rows += 1;
-        Ok(())
+    }
+
+    /// Fails once a row beyond `max_rows_per_request` was read, before the batch grows further.
+    fn check_row_limit<E: de::Error>(&mut self) -> Result<(), E> {
+        let max = self.schema.limits.max_rows_per_request;
+        if self.rows <= max {
+            return Ok(());
+        }
+        let message = format!(
+            "the batch has more than server.max_rows_per_request ({max}) rows; send smaller \
+             batches"
+        );
+        Err(self.fail(BatchErrorKind::TooManyRows, message))
     }
 
     fn fail<E: de::Error>(&mut self, kind: BatchErrorKind, message: String) -> E {
@@ -355,7 +358,7 @@ impl<'de> Visitor<'de> for RowsSeed<'_, '_> {
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         loop {
-            self.builder.begin_row()?;
+            self.builder.begin_row();
             if seq
                 .next_element_seed(RowSeed {
                     builder: &mut *self.builder,
@@ -380,6 +383,7 @@ impl<'de> Visitor<'de> for RowsSeed<'_, '_> {
                 }
                 return Ok(());
             }
+            self.builder.check_row_limit()?;
         }
     }
 }

@@ -42,12 +42,21 @@ struct CheckArgs {
     config: PathBuf,
 }
 
+/// Log lines held while stdout is not keeping up; beyond this, lines are dropped rather than
+/// blocking the service (about 2 MB at typical line lengths).
+const LOG_BUFFER_LINES: usize = 10_000;
+
 /// Exit status for configuration problems (sysexits' EX_CONFIG).
 const EXIT_CONFIG: u8 = 78;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let (writer, _flush_on_exit) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .buffered_lines_limit(LOG_BUFFER_LINES)
+        .lossy(true)
+        .finish(std::io::stdout());
     tracing_subscriber::fmt()
+        .with_writer(writer)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),

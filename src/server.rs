@@ -32,6 +32,11 @@ pub struct ConnectionLimits {
     pub shutdown_grace: Duration,
 }
 
+/// A connection's read buffer at most: room for the request line and headers (the API's own
+/// limits are smaller, see [`crate::api::guard`]); bodies stream through it. Bounds memory per
+/// connection.
+pub const READ_BUFFER_BYTES: usize = 64 * 1024;
+
 /// Pause after a failed `accept` (e.g. out of file descriptors), so the loop does not spin.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
 
@@ -73,6 +78,7 @@ pub async fn serve(
             let connection = http1::Builder::new()
                 .timer(TokioTimer::new())
                 .header_read_timeout(limits.header_read_timeout)
+                .max_buf_size(READ_BUFFER_BYTES)
                 .serve_connection(TokioIo::new(stream), service);
             tokio::pin!(connection);
             let result = tokio::select! {

@@ -161,9 +161,11 @@ impl WindowEngine {
                     let (length, step) = self.length_and_step();
                     self.watermark = self.watermark.max(t);
                     self.close_time_windows(self.watermark - self.lateness, &mut out.closed);
+                    // The first window still open: the first to end after watermark − lateness.
+                    let open_from = self.watermark - self.lateness;
                     let k = *self
                         .next_end
-                        .get_or_insert_with(|| end_index_after(t, step));
+                        .get_or_insert_with(|| end_index_after(open_from, step));
                     if t < end_time(k, step) - length {
                         out.late += 1;
                         continue;

@@ -114,6 +114,11 @@ impl IntoResponse for ApiError {
                 HeaderValue::from_static("Bearer realm=\"driftscope\""),
             );
         }
+        // Most errors are answered before the request body is read; closing the connection keeps
+        // a client from sending its next request behind an unread body.
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
         response.extensions_mut().insert(ErrorCode(self.code));
         response
     }
