@@ -4,6 +4,7 @@
     drift_rows.py drifted --url http://127.0.0.1:PORT --monitor M --kind dataset|feature \
         --rows 2000 --id-start 1000000 [--seed 1]
     drift_rows.py rejected --url http://127.0.0.1:PORT --monitor M --count 3
+    drift_rows.py dropped --url http://127.0.0.1:PORT --monitor M --rows 100 --id-start 70000000
 
 `drifted --kind dataset`: rows in the demo's columns (reference_data/employment_ma_2015.parquet)
 that drift on most features: AGEP shifted by +25 years, SCHL and MAR skewed to codes that are
@@ -14,6 +15,10 @@ mostly 1. Data-quality problems on top: 10% of SCHL values are a category the re
 so a monitor over just those two columns sees feature drift on AGEP without dataset drift.
 `rejected`: requests driftscope rejects as a whole (malformed JSON for MONITOR, rows for a
 monitor that does not exist), to exercise the rejection metrics.
+`dropped`: for an event-time monitor (`timestamp: ts`, `id: id`, a small label_join.max_pending):
+ROWS predictions stamped now, then ROWS // 2 rows stamped an hour ago, which are older than
+every open window (dropped as `late`); with max_pending below ROWS most predictions expire
+unlabelled. Accepted (200) either way: the losses show only in the metrics.
 Rows go out in batches of 500 like examples/replay.rs; prints rows sent and windows evaluated.
 """
 
@@ -21,6 +26,7 @@ import argparse
 import json
 import random
 import sys
+import time
 import urllib.error
 import urllib.request
 
@@ -63,7 +69,7 @@ def post(url: str, body: bytes, content_type: str = "application/json"):
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("mode", choices=["drifted", "rejected"])
+    parser.add_argument("mode", choices=["drifted", "rejected", "dropped"])
     parser.add_argument("--url", required=True, help="driftscope base URL")
     parser.add_argument("--monitor", required=True)
     parser.add_argument("--kind", choices=["dataset", "feature"], default="dataset")
@@ -85,6 +91,23 @@ def main() -> int:
                 print(f"unknown monitor: expected 404, got {status}")
                 return 1
         print(f"sent {2 * args.count} rejected requests")
+        return 0
+
+    if args.mode == "dropped":
+        now = time.time()
+        rng = random.Random(args.seed)
+        batches = [
+            [{"id": args.id_start + i, "ts": now, "AGEP": rng.randint(18, 69), "prediction": 1}
+             for i in range(args.rows)],
+            [{"id": args.id_start + args.rows + i, "ts": now - 3600, "AGEP": rng.randint(18, 69),
+              "prediction": 1} for i in range(args.rows // 2)],
+        ]
+        for batch in batches:
+            status, reply = post(f"{base}/v1/monitors/{args.monitor}/rows", json.dumps({"rows": batch}).encode())
+            if status != 200:
+                print(f"POST rows to {args.monitor}: HTTP {status}: {reply}")
+                return 1
+        print(f"sent {args.rows} current and {args.rows // 2} hour-old rows to {args.monitor}")
         return 0
 
     rng = random.Random(args.seed)

@@ -10,7 +10,8 @@
 #      receivers pointed at a local recorder and 1s group timers) and the recorder (webhook.py);
 #   3. the demo data (production rows + delayed labels), then synthetic drift: asserts which
 #      alerts reach which receiver with which labels, that for_windows holds an alert back, that
-#      inhibition suppresses per-feature alerts, that no-data fires for an idle monitor;
+#      inhibition suppresses per-feature alerts, that no-data fires for an idle monitor, that
+#      late rows and predictions expiring unlabelled alert;
 #   4. every dashboard panel query returns data from that Prometheus (while drift fires);
 #   5. demo rows again: the drift alerts resolve.
 # Ends with one line "E2E PASS ..." or "E2E FAIL ..."; exit status 0 only on PASS. Everything
@@ -168,8 +169,10 @@ webhook|alertname=DriftscopeNoData monitor=m severity=info team=ml-platform-stag
 webhook|alertname=DriftscopeFeatureDrift monitor=m severity=warning team=default
 webhook,email-oncall|alertname=DriftscopeDown job=driftscope instance=x:8000 severity=critical
 webhook|alertname=DriftscopeIngestRejections monitor=_unknown severity=warning
+webhook,email-oncall,slack-ml-platform|alertname=DriftscopeRowsDropped monitor=m reason=future severity=critical team=ml-platform
+webhook|alertname=DriftscopePredictionsExpiredUnlabelled monitor=m severity=warning team=data-eng
 EOF
-ok "amtool config routes test: 7 label sets reach the expected receivers"
+ok "amtool config routes test: 9 label sets reach the expected receivers"
 py "$E2E/validate_dashboards.py" --schema grafana/dashboard.schema.json \
   --rules prometheus/rules/driftscope.rules.yml grafana/dashboards/*.json \
   || fail "dashboard validation"
@@ -352,6 +355,15 @@ py "$E2E/drift_rows.py" rejected --url "http://127.0.0.1:$DS" --monitor e2e-drif
   || fail "rejected requests were not rejected as expected"
 prom_wait 'driftscope_requests_rejected_total{monitor="_unknown", code="unknown_monitor"} >= 3' \
   "rejected requests counted"
+
+phase drops
+# Rows accepted but lost: hour-old rows for an event-time monitor (late) and more predictions
+# than its join buffer holds (expired unlabelled). Both alerts carry the monitor's routing.
+SINCE=$(date +%s.%N)
+py "$E2E/drift_rows.py" dropped --url "http://127.0.0.1:$DS" --monitor e2e-late --rows 100 \
+  --id-start 70000000 || fail "posting late rows"
+wait_note firing alertname=DriftscopeRowsDropped monitor=e2e-late reason=late severity=warning team=data-eng
+wait_note firing alertname=DriftscopePredictionsExpiredUnlabelled monitor=e2e-late severity=warning team=data-eng
 
 phase dashboards
 # Every panel query, variables substituted as Grafana would, returns data while drift fires.
