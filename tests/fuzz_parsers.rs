@@ -62,6 +62,11 @@ fn fuzz<S: Strategy>(
 // ------------------------------------------------------------------------------ schemas
 
 /// Reference categories of column `c`; `true` is one so JSON booleans hit a known category.
+/// Label items per request in these tests: the server's default `max_rows_per_request`, far
+/// above what the generators produce, so the bound never trips here (tests/hardening.rs
+/// covers it).
+const MAX_LABELS: usize = 100_000;
+
 const CATEGORIES: [&str; 4] = ["21", "a", "b", "true"];
 
 /// Numeric column `x` and categorical column `c`, optionally an event-time column `ts` and a
@@ -610,7 +615,7 @@ fn rows_well_formed_batches_keep_their_counts() {
 /// The label parser on `text`, checked against `serde_json::Value`: the items of a list are
 /// returned as they are; anything else is an error of the documented kind.
 fn check_labels(wrap: Wrap, text: &str) -> Result<(), TestCaseError> {
-    let parsed = driftscope::labels::parse_body(text.as_bytes());
+    let parsed = driftscope::labels::parse_body(text.as_bytes(), MAX_LABELS);
     if let Err(e) = &parsed {
         check_error(e)?;
     }
@@ -654,7 +659,7 @@ fn check_labels(wrap: Wrap, text: &str) -> Result<(), TestCaseError> {
 fn labels_arbitrary_bytes() {
     let bytes = prop::collection::vec(any::<u8>(), 0..2048);
     fuzz("labels (arbitrary bytes)", bytes, |b| {
-        if let Err(e) = driftscope::labels::parse_body(&b) {
+        if let Err(e) = driftscope::labels::parse_body(&b, MAX_LABELS) {
             check_error(&e)?;
         }
         Ok(())
@@ -675,7 +680,7 @@ fn labels_deep_nesting() {
         "labels (nesting up to 4000 levels)",
         strategy,
         |(depth, text)| {
-            let parsed = driftscope::labels::parse_body(text.as_bytes());
+            let parsed = driftscope::labels::parse_body(text.as_bytes(), MAX_LABELS);
             if let Err(e) = &parsed {
                 check_error(e)?;
             }
@@ -720,7 +725,7 @@ fn labels_well_formed_lists_return_every_item() {
         } else {
             list
         };
-        let parsed = driftscope::labels::parse_body(text.as_bytes())
+        let parsed = driftscope::labels::parse_body(text.as_bytes(), MAX_LABELS)
             .map_err(|e| TestCaseError::fail(format!("{e:?}")))?;
         prop_assert_eq!(parsed.len(), items.len());
         for ((id, _), value) in items.iter().zip(&parsed) {
