@@ -4,7 +4,9 @@
 # mount your own config and reference files over /app to watch your models.
 #
 #   docker build -t driftscope .
-#   docker run --rm -p 127.0.0.1:8000:8000 driftscope
+#   mkdir -p secrets && openssl rand -hex 32 > secrets/ingest_token \
+#     && openssl rand -hex 32 > secrets/read_token
+#   docker run --rm -p 127.0.0.1:8000:8000 -v "$PWD/secrets:/app/secrets:ro" driftscope
 #   docker run --rm driftscope check --config /app/monitors.yaml
 #
 # docker-compose.yml runs it with Prometheus, Alertmanager and Grafana.
@@ -35,12 +37,14 @@ RUN groupadd --system --gid 10001 driftscope \
       --shell /usr/sbin/nologin driftscope
 COPY --from=builder /out/driftscope /usr/local/bin/driftscope
 WORKDIR /app
-COPY monitors.yaml ./
+COPY monitors.yaml monitors.container.yaml ./
 COPY reference_data ./reference_data
 USER 10001:10001
 EXPOSE 8000
 # Liveness: GET /healthz; readiness: GET /readyz (references load before the port opens).
 # SIGTERM (docker stop) shuts down gracefully.
 ENTRYPOINT ["/usr/local/bin/driftscope"]
-# The shipped config listens on 127.0.0.1; in a container it must be all interfaces.
-CMD ["serve", "--config", "/app/monitors.yaml", "--listen", "0.0.0.0:8000"]
+# monitors.container.yaml: the bundled demo with bearer-token authentication on (tokens from
+# /app/secrets/ingest_token and read_token, mounted by the operator), listening on all
+# interfaces. Without tokens it refuses to start, naming the missing file.
+CMD ["serve", "--config", "/app/monitors.container.yaml"]

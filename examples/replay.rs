@@ -6,6 +6,7 @@
 //! cargo run --release --example replay        # demo/production_2016_2018.parquet → monitor "employment"
 //! cargo run --release --example replay -- --labels   # then the delayed labels, by id
 //! cargo run --release --example replay -- --file rows.csv --monitor m --batch 1000
+//! DRIFTSCOPE_TOKEN=$(cat secrets/ingest_token) cargo run --release --example replay  # auth on
 //! ```
 
 use clap::Parser;
@@ -60,7 +61,7 @@ struct Args {
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
-    let client = reqwest::Client::new();
+    let client = client()?;
     if args.labels {
         return post_labels(&client, &args).await;
     }
@@ -100,6 +101,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         rows.len()
     );
     Ok(())
+}
+
+/// An HTTP client that sends `Authorization: Bearer $DRIFTSCOPE_TOKEN` when that variable is
+/// set (a service with `server.auth` on, e.g. the compose stack).
+fn client() -> Result<reqwest::Client, Box<dyn std::error::Error>> {
+    let mut headers = reqwest::header::HeaderMap::new();
+    if let Ok(token) = std::env::var("DRIFTSCOPE_TOKEN") {
+        let mut value = reqwest::header::HeaderValue::from_str(&format!("Bearer {}", token.trim()))?;
+        value.set_sensitive(true);
+        headers.insert(reqwest::header::AUTHORIZATION, value);
+    }
+    Ok(reqwest::Client::builder().default_headers(headers).build()?)
 }
 
 /// POSTs `items` as `{key: [...]}` in batches of `batch`; returns every reply body, or the

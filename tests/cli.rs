@@ -156,3 +156,51 @@ fn http_get(port: u16, path: &str) -> String {
     stream.read_to_string(&mut response).unwrap();
     response
 }
+
+/// `monitors.container.yaml` (Dockerfile, compose) must stay the bundled demo with only
+/// authentication and the listen address changed, and must load with its token files present.
+#[test]
+fn container_config_is_the_demo_with_authentication_on() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let monitors = |file: &str| {
+        let text = std::fs::read_to_string(root.join(file)).unwrap();
+        text[text.find("\nmonitors:").unwrap()..].to_owned()
+    };
+    assert_eq!(
+        monitors("monitors.container.yaml"),
+        monitors("monitors.yaml"),
+        "the container config's monitors drifted from the demo's"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        root.join("monitors.container.yaml"),
+        dir.path().join("monitors.yaml"),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(root.join("reference_data"), dir.path().join("reference_data"))
+        .unwrap();
+    let check = || {
+        driftscope()
+            .args(["check", "--config"])
+            .arg(dir.path().join("monitors.yaml"))
+            .output()
+            .unwrap()
+    };
+    let missing = check();
+    assert_eq!(missing.status.code(), Some(78));
+    let stderr = String::from_utf8_lossy(&missing.stderr);
+    assert!(
+        stderr.contains("server.auth.tokens[0].from_file: cannot read"),
+        "{stderr}"
+    );
+    std::fs::create_dir(dir.path().join("secrets")).unwrap();
+    for name in ["ingest_token", "read_token"] {
+        std::fs::write(dir.path().join("secrets").join(name), "0123456789abcdef0123\n").unwrap();
+    }
+    let output = check();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
