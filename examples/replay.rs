@@ -108,11 +108,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 fn client() -> Result<reqwest::Client, Box<dyn std::error::Error>> {
     let mut headers = reqwest::header::HeaderMap::new();
     if let Ok(token) = std::env::var("DRIFTSCOPE_TOKEN") {
-        let mut value = reqwest::header::HeaderValue::from_str(&format!("Bearer {}", token.trim()))?;
+        let mut value =
+            reqwest::header::HeaderValue::from_str(&format!("Bearer {}", token.trim()))?;
         value.set_sensitive(true);
         headers.insert(reqwest::header::AUTHORIZATION, value);
     }
-    Ok(reqwest::Client::builder().default_headers(headers).build()?)
+    Ok(reqwest::Client::builder()
+        .default_headers(headers)
+        .build()?)
 }
 
 /// POSTs `items` as `{key: [...]}` in batches of `batch`; returns every reply body, or the

@@ -177,8 +177,11 @@ fn container_config_is_the_demo_with_authentication_on() {
         dir.path().join("monitors.yaml"),
     )
     .unwrap();
-    std::os::unix::fs::symlink(root.join("reference_data"), dir.path().join("reference_data"))
-        .unwrap();
+    std::os::unix::fs::symlink(
+        root.join("reference_data"),
+        dir.path().join("reference_data"),
+    )
+    .unwrap();
     let check = || {
         driftscope()
             .args(["check", "--config"])
@@ -195,7 +198,11 @@ fn container_config_is_the_demo_with_authentication_on() {
     );
     std::fs::create_dir(dir.path().join("secrets")).unwrap();
     for name in ["ingest_token", "read_token"] {
-        std::fs::write(dir.path().join("secrets").join(name), "0123456789abcdef0123\n").unwrap();
+        std::fs::write(
+            dir.path().join("secrets").join(name),
+            "0123456789abcdef0123\n",
+        )
+        .unwrap();
     }
     let output = check();
     assert!(

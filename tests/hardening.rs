@@ -556,3 +556,38 @@ async fn bearer_tokens_with_scopes_guard_every_route_but_health() {
     let shown = listed["monitors"][0]["reference"].as_str().unwrap();
     assert_eq!(shown, "reference.csv", "no absolute server paths");
 }
+
+#[tokio::test]
+async fn ingest_is_refused_while_the_evaluator_is_behind() {
+    // Item 4: the evaluator queue was an unbounded channel. Driven through the library (the
+    // HTTP mapping to 429 `evaluation_backlog` is in api::handlers), because only there can a
+    // test be sure the evaluator is still busy: one batch closes 200 windows, the next call
+    // comes microseconds later.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("monitors.yaml");
+    std::fs::write(
+        &path,
+        config_text("    window: {rows: 200}\n", "  max_queued_windows: 2\n"),
+    )
+    .unwrap();
+    let service = driftscope::setup::load_service(&path).unwrap();
+    let monitor = &service.monitors[0];
+    let mut rng = common::Rng::new(7);
+    let body = json!(common::rows(&mut rng, 40_000, false)).to_string();
+    let batch = monitor.schema.parse(body.as_bytes()).unwrap();
+    let first = monitor
+        .ingest(batch.clone(), 1.0, None)
+        .expect("queue empty");
+    let refused = monitor.ingest(batch.clone(), 1.0, None);
+    assert!(
+        matches!(&refused, Err(b) if b.queued >= 2),
+        "{:?}",
+        refused.map(|i| i.ack)
+    );
+    let (windows, _) = first.published.wait().await;
+    assert_eq!(windows, 200);
+    assert!(
+        monitor.ingest(batch, 1.0, None).is_ok(),
+        "accepted again once caught up"
+    );
+}
