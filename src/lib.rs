@@ -8,6 +8,7 @@
 //! - [`config`]: `monitors.yaml`, environment overrides, validation reporting every problem.
 //! - [`reference`]: reads reference CSV/Parquet with polars (the only polars user).
 //! - [`drift`]: profiles a reference column once, picks its test, compares a window with it.
+//! - [`policy`]: alarm policy: default tests, family-wise correction, effect-size floors.
 //! - [`stats`]: the statistical tests, pure functions checked against scipy golden values.
 //! - [`batch`]: parses an ingest body straight into columns.
 //! - [`window`]: the windowing engine (count/time, tumbling/sliding).
@@ -32,6 +33,7 @@ pub mod labelled;
 pub mod labels;
 pub mod metrics;
 pub mod monitor;
+pub mod policy;
 pub mod quality;
 pub mod reference;
 pub mod setup;
