@@ -20,9 +20,11 @@
 //! - [`monitor`]: per-monitor state: ingest, evaluation off the async runtime, publishing.
 //! - [`metrics`]: every Prometheus metric.
 //! - [`http`]: routes, errors, HTTP metrics middleware, the window-closing ticker.
-//! - [`setup`]: config → running monitors (shared by `serve` and `check`).
+//! - [`setup`]: config → running monitors (shared by `serve`, `check` and `calibrate`).
+//! - [`calibrate`]: `driftscope calibrate`, false-alarm rate and power on the reference.
 
 pub mod batch;
+pub mod calibrate;
 pub mod category;
 pub mod concept;
 pub mod config;
