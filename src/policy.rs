@@ -5,7 +5,7 @@
 //!
 //! * `calibrated` (default): p-value tests for every column (KS for numerical columns with
 //!   more than 5 distinct reference values, chi-square homogeneity with sparse cells pooled
-//!   for other columns, z for binary ones), the family's p-values adjusted (`correction:`,
+//!   for all other columns), the family's p-values adjusted (`correction:`,
 //!   Holm by default) so a clean window raises any alarm with probability ≤ `alpha`, and a
 //!   per-test effect-size floor (`min_effect`) so huge windows do not flag negligible shifts.
 //! * `evidently`: Evidently's default matrix and fixed thresholds, no correction, no floor and
@@ -94,14 +94,14 @@ pub struct AlarmRule {
     pub pool_rare_cells: bool,
 }
 
-/// Test for a column that names none under the calibrated policy. KS is exact and
-/// distribution-free for continuous columns; with ≤ 5 distinct values the column is really
-/// categorical and the chi-square homogeneity test (pooled) fits; the z-test for binary columns
-/// is the same test as a 2-cell chi-square but keeps a signed statistic.
+/// Test for a column that names none under the calibrated policy. KS is distribution-free
+/// (exact up to 10 000 rows) for continuous columns; with ≤ 5 distinct values a column is
+/// really categorical and the pooled chi-square homogeneity test fits. Binary columns get the
+/// chi-square too, not z: on two cells it is the pooled z-test squared (same p-value), and it
+/// also counts values the reference never had as a cell of their own, which z cannot see.
 pub fn calibrated_test(kind: ColumnKind, distinct: usize) -> TestKind {
     match kind {
         ColumnKind::Numerical if distinct > 5 => TestKind::Ks,
-        _ if distinct == 2 => TestKind::Z,
         _ => TestKind::Chisquare,
     }
 }
@@ -112,8 +112,8 @@ pub fn calibrated_test(kind: ColumnKind, distinct: usize) -> TestKind {
 /// * `ks`: D ≥ 0.05. A normal mean shift of δσ gives D ≈ 0.4·δ (0.25σ → 0.10, 0.02σ → 0.008);
 ///   1 000-row windows cannot resolve D much below 0.05 at α/20 anyway.
 /// * `chisquare`: Cohen's w ≥ 0.1, Cohen's "small" effect.
-/// * `z`: Cohen's h ≥ 0.1 (half of Cohen's "small"; a 5-point change around 50 %), about the
-///   smallest change 1 000-row windows resolve at α/20.
+/// * `z` (named explicitly): Cohen's h ≥ 0.1 (half of Cohen's "small"; a 5-point change
+///   around 50 %), about the smallest change 1 000-row windows resolve at α/20.
 /// * distances: their score is the effect and their threshold already is the floor, so 0.
 pub fn default_min_effect(test: TestKind) -> f64 {
     match test {
@@ -213,16 +213,14 @@ mod tests {
     #[test]
     fn calibrated_defaults_are_p_value_tests_with_floors() {
         assert_eq!(calibrated_test(ColumnKind::Numerical, 6), TestKind::Ks);
-        assert_eq!(
-            calibrated_test(ColumnKind::Numerical, 4),
-            TestKind::Chisquare
-        );
-        assert_eq!(calibrated_test(ColumnKind::Numerical, 2), TestKind::Z);
-        assert_eq!(
-            calibrated_test(ColumnKind::Categorical, 12),
-            TestKind::Chisquare
-        );
-        assert_eq!(calibrated_test(ColumnKind::Categorical, 2), TestKind::Z);
+        for (kind, distinct) in [
+            (ColumnKind::Numerical, 4),
+            (ColumnKind::Numerical, 2),
+            (ColumnKind::Categorical, 12),
+            (ColumnKind::Categorical, 2),
+        ] {
+            assert_eq!(calibrated_test(kind, distinct), TestKind::Chisquare);
+        }
         let check = numeric_check("x", None);
         assert_eq!((check.test, check.threshold), (TestKind::Ks, 0.05));
         assert_eq!(check.rule.min_effect, 0.05);
