@@ -1097,6 +1097,33 @@ mod tests {
     }
 
     #[test]
+    fn alarm_settings_parse_and_are_validated() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = MINIMAL.replace("numerical: [a, ", "numerical: [{name: a, min_effect: -1}, ")
+            + "    policy: evidently\n    correction: bh\n    alpha: 1.5\n";
+        let s = load(&write(dir.path(), &text), Some(HashMap::new())).unwrap();
+        let m = &s.monitors[0];
+        assert_eq!(
+            (m.policy, m.correction),
+            (Policy::Evidently, Some(Correction::Bh))
+        );
+        let paths: Vec<String> = s.validate().into_iter().map(|p| p.path).collect();
+        assert_eq!(
+            paths,
+            [
+                "monitors[0].alpha",
+                "monitors[0].features.numerical[0].min_effect"
+            ]
+        );
+        let defaults = load(&write(dir.path(), MINIMAL), Some(HashMap::new())).unwrap();
+        let m = &defaults.monitors[0];
+        assert_eq!(
+            (m.policy, m.alpha, m.correction),
+            (Policy::Calibrated, 0.05, None)
+        );
+    }
+
+    #[test]
     fn id_and_timestamp_may_not_shadow_other_columns() {
         let dir = tempfile::tempdir().unwrap();
         let text = format!("{MINIMAL}    id: a\n    timestamp: a\n");
