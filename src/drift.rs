@@ -4,8 +4,10 @@
 //! A [`ColumnCheck`] is built at start-up from a reference column: numeric columns keep their
 //! sorted values (KS and Wasserstein are one merge pass against a sorted window), quantile bin
 //! edges and the reference's counts in those bins (PSI, Jensen–Shannon); categorical columns keep
-//! category counts. The test is resolved at that point too (Evidently's default matrix unless the
-//! config names one), so the `test` label of a column's metrics never changes while running.
+//! category counts. The test is resolved at that point too (the monitor's policy picks it unless
+//! the config names one, see [`crate::policy`]), so the `test` label of a column's metrics never
+//! changes while running. A column alone decides as a family of one; a window's families are
+//! corrected together by [`crate::policy::decide_families`].
 
 use std::collections::HashMap;
 
