@@ -16,6 +16,9 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 
+use crate::policy::Policy;
+use crate::stats::multipletests::Correction;
+
 /// Prefix of environment variables that override config keys, e.g.
 /// `DRIFTSCOPE__SERVER__MAX_BODY_BYTES=1048576`.
 pub const ENV_PREFIX: &str = "DRIFTSCOPE";
@@ -247,6 +250,16 @@ pub struct MonitorSpec {
     /// Dataset drift when the share of drifted features is at least this.
     #[serde(default = "default_drift_share")]
     pub drift_share: f64,
+    /// Alarm policy: `calibrated` (corrected p-value tests with effect floors) or `evidently`.
+    #[serde(default)]
+    pub policy: Policy,
+    /// Family level: the chance that a clean window raises any feature alarm (Holm,
+    /// Bonferroni) or the expected share of false alarms among alarms (BH).
+    #[serde(default = "default_alpha")]
+    pub alpha: f64,
+    /// Correction of a window's p-values; default `holm` (calibrated) or `none` (evidently).
+    #[serde(default)]
+    pub correction: Option<Correction>,
     /// Default number of reference-quantile bins for `psi` and `jensenshannon`.
     #[serde(default = "default_bins")]
     pub bins: usize,
@@ -266,6 +279,9 @@ pub struct MonitorSpec {
 
 fn default_drift_share() -> f64 {
     0.5
+}
+fn default_alpha() -> f64 {
+    0.05
 }
 fn default_bins() -> usize {
     10
@@ -297,6 +313,8 @@ pub struct FeatureSpec {
     pub threshold: Option<f64>,
     /// Bin count override for `psi` / `jensenshannon`.
     pub bins: Option<usize>,
+    /// Effect-size floor override.
+    pub min_effect: Option<f64>,
 }
 
 /// Table form of [`FeatureSpec`], strict about its keys.
@@ -310,6 +328,8 @@ struct FeatureTable {
     threshold: Option<f64>,
     #[serde(default)]
     bins: Option<usize>,
+    #[serde(default)]
+    min_effect: Option<f64>,
 }
 
 impl<'de> Deserialize<'de> for FeatureSpec {
@@ -318,7 +338,7 @@ impl<'de> Deserialize<'de> for FeatureSpec {
         impl<'de> Visitor<'de> for FeatureVisitor {
             type Value = FeatureSpec;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a column name or a table {name, test, threshold, bins}")
+                f.write_str("a column name or a table {name, test, threshold, bins, min_effect}")
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<FeatureSpec, E> {
                 Ok(FeatureSpec {
@@ -326,6 +346,7 @@ impl<'de> Deserialize<'de> for FeatureSpec {
                     test: None,
                     threshold: None,
                     bins: None,
+                    min_effect: None,
                 })
             }
             fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<FeatureSpec, A::Error> {
@@ -335,6 +356,7 @@ impl<'de> Deserialize<'de> for FeatureSpec {
                     test: t.test,
                     threshold: t.threshold,
                     bins: t.bins,
+                    min_effect: t.min_effect,
                 })
             }
         }
@@ -360,6 +382,9 @@ pub struct ColumnSpec {
     /// Bin count override.
     #[serde(default)]
     pub bins: Option<usize>,
+    /// Effect-size floor override.
+    #[serde(default)]
+    pub min_effect: Option<f64>,
     /// Prediction only: the model's probability for the positive class; tested for prediction
     /// drift as a numerical column and used for ROC AUC and log loss.
     #[serde(default)]
@@ -896,6 +921,12 @@ impl MonitorSpec {
                 format!("must be in (0, 1], got {}", self.drift_share),
             ));
         }
+        if !(self.alpha > 0.0 && self.alpha < 1.0) {
+            problems.push(Problem::new(
+                format!("{at}.alpha"),
+                format!("must be in (0, 1), got {}", self.alpha),
+            ));
+        }
         if !(2..=MAX_BINS).contains(&self.bins) {
             problems.push(Problem::new(
                 format!("{at}.bins"),
@@ -925,6 +956,7 @@ impl MonitorSpec {
                     feature.test,
                     feature.threshold,
                     feature.bins,
+                    feature.min_effect,
                     problems,
                 );
             }
@@ -938,7 +970,15 @@ impl MonitorSpec {
                         format!("column {:?} is also declared as a feature", c.column),
                     ));
                 }
-                check_overrides(&path, c.kind, c.test, c.threshold, c.bins, problems);
+                check_overrides(
+                    &path,
+                    c.kind,
+                    c.test,
+                    c.threshold,
+                    c.bins,
+                    c.min_effect,
+                    problems,
+                );
             }
         }
         // Every column a row field maps to must be distinct, or one would shadow another.
@@ -1102,8 +1142,17 @@ fn check_overrides(
     test: Option<TestKind>,
     threshold: Option<f64>,
     bins: Option<usize>,
+    min_effect: Option<f64>,
     problems: &mut Vec<Problem>,
 ) {
+    if let Some(e) = min_effect
+        && !(e >= 0.0 && e.is_finite())
+    {
+        problems.push(Problem::new(
+            format!("{path}.min_effect"),
+            format!("must be >= 0, got {e}"),
+        ));
+    }
     if let Some(test) = test
         && test.numeric_only()
         && kind == ColumnKind::Categorical
@@ -1353,6 +1402,33 @@ mod tests {
                 "missing {expected} in {paths:?}"
             );
         }
+    }
+
+    #[test]
+    fn alarm_settings_parse_and_are_validated() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = MINIMAL.replace("numerical: [a, ", "numerical: [{name: a, min_effect: -1}, ")
+            + "    policy: evidently\n    correction: bh\n    alpha: 1.5\n";
+        let s = load(&write(dir.path(), &text), Some(HashMap::new())).unwrap();
+        let m = &s.monitors[0];
+        assert_eq!(
+            (m.policy, m.correction),
+            (Policy::Evidently, Some(Correction::Bh))
+        );
+        let paths: Vec<String> = s.validate().into_iter().map(|p| p.path).collect();
+        assert_eq!(
+            paths,
+            [
+                "monitors[0].alpha",
+                "monitors[0].features.numerical[0].min_effect"
+            ]
+        );
+        let defaults = load(&write(dir.path(), MINIMAL), Some(HashMap::new())).unwrap();
+        let m = &defaults.monitors[0];
+        assert_eq!(
+            (m.policy, m.alpha, m.correction),
+            (Policy::Calibrated, 0.05, None)
+        );
     }
 
     #[test]

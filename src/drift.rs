@@ -4,14 +4,17 @@
 //! A [`ColumnCheck`] is built at start-up from a reference column: numeric columns keep their
 //! sorted values (KS and Wasserstein are one merge pass against a sorted window), quantile bin
 //! edges and the reference's counts in those bins (PSI, Jensen–Shannon); categorical columns keep
-//! category counts. The test is resolved at that point too (Evidently's default matrix unless the
-//! config names one), so the `test` label of a column's metrics never changes while running.
+//! category counts. The test is resolved at that point too (the monitor's policy picks it unless
+//! the config names one, see [`crate::policy`]), so the `test` label of a column's metrics never
+//! changes while running. A column alone decides as a family of one; a window's families are
+//! corrected together by [`crate::policy::decide_families`].
 
 use std::collections::HashMap;
 
 use crate::config::{ColumnKind, TestKind};
+use crate::policy::{self, AlarmRule, FamilySettings, Policy};
 use crate::reference::RawColumn;
-use crate::stats::{binning, chisquare, jensenshannon, ks, psi, wasserstein, z};
+use crate::stats::{binning, chisquare, effect, jensenshannon, ks, pooling, psi, wasserstein, z};
 
 /// Window code of a missing (absent or `null`) categorical value.
 pub const MISSING_CODE: u32 = u32::MAX;
@@ -48,10 +51,26 @@ pub struct ColumnCheck {
     pub role: Role,
     /// Statistical test applied to every window.
     pub test: TestKind,
-    /// Drift when p < threshold (p-value tests) or score ≥ threshold (distances).
+    /// Drift when the adjusted p < threshold (p-value tests) or score ≥ threshold
+    /// (distances), and the effect size reaches the rule's `min_effect`.
     pub threshold: f64,
+    /// Correction family, effect floor and pooling (see [`crate::policy`]).
+    pub rule: AlarmRule,
     /// The reference, profiled.
     pub reference: ReferenceProfile,
+}
+
+/// A column's overrides from the config; `None` = the policy's default.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ColumnChoice {
+    /// Test.
+    pub test: Option<TestKind>,
+    /// Threshold; an explicit one keeps the column outside the family's correction.
+    pub threshold: Option<f64>,
+    /// PSI / Jensen–Shannon bins.
+    pub bins: usize,
+    /// Effect-size floor.
+    pub min_effect: Option<f64>,
 }
 
 /// A reference column summarised for fast window comparisons.
@@ -106,8 +125,15 @@ pub struct ColumnOutcome {
     pub score: Option<f64>,
     /// p-value for tests that have one.
     pub p_value: Option<f64>,
+    /// The p-value after the family's correction (equal to `p_value` outside a family or
+    /// without correction); this is what `threshold` is compared with.
+    pub p_value_adjusted: Option<f64>,
     /// Threshold the verdict used.
     pub threshold: f64,
+    /// Effect size: KS D, Cohen's w (chi-square), Cohen's h (z), or the distance itself.
+    pub effect_size: Option<f64>,
+    /// Smallest effect size that counts as drift.
+    pub min_effect: f64,
     /// Drift verdict; false when there was nothing to test.
     pub drifted: bool,
     /// Values tested (neither missing nor invalid).
@@ -123,9 +149,8 @@ pub struct ColumnOutcome {
 }
 
 impl ColumnCheck {
-    /// Profiles `raw` and resolves the test: `test`/`threshold` from the config when given,
-    /// Evidently's default matrix otherwise. Fails (with a message for `driftscope check`) when the
-    /// reference has no usable value or the configured test cannot apply.
+    /// A check under `policy: evidently` (Evidently's matrix and thresholds, no correction):
+    /// see [`ColumnCheck::configured`].
     pub fn new(
         name: &str,
         role: Role,
@@ -134,6 +159,26 @@ impl ColumnCheck {
         threshold: Option<f64>,
         bins: usize,
     ) -> Result<Self, String> {
+        let choice = ColumnChoice {
+            test,
+            threshold,
+            bins,
+            min_effect: None,
+        };
+        Self::configured(name, role, raw, choice, FamilySettings::EVIDENTLY)
+    }
+
+    /// Profiles `raw` and resolves the test: the column's choice when given, the policy's
+    /// default otherwise (see [`crate::policy`]). Fails (with a message for `driftscope check`)
+    /// when the reference has no usable value or the configured test cannot apply.
+    pub fn configured(
+        name: &str,
+        role: Role,
+        raw: RawColumn,
+        choice: ColumnChoice,
+        family: FamilySettings,
+    ) -> Result<Self, String> {
+        let bins = choice.bins;
         let (reference, rows, distinct) = match raw {
             RawColumn::Numeric { mut values, .. } => {
                 values.sort_unstable_by(f64::total_cmp);
@@ -182,7 +227,10 @@ impl ColumnCheck {
             ));
         }
         let kind = reference.kind();
-        let test = test.unwrap_or_else(|| default_test(kind, rows, distinct));
+        let test = choice.test.unwrap_or_else(|| match family.policy {
+            Policy::Calibrated => policy::calibrated_test(kind, distinct),
+            Policy::Evidently => default_test(kind, rows, distinct),
+        });
         if test == TestKind::Z && distinct > 2 {
             return Err(format!(
                 "test z needs a binary column, but {name:?} has {distinct} distinct values in the \
@@ -192,7 +240,11 @@ impl ColumnCheck {
         if test.numeric_only() && kind == ColumnKind::Categorical {
             return Err(format!("test {} needs a numerical column", test.as_str()));
         }
-        let threshold = threshold.unwrap_or(test.default_threshold());
+        let threshold = choice.threshold.unwrap_or(if test.has_p_value() {
+            family.alpha
+        } else {
+            test.default_threshold()
+        });
         if test.has_p_value() && threshold >= 1.0 {
             return Err(format!(
                 "threshold {threshold} of test {} is a p-value and must be below 1",
@@ -204,6 +256,7 @@ impl ColumnCheck {
             role,
             test,
             threshold,
+            rule: policy::rule(family, test, choice.threshold.is_some(), choice.min_effect),
             reference,
         })
     }
@@ -215,7 +268,10 @@ impl ColumnCheck {
             test: self.test,
             score: None,
             p_value: None,
+            p_value_adjusted: None,
             threshold: self.threshold,
+            effect_size: None,
+            min_effect: self.rule.min_effect,
             drifted: false,
             values: 0,
             missing: 0,
@@ -280,28 +336,29 @@ impl ColumnCheck {
                 None
             }
         };
-        if let Some((score, p_value)) = tested {
-            outcome.score = Some(score);
-            outcome.p_value = p_value;
-            outcome.drifted = match p_value {
-                Some(p) if self.test.has_p_value() => p < self.threshold,
-                _ => score >= self.threshold,
-            };
+        if let Some(tested) = tested {
+            outcome.score = Some(tested.score);
+            outcome.p_value = tested.p_value;
+            // Alone, a column is a family of one: every correction leaves its p-value as is.
+            // [`policy::decide_families`] corrects a window's families afterwards.
+            outcome.p_value_adjusted = tested.p_value;
+            outcome.effect_size = Some(tested.effect);
+            outcome.drifted = policy::verdict(self.test, &outcome);
         }
         outcome
     }
 
     /// `current` is ascending except for PSI and Jensen–Shannon, which only bin it.
-    fn numeric_test(&self, reference: &NumericProfile, current: &[f64]) -> (f64, Option<f64>) {
+    fn numeric_test(&self, reference: &NumericProfile, current: &[f64]) -> Tested {
         match self.test {
             TestKind::Ks => {
                 let r = ks::ks_2samp(&reference.sorted, current);
-                (r.statistic, Some(r.p_value))
+                Tested::new(r.statistic, Some(r.p_value), r.statistic)
             }
-            TestKind::Wasserstein => (
-                wasserstein::normed_distance(&reference.sorted, current, reference.std),
-                None,
-            ),
+            TestKind::Wasserstein => {
+                let w = wasserstein::normed_distance(&reference.sorted, current, reference.std);
+                Tested::new(w, None, w)
+            }
             TestKind::Psi | TestKind::Jensenshannon => {
                 let counts = binning::bin_counts(&reference.edges, current);
                 self.count_test(&reference.bin_counts, &counts, 0)
@@ -318,29 +375,57 @@ impl ColumnCheck {
     }
 
     /// Tests aligned counts; `z_category` is the index whose share the z-test compares.
-    fn count_test(
-        &self,
-        reference: &[u64],
-        current: &[u64],
-        z_category: usize,
-    ) -> (f64, Option<f64>) {
+    fn count_test(&self, reference: &[u64], current: &[u64], z_category: usize) -> Tested {
         match self.test {
-            TestKind::Psi => (psi::psi(reference, current), None),
-            TestKind::Jensenshannon => (jensenshannon::distance(reference, current), None),
+            TestKind::Psi => {
+                let score = psi::psi(reference, current);
+                Tested::new(score, None, score)
+            }
+            TestKind::Jensenshannon => {
+                let score = jensenshannon::distance(reference, current);
+                Tested::new(score, None, score)
+            }
             TestKind::Chisquare => {
+                let pooled;
+                let (reference, current) = if self.rule.pool_rare_cells {
+                    pooled = pooling::pool_small_cells(reference, current);
+                    (pooled.0.as_slice(), pooled.1.as_slice())
+                } else {
+                    (reference, current)
+                };
                 let r = chisquare::homogeneity(reference, current);
-                (r.statistic, Some(r.p_value))
+                let w = effect::cohens_w(r.statistic, reference.iter().sum(), current.iter().sum());
+                Tested::new(r.statistic, Some(r.p_value), w)
             }
             TestKind::Z => {
                 let n_ref = reference.iter().sum();
                 let n_cur = current.iter().sum();
                 let hit = |c: &[u64]| c.get(z_category).copied().unwrap_or(0);
-                let r = z::two_proportion(hit(reference), n_ref, hit(current), n_cur);
-                (r.statistic, Some(r.p_value))
+                let (hit_ref, hit_cur) = (hit(reference), hit(current));
+                let r = z::two_proportion(hit_ref, n_ref, hit_cur, n_cur);
+                let h = effect::cohens_h(hit_ref, n_ref, hit_cur, n_cur);
+                Tested::new(r.statistic, Some(r.p_value), h)
             }
             // Not count-based; `new` never pairs them with counts, and a score of 0 is a
             // harmless answer should that change.
-            TestKind::Ks | TestKind::Wasserstein => (0.0, None),
+            TestKind::Ks | TestKind::Wasserstein => Tested::new(0.0, None, 0.0),
+        }
+    }
+}
+
+/// A test's numbers for one window, before the verdict.
+struct Tested {
+    score: f64,
+    p_value: Option<f64>,
+    effect: f64,
+}
+
+impl Tested {
+    fn new(score: f64, p_value: Option<f64>, effect: f64) -> Self {
+        Self {
+            score,
+            p_value,
+            effect,
         }
     }
 }

@@ -7,6 +7,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::drift::{ColumnCheck, ColumnOutcome, Role};
+use crate::policy;
 use crate::window::ClosedWindow;
 
 /// The published result of one window.
@@ -91,19 +92,18 @@ impl ColumnReport {
 pub fn evaluate(checks: &[ColumnCheck], drift_share: f64, window: &ClosedWindow) -> WindowReport {
     let started = std::time::Instant::now();
     // Columns are independent: test them on all cores (rayon's pool, sized to the machine).
-    let reports: Vec<(Role, ColumnReport)> = checks
+    let mut outcomes: Vec<ColumnOutcome> = checks
         .par_iter()
         .zip(window.columns.par_iter())
-        .map(|(check, data)| {
-            (
-                check.role,
-                ColumnReport::new(&check.name, check.evaluate(data.into()), window.rows),
-            )
-        })
+        .map(|(check, data)| check.evaluate(data.into()))
         .collect();
+    // Their verdicts are not: each family's p-values are corrected together.
+    let mut paired: Vec<_> = checks.iter().zip(outcomes.iter_mut()).collect();
+    policy::decide_families(&mut paired);
     let (mut features, mut predictions) = (Vec::new(), Vec::new());
-    for (role, report) in reports {
-        match role {
+    for (check, outcome) in checks.iter().zip(outcomes) {
+        let report = ColumnReport::new(&check.name, outcome, window.rows);
+        match check.role {
             Role::Feature => features.push(report),
             Role::Prediction | Role::Target => predictions.push(report),
         }

@@ -8,6 +8,7 @@
 //! - [`config`]: `monitors.yaml`, environment overrides, validation reporting every problem.
 //! - [`reference`]: reads reference CSV/Parquet with polars (the only polars user).
 //! - [`drift`]: profiles a reference column once, picks its test, compares a window with it.
+//! - [`policy`]: alarm policy: default tests, family-wise correction, effect-size floors.
 //! - [`stats`]: the statistical tests, pure functions checked against scipy golden values.
 //! - [`batch`]: parses an ingest body straight into columns.
 //! - [`window`]: the windowing engine (count/time, tumbling/sliding).
@@ -22,11 +23,13 @@
 //! - [`auth`]: bearer tokens with scopes, compared in constant time.
 //! - [`api`]: routes, JSON errors, middleware (metrics, limits, auth, timeout), the ticker.
 //! - [`server`]: the connection loop (header-read timeout, connection limit, bounded drain).
-//! - [`setup`]: config → running monitors (shared by `serve` and `check`).
+//! - [`setup`]: config → running monitors (shared by `serve`, `check` and `calibrate`).
+//! - [`calibrate`]: `driftscope calibrate`, false-alarm rate and power on the reference.
 
 pub mod api;
 pub mod auth;
 pub mod batch;
+pub mod calibrate;
 pub mod category;
 pub mod concept;
 pub mod config;
@@ -37,6 +40,7 @@ pub mod labelled;
 pub mod labels;
 pub mod metrics;
 pub mod monitor;
+pub mod policy;
 pub mod quality;
 pub mod reference;
 pub mod server;

@@ -1,4 +1,4 @@
-//! The `driftscope` command: `serve` (the default) and `check`.
+//! The `driftscope` command: `serve` (the default), `check` and `calibrate`.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -23,6 +23,8 @@ enum Command {
     Serve(ServeArgs),
     /// Validate the config and every reference file, print all problems, exit non-zero on any.
     Check(CheckArgs),
+    /// Measure a monitor's false-alarm rate and power on windows drawn from its reference.
+    Calibrate(driftscope::calibrate::Args),
 }
 
 #[derive(Debug, Args)]
@@ -64,6 +66,10 @@ fn main() -> ExitCode {
         .init();
     match cli.command {
         Some(Command::Check(args)) => check(&args),
+        Some(Command::Calibrate(args)) => match driftscope::calibrate::main(&args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(problems) => report(&problems),
+        },
         Some(Command::Serve(args)) => serve(args),
         None => serve(cli.serve),
     }

@@ -149,7 +149,10 @@ pub struct Metrics {
 struct ColumnGauges {
     score: GaugeVec,
     p_value: GaugeVec,
+    p_value_adjusted: GaugeVec,
     threshold: GaugeVec,
+    effect_size: GaugeVec,
+    min_effect: GaugeVec,
     detected: IntGaugeVec,
     streak: IntGaugeVec,
 }
@@ -173,12 +176,34 @@ impl ColumnGauges {
                 ),
                 with_test,
             ),
+            p_value_adjusted: gauge(
+                r,
+                &format!("driftscope_{kind}_drift_p_value_adjusted"),
+                &format!(
+                    "p-value of the {what}'s drift test after the window's multiple-testing correction (equals the p-value outside a family)."
+                ),
+                with_test,
+            ),
             threshold: gauge(
                 r,
                 &format!("driftscope_{kind}_drift_threshold"),
                 &format!(
-                    "Threshold of the {what}'s drift test: drift when p < threshold, or score >= threshold for distances."
+                    "Threshold of the {what}'s drift test: drift when the adjusted p-value < threshold, or score >= threshold for distances (and effect size >= min effect)."
                 ),
+                with_test,
+            ),
+            effect_size: gauge(
+                r,
+                &format!("driftscope_{kind}_drift_effect_size"),
+                &format!(
+                    "Effect size of the {what} in the last evaluated window (KS D, Cohen's w, Cohen's h, or the distance)."
+                ),
+                with_test,
+            ),
+            min_effect: gauge(
+                r,
+                &format!("driftscope_{kind}_drift_min_effect"),
+                &format!("Smallest effect size of the {what} that counts as drift."),
                 with_test,
             ),
             detected: int_gauge(
@@ -600,10 +625,15 @@ impl Metrics {
             self.values_invalid
                 .with_label_values(&[monitor, &check.name]);
             let gauges = self.gauges(check.role);
+            let labels = [monitor, check.name.as_str(), check.test.as_str()];
             gauges
                 .threshold
-                .with_label_values(&[monitor, &check.name, check.test.as_str()])
+                .with_label_values(&labels)
                 .set(check.threshold);
+            gauges
+                .min_effect
+                .with_label_values(&labels)
+                .set(check.rule.min_effect);
         }
         if let Some(id) = &spec.id {
             self.values_invalid.with_label_values(&[monitor, id]);
@@ -670,6 +700,8 @@ impl Metrics {
             .set(outcome.threshold);
         set_or_remove(&g.score, &labels, outcome.score);
         set_or_remove(&g.p_value, &labels, outcome.p_value);
+        set_or_remove(&g.p_value_adjusted, &labels, outcome.p_value_adjusted);
+        set_or_remove(&g.effect_size, &labels, outcome.effect_size);
         let column = [monitor, check.name.as_str()];
         g.detected
             .with_label_values(&column)

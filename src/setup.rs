@@ -8,12 +8,13 @@ use std::sync::Arc;
 
 use crate::auth::Auth;
 use crate::config::{self, ColumnKind, ColumnSpec, MonitorSpec, Problem, Settings};
-use crate::drift::{ColumnCheck, ReferenceProfile, Role};
+use crate::drift::{ColumnCheck, ColumnChoice, ReferenceProfile, Role};
 use crate::labelled::{
     ClassificationReference, LabelledModel, NO_CLASS, RegressionReference, Task,
 };
 use crate::metrics::Metrics;
 use crate::monitor::{ColumnRoles, Monitor, MonitorProfile};
+use crate::policy::FamilySettings;
 use crate::quality;
 use crate::reference::{Cells, ReferenceTable};
 
@@ -112,16 +113,24 @@ fn build_monitor(
     let before = problems.len();
     let mut checks = Vec::new();
     let mut roles = ColumnRoles::default();
+    let family = FamilySettings::of(spec);
     let mut add = |key: String,
                    name: &str,
                    role: Role,
                    kind: ColumnKind,
                    test,
                    threshold,
-                   bins: Option<usize>| {
-        let result = table.column(name, kind).and_then(|raw| {
-            ColumnCheck::new(name, role, raw, test, threshold, bins.unwrap_or(spec.bins))
-        });
+                   bins: Option<usize>,
+                   min_effect| {
+        let choice = ColumnChoice {
+            test,
+            threshold,
+            bins: bins.unwrap_or(spec.bins),
+            min_effect,
+        };
+        let result = table
+            .column(name, kind)
+            .and_then(|raw| ColumnCheck::configured(name, role, raw, choice, family));
         match result {
             Ok(check) => {
                 checks.push(check);
@@ -150,6 +159,7 @@ fn build_monitor(
                 f.test,
                 f.threshold,
                 f.bins,
+                f.min_effect,
             );
         }
     }
@@ -162,6 +172,7 @@ fn build_monitor(
             p.test,
             p.threshold,
             p.bins,
+            p.min_effect,
         );
         if let Some(probability) = &p.probability {
             roles.probability = add(
@@ -169,6 +180,7 @@ fn build_monitor(
                 probability,
                 Role::Prediction,
                 ColumnKind::Numerical,
+                None,
                 None,
                 None,
                 None,
@@ -185,6 +197,7 @@ fn build_monitor(
             t.test,
             t.threshold,
             t.bins,
+            t.min_effect,
         );
     }
     if problems.len() != before {

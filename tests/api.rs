@@ -55,15 +55,21 @@ async fn non_drifted_then_drifted_windows_show_in_json_and_metrics() {
         .iter()
         .map(|f| f["test"].as_str().unwrap())
         .collect();
-    // 800 reference rows: Evidently's small-reference matrix.
-    assert_eq!(tests, ["ks", "ks", "chisquare", "z"]);
+    // The calibrated default policy: KS for numerical columns, chi-square for the rest (the
+    // binary `b` too: a 2-cell chi-square is the z-test squared and also sees new values).
+    assert_eq!(tests, ["ks", "ks", "chisquare", "chisquare"]);
     for f in features {
         assert!(f["p_value"].as_f64().unwrap() > 0.05, "{f}");
+        // Holm over the 4 features: the adjusted p-value is never below the raw one.
+        assert!(
+            f["p_value_adjusted"].as_f64() >= f["p_value"].as_f64(),
+            "{f}"
+        );
         assert_eq!(f["threshold"], 0.05);
         assert_eq!(f["missing"], 0);
     }
     assert_eq!(latest["predictions"][0]["name"], "prediction");
-    assert_eq!(latest["predictions"][0]["test"], "z");
+    assert_eq!(latest["predictions"][0]["test"], "chisquare");
     // Rows carry no target: no labelled window, no made-up verdict.
     let labelled = &server.get_json("/v1/monitors/m").await["labelled"];
     assert_eq!(labelled["latest"], serde_json::Value::Null);
@@ -152,7 +158,7 @@ async fn non_drifted_then_drifted_windows_show_in_json_and_metrics() {
         metric(
             &text,
             "driftscope_prediction_drift_p_value",
-            "column=\"prediction\",monitor=\"m\",test=\"z\""
+            "column=\"prediction\",monitor=\"m\",test=\"chisquare\""
         )
         .is_some()
     );

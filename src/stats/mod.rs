@@ -4,8 +4,11 @@
 
 pub mod binning;
 pub mod chisquare;
+pub mod effect;
 pub mod jensenshannon;
 pub mod ks;
+pub mod multipletests;
+pub mod pooling;
 pub mod psi;
 pub mod wasserstein;
 pub mod z;
