@@ -310,7 +310,7 @@ pub struct FeatureSpec {
     /// Test override.
     pub test: Option<TestKind>,
     /// Threshold override.
-    pub threshold: Option<f64>,
+    pub threshold: Option<Threshold>,
     /// Bin count override for `psi` / `jensenshannon`.
     pub bins: Option<usize>,
     /// Effect-size floor override.
@@ -325,7 +325,7 @@ struct FeatureTable {
     #[serde(default)]
     test: Option<TestKind>,
     #[serde(default)]
-    threshold: Option<f64>,
+    threshold: Option<Threshold>,
     #[serde(default)]
     bins: Option<usize>,
     #[serde(default)]
@@ -364,6 +364,48 @@ impl<'de> Deserialize<'de> for FeatureSpec {
     }
 }
 
+/// A column's `threshold`: a number, or `auto` — learned from the reference for a distance
+/// test (see [`crate::null`]), which then yields a p-value.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Threshold {
+    /// A fixed level: a p-value level, or the distance at which drift starts.
+    Fixed(f64),
+    /// The distance's null distribution is learned at start-up.
+    Auto,
+}
+
+impl<'de> Deserialize<'de> for Threshold {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ThresholdVisitor;
+        impl Visitor<'_> for ThresholdVisitor {
+            type Value = Threshold;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a number or `auto`")
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Threshold, E> {
+                Ok(Threshold::Fixed(v))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Threshold, E> {
+                Ok(Threshold::Fixed(v as f64))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Threshold, E> {
+                Ok(Threshold::Fixed(v as f64))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Threshold, E> {
+                match v {
+                    "auto" => Ok(Threshold::Auto),
+                    // Environment overrides arrive as text.
+                    _ => v
+                        .parse()
+                        .map(Threshold::Fixed)
+                        .map_err(|_| E::custom(format!("expected a number or `auto`, got {v:?}"))),
+                }
+            }
+        }
+        deserializer.deserialize_any(ThresholdVisitor)
+    }
+}
+
 /// A prediction or target column.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -378,7 +420,7 @@ pub struct ColumnSpec {
     pub test: Option<TestKind>,
     /// Threshold override.
     #[serde(default)]
-    pub threshold: Option<f64>,
+    pub threshold: Option<Threshold>,
     /// Bin count override.
     #[serde(default)]
     pub bins: Option<usize>,
@@ -1140,7 +1182,7 @@ fn check_overrides(
     path: &str,
     kind: ColumnKind,
     test: Option<TestKind>,
-    threshold: Option<f64>,
+    threshold: Option<Threshold>,
     bins: Option<usize>,
     min_effect: Option<f64>,
     problems: &mut Vec<Problem>,
@@ -1166,7 +1208,17 @@ fn check_overrides(
             ),
         ));
     }
-    if let Some(t) = threshold {
+    if threshold == Some(Threshold::Auto) && test.is_some_and(TestKind::has_p_value) {
+        problems.push(Problem::new(
+            format!("{path}.threshold"),
+            format!(
+                "`auto` learns thresholds for distance tests (wasserstein, jensenshannon, psi); \
+                 {} has an exact p-value, so leave the threshold out",
+                test.map_or("", TestKind::as_str)
+            ),
+        ));
+    }
+    if let Some(Threshold::Fixed(t)) = threshold {
         let p_test = test.is_some_and(TestKind::has_p_value);
         if !(t > 0.0 && t.is_finite()) || (p_test && t >= 1.0) {
             let range = if p_test {

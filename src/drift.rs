@@ -10,8 +10,10 @@
 //! corrected together by [`crate::policy::decide_families`].
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
-use crate::config::{ColumnKind, TestKind};
+use crate::config::{ColumnKind, TestKind, Threshold};
+use crate::null::NullDistribution;
 use crate::policy::{self, AlarmRule, FamilySettings, Policy};
 use crate::reference::RawColumn;
 use crate::stats::{binning, chisquare, effect, jensenshannon, ks, pooling, psi, wasserstein, z};
@@ -58,6 +60,11 @@ pub struct ColumnCheck {
     pub rule: AlarmRule,
     /// The reference, profiled.
     pub reference: ReferenceProfile,
+    /// `threshold: auto`: the distance's learned null distribution, which gives it a p-value
+    /// (set by [`ColumnCheck::learn_null`] at start-up).
+    pub null: Option<Arc<NullDistribution>>,
+    /// `threshold: auto` was asked for: the null must be learned before the check is used.
+    pub learned_threshold: bool,
 }
 
 /// A column's overrides from the config; `None` = the policy's default.
@@ -65,8 +72,9 @@ pub struct ColumnCheck {
 pub struct ColumnChoice {
     /// Test.
     pub test: Option<TestKind>,
-    /// Threshold; an explicit one keeps the column outside the family's correction.
-    pub threshold: Option<f64>,
+    /// Threshold; an explicit number keeps the column outside the family's correction,
+    /// `auto` learns a distance's null distribution and puts the column in it.
+    pub threshold: Option<Threshold>,
     /// PSI / Jensen–Shannon bins.
     pub bins: usize,
     /// Effect-size floor.
@@ -161,7 +169,7 @@ impl ColumnCheck {
     ) -> Result<Self, String> {
         let choice = ColumnChoice {
             test,
-            threshold,
+            threshold: threshold.map(Threshold::Fixed),
             bins,
             min_effect: None,
         };
@@ -240,11 +248,18 @@ impl ColumnCheck {
         if test.numeric_only() && kind == ColumnKind::Categorical {
             return Err(format!("test {} needs a numerical column", test.as_str()));
         }
-        let threshold = choice.threshold.unwrap_or(if test.has_p_value() {
-            family.alpha
-        } else {
-            test.default_threshold()
-        });
+        let learned = choice.threshold == Some(Threshold::Auto);
+        if learned && test.has_p_value() {
+            return Err(format!(
+                "threshold: auto learns thresholds for distance tests; {} has an exact p-value",
+                test.as_str()
+            ));
+        }
+        let threshold = match choice.threshold {
+            Some(Threshold::Fixed(t)) => t,
+            _ if test.has_p_value() || learned => family.alpha,
+            _ => test.default_threshold(),
+        };
         if test.has_p_value() && threshold >= 1.0 {
             return Err(format!(
                 "threshold {threshold} of test {} is a p-value and must be below 1",
@@ -256,9 +271,24 @@ impl ColumnCheck {
             role,
             test,
             threshold,
-            rule: policy::rule(family, test, choice.threshold.is_some(), choice.min_effect),
+            rule: policy::rule(
+                family,
+                test,
+                matches!(choice.threshold, Some(Threshold::Fixed(_))),
+                learned,
+                choice.min_effect,
+            ),
             reference,
+            null: None,
+            learned_threshold: learned,
         })
+    }
+
+    /// Learns the null distribution of `threshold: auto` for windows of `sizes` rows.
+    pub fn learn_null(&mut self, sizes: &[usize], seed: u64) -> Result<(), String> {
+        let null = NullDistribution::learn(self.test, &self.reference, sizes, seed)?;
+        self.null = Some(Arc::new(null));
+        Ok(())
     }
 
     /// Compares one window's values with the reference. Missing and invalid values are counted,
@@ -338,12 +368,15 @@ impl ColumnCheck {
         };
         if let Some(tested) = tested {
             outcome.score = Some(tested.score);
-            outcome.p_value = tested.p_value;
+            outcome.p_value = match &self.null {
+                Some(null) => Some(null.p_value(outcome.values, tested.score)),
+                None => tested.p_value,
+            };
             // Alone, a column is a family of one: every correction leaves its p-value as is.
             // [`policy::decide_families`] corrects a window's families afterwards.
-            outcome.p_value_adjusted = tested.p_value;
+            outcome.p_value_adjusted = outcome.p_value;
             outcome.effect_size = Some(tested.effect);
-            outcome.drifted = policy::verdict(self.test, &outcome);
+            outcome.drifted = policy::verdict(&outcome);
         }
         outcome
     }
@@ -431,6 +464,14 @@ impl Tested {
 }
 
 impl ReferenceProfile {
+    /// Non-missing reference values.
+    pub fn rows(&self) -> usize {
+        match self {
+            ReferenceProfile::Numeric(p) => p.sorted.len(),
+            ReferenceProfile::Categorical(p) => p.counts.iter().sum::<u64>() as usize,
+        }
+    }
+
     /// Numerical or categorical.
     pub fn kind(&self) -> ColumnKind {
         match self {

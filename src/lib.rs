@@ -9,6 +9,7 @@
 //! - [`reference`]: reads reference CSV/Parquet with polars (the only polars user).
 //! - [`drift`]: profiles a reference column once, picks its test, compares a window with it.
 //! - [`policy`]: alarm policy: default tests, family-wise correction, effect-size floors.
+//! - [`null`]: learned null distributions, the p-values of `threshold: auto` distances.
 //! - [`stats`]: the statistical tests, pure functions checked against scipy golden values.
 //! - [`batch`]: parses an ingest body straight into columns.
 //! - [`window`]: the windowing engine (count/time, tumbling/sliding).
@@ -40,6 +41,7 @@ pub mod labelled;
 pub mod labels;
 pub mod metrics;
 pub mod monitor;
+pub mod null;
 pub mod policy;
 pub mod quality;
 pub mod reference;

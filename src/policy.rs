@@ -124,15 +124,18 @@ pub fn default_min_effect(test: TestKind) -> f64 {
 }
 
 /// Builds a column's rule from the monitor's settings and the column's overrides.
+/// `explicit_threshold`: a fixed number from the config; `learned`: `threshold: auto`, whose
+/// learned p-value joins the family like any other.
 pub fn rule(
     family: FamilySettings,
     test: TestKind,
     explicit_threshold: bool,
+    learned: bool,
     min_effect: Option<f64>,
 ) -> AlarmRule {
     let calibrated = family.policy == Policy::Calibrated;
     AlarmRule {
-        in_family: test.has_p_value() && !explicit_threshold,
+        in_family: (test.has_p_value() || learned) && !explicit_threshold,
         correction: family.correction,
         min_effect: min_effect.unwrap_or(if calibrated {
             default_min_effect(test)
@@ -143,15 +146,16 @@ pub fn rule(
     }
 }
 
-/// The verdict of one outcome: significant (adjusted p below the threshold, or a distance at
-/// or above it) and an effect of at least `min_effect`. No score, no drift.
-pub fn verdict(test: TestKind, outcome: &ColumnOutcome) -> bool {
+/// The verdict of one outcome: significant (adjusted p below the threshold, or a distance
+/// without a p-value at or above it) and an effect of at least `min_effect`. No score, no
+/// drift. A distance with a learned null (`threshold: auto`) has a p-value like any test.
+pub fn verdict(outcome: &ColumnOutcome) -> bool {
     let Some(score) = outcome.score else {
         return false;
     };
     let significant = match outcome.p_value_adjusted {
-        Some(p) if test.has_p_value() => p < outcome.threshold,
-        _ => score >= outcome.threshold,
+        Some(p) => p < outcome.threshold,
+        None => score >= outcome.threshold,
     };
     significant && outcome.effect_size.unwrap_or(0.0) >= outcome.min_effect
 }
@@ -176,9 +180,9 @@ pub fn decide_families(columns: &mut [(&ColumnCheck, &mut ColumnOutcome)]) {
             .collect();
         let adjusted = multipletests::adjust(&raw, correction);
         for (&i, p) in members.iter().zip(adjusted) {
-            let (check, outcome) = &mut columns[i];
+            let outcome = &mut columns[i].1;
             outcome.p_value_adjusted = Some(p);
-            outcome.drifted = verdict(check.test, outcome);
+            outcome.drifted = verdict(outcome);
         }
     }
 }
@@ -198,7 +202,7 @@ mod tests {
     fn choice(threshold: Option<f64>) -> ColumnChoice {
         ColumnChoice {
             test: None,
-            threshold,
+            threshold: threshold.map(crate::config::Threshold::Fixed),
             bins: 10,
             min_effect: None,
         }

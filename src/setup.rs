@@ -7,13 +7,14 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::auth::Auth;
-use crate::config::{self, ColumnKind, ColumnSpec, MonitorSpec, Problem, Settings};
+use crate::config::{self, ColumnKind, ColumnSpec, MonitorSpec, Problem, Settings, Window};
 use crate::drift::{ColumnCheck, ColumnChoice, ReferenceProfile, Role};
 use crate::labelled::{
     ClassificationReference, LabelledModel, NO_CLASS, RegressionReference, Task,
 };
 use crate::metrics::Metrics;
 use crate::monitor::{ColumnRoles, Monitor, MonitorProfile};
+use crate::null;
 use crate::policy::FamilySettings;
 use crate::quality;
 use crate::reference::{Cells, ReferenceTable};
@@ -114,6 +115,12 @@ fn build_monitor(
     let mut checks = Vec::new();
     let mut roles = ColumnRoles::default();
     let family = FamilySettings::of(spec);
+    // Rows a window can hold, for learned thresholds: exactly `rows` for count windows, from
+    // `min_rows` to `max_rows` for time windows.
+    let window_rows = match spec.window.resolve() {
+        Ok(Window::CountTumbling { size } | Window::CountSliding { size, .. }) => (size, size),
+        _ => (spec.window.min_rows, spec.window.max_rows()),
+    };
     let mut add = |key: String,
                    name: &str,
                    role: Role,
@@ -130,7 +137,14 @@ fn build_monitor(
         };
         let result = table
             .column(name, kind)
-            .and_then(|raw| ColumnCheck::configured(name, role, raw, choice, family));
+            .and_then(|raw| ColumnCheck::configured(name, role, raw, choice, family))
+            .and_then(|mut check| {
+                if check.learned_threshold {
+                    let sizes = null::grid(window_rows.0, window_rows.1, check.reference.rows());
+                    check.learn_null(&sizes, null::seed(&spec.name, name))?;
+                }
+                Ok(check)
+            });
         match result {
             Ok(check) => {
                 checks.push(check);

@@ -535,3 +535,33 @@ async fn concurrent_batches_are_all_counted_and_windows_stay_ordered() {
         Some(38.0)
     );
 }
+
+#[tokio::test]
+async fn learned_thresholds_put_a_p_value_on_distances() {
+    let server = TestServer::start(&config_text("    window: {rows: 200}\n", "").replace(
+        "numerical: [x, y]",
+        "numerical: [{name: x, test: wasserstein, threshold: auto}, y]",
+    ))
+    .await;
+    let mut rng = Rng::new(5);
+    let (status, body) = server.post_rows(&json!(rows(&mut rng, 200, false))).await;
+    assert_eq!((status, body["windows_evaluated"].clone()), (200, json!(1)));
+    let x = server.get_json("/v1/monitors/m").await["latest"]["features"][0].clone();
+    assert_eq!(
+        (x["name"].as_str(), x["test"].as_str()),
+        (Some("x"), Some("wasserstein"))
+    );
+    let p = x["p_value"].as_f64().expect("a learned p-value");
+    assert!(
+        p > 0.0 && p <= 1.0 && x["p_value_adjusted"].as_f64() >= Some(p),
+        "{x}"
+    );
+    assert_eq!(x["threshold"], 0.05, "the family level, not a distance");
+    let (_, body) = server.post_rows(&json!(rows(&mut rng, 200, true))).await;
+    assert_eq!(body["windows_evaluated"], 1);
+    let x = server.get_json("/v1/monitors/m").await["latest"]["features"][0].clone();
+    assert!(
+        x["p_value"].as_f64() < Some(0.01) && x["drifted"] == true,
+        "{x}"
+    );
+}

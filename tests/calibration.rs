@@ -251,3 +251,81 @@ async fn large_windows_flag_practical_shifts_only() {
         assert!(common::metric(&metrics, name, labels).is_some(), "{name}");
     }
 }
+
+/// `threshold: auto`: distances get a learned null and a p-value, join the Holm family, and
+/// keep the any-feature false-alarm rate at α while still catching a real shift.
+#[test]
+fn learned_thresholds_give_distances_calibrated_p_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let reference = dir.path().join("reference.csv");
+    write_reference(&reference, 12_000, 4, 2, 11);
+    let config_path = dir.path().join("monitors.yaml");
+    let text = format!(
+        "monitors:\n  - name: learned\n    reference: {}\n    features:\n      numerical:\n        \
+         - {{name: x0, test: wasserstein, threshold: auto}}\n        \
+         - {{name: x1, test: psi, threshold: auto}}\n        - x2\n        - x3\n      \
+         categorical:\n        - {{name: c0, test: jensenshannon, threshold: auto}}\n        - c1\n    \
+         window: {{rows: 200}}\n",
+        reference.display()
+    );
+    std::fs::write(&config_path, &text).unwrap();
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_driftscope"))
+            .args(args)
+            .arg(&config_path)
+            .env("RUST_LOG", "warn")
+            .output()
+            .unwrap()
+    };
+    let output = run(&[
+        "calibrate",
+        "--format",
+        "json",
+        "--seed",
+        "5",
+        "--windows",
+        "300",
+        "--config",
+    ]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    let any = report["any_feature_false_alarm"]["rate"].as_f64().unwrap();
+    assert!(any <= upper_tolerance(0.05, 300), "any-feature rate {any}");
+    let features = report["features"].as_array().unwrap();
+    let tests: Vec<&str> = features
+        .iter()
+        .map(|f| f["test"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        tests,
+        [
+            "wasserstein",
+            "psi",
+            "ks",
+            "ks",
+            "jensenshannon",
+            "chisquare"
+        ]
+    );
+    let wasserstein = &features[0]["detection"]["mean+0.5sd"]["rate"];
+    assert!(wasserstein.as_f64().unwrap() > 0.9, "{report}");
+
+    // Exact-p-value tests refuse `auto`, naming the key.
+    std::fs::write(
+        &config_path,
+        text.replace("test: psi, threshold: auto", "test: ks, threshold: auto"),
+    )
+    .unwrap();
+    let output = run(&["check", "--config"]);
+    assert_eq!(output.status.code(), Some(78));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("monitors[0].features.numerical[1].threshold: `auto` learns thresholds"),
+        "{stderr}"
+    );
+}
