@@ -21,6 +21,7 @@
 
 use rand::{RngExt, SeedableRng};
 use rand_pcg::Pcg64;
+use rayon::prelude::*;
 
 use crate::config::TestKind;
 use crate::drift::ReferenceProfile;
@@ -53,30 +54,34 @@ impl NullDistribution {
     ) -> Result<Self, String> {
         let pool = Pool::new(reference);
         let m = pool.len();
-        let mut statistics = Vec::with_capacity(sizes.len());
-        for &n in sizes {
-            if n < MIN_SIZE || 2 * n > m {
-                return Err(format!(
-                    "threshold: auto learns from windows of {n} rows drawn from the reference, \
-                     which needs {MIN_SIZE} <= rows <= half the reference ({m} rows)"
-                ));
-            }
-            let mut rng =
-                Pcg64::seed_from_u64(seed ^ (n as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
-            let mut indices: Vec<u32> = (0..m as u32).collect();
-            let mut stats: Vec<f64> = (0..RESAMPLES)
-                .map(|_| {
-                    // Partial Fisher–Yates: the first n indices become a uniform n-subset.
-                    for i in 0..n {
-                        let j = rng.random_range(i..m);
-                        indices.swap(i, j);
-                    }
-                    pool.statistic(test, reference, &indices[..n])
-                })
-                .collect();
-            stats.sort_unstable_by(f64::total_cmp);
-            statistics.push(stats);
+        if let Some(&n) = sizes.iter().find(|&&n| n < MIN_SIZE || 2 * n > m) {
+            return Err(format!(
+                "threshold: auto learns from windows of {n} rows drawn from the reference, \
+                 which needs {MIN_SIZE} <= rows <= half the reference ({m} rows)"
+            ));
         }
+        // Sizes are independent and each has its own seeded stream: learn them on all cores,
+        // with the same result as one after the other.
+        let statistics = sizes
+            .par_iter()
+            .map(|&n| {
+                let mut rng =
+                    Pcg64::seed_from_u64(seed ^ (n as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+                let mut indices: Vec<u32> = (0..m as u32).collect();
+                let mut stats: Vec<f64> = (0..RESAMPLES)
+                    .map(|_| {
+                        // Partial Fisher–Yates: the first n indices become a uniform n-subset.
+                        for i in 0..n {
+                            let j = rng.random_range(i..m);
+                            indices.swap(i, j);
+                        }
+                        pool.statistic(test, reference, &mut indices[..n])
+                    })
+                    .collect();
+                stats.sort_unstable_by(f64::total_cmp);
+                stats
+            })
+            .collect();
         Ok(Self {
             sizes: sizes.to_vec(),
             statistics,
@@ -150,11 +155,27 @@ impl Pool {
     }
 
     /// The statistic between the rows at `drawn` and the rest of the reference.
-    fn statistic(&self, test: TestKind, reference: &ReferenceProfile, drawn: &[u32]) -> f64 {
+    fn statistic(&self, test: TestKind, reference: &ReferenceProfile, drawn: &mut [u32]) -> f64 {
         match (self, reference) {
+            // Binned distances only need the window's bin counts: the rest's are the
+            // reference's minus those, O(n) instead of O(m).
+            (Pool::Numeric(_), ReferenceProfile::Numeric(profile))
+                if test != TestKind::Wasserstein =>
+            {
+                drawn.sort_unstable();
+                let window: Vec<f64> = drawn.iter().map(|&i| profile.sorted[i as usize]).collect();
+                let w = binning::bin_counts(&profile.edges, &window);
+                let r: Vec<u64> = profile
+                    .bin_counts
+                    .iter()
+                    .zip(&w)
+                    .map(|(r, w)| r - w)
+                    .collect();
+                distance(test, &r, &w)
+            }
             (Pool::Numeric(m), ReferenceProfile::Numeric(profile)) => {
                 let mut taken = vec![false; *m];
-                for &i in drawn {
+                for &i in drawn.iter() {
                     taken[i as usize] = true;
                 }
                 // Both parts come out of the sorted reference already sorted.
@@ -167,20 +188,11 @@ impl Pool {
                         rest.push(x);
                     }
                 }
-                match test {
-                    TestKind::Wasserstein => {
-                        wasserstein::normed_distance(&rest, &window, profile.std)
-                    }
-                    _ => {
-                        let w = binning::bin_counts(&profile.edges, &window);
-                        let r = binning::bin_counts(&profile.edges, &rest);
-                        distance(test, &r, &w)
-                    }
-                }
+                wasserstein::normed_distance(&rest, &window, profile.std)
             }
             (Pool::Categorical(codes), ReferenceProfile::Categorical(profile)) => {
                 let mut window = vec![0u64; profile.counts.len()];
-                for &i in drawn {
+                for &i in drawn.iter() {
                     window[codes[i as usize] as usize] += 1;
                 }
                 let rest: Vec<u64> = profile
