@@ -75,7 +75,7 @@ impl NullDistribution {
                             let j = rng.random_range(i..m);
                             indices.swap(i, j);
                         }
-                        pool.statistic(test, reference, &mut indices[..n])
+                        pool.statistic(test, reference, &indices[..n])
                     })
                     .collect();
                 stats.sort_unstable_by(f64::total_cmp);
@@ -94,11 +94,6 @@ impl NullDistribution {
         let null = &self.statistics[k];
         let at_least = null.len() - null.partition_point(|&x| x < observed);
         (1 + at_least) as f64 / (1 + null.len()) as f64
-    }
-
-    /// The learned window sizes.
-    pub fn sizes(&self) -> &[usize] {
-        &self.sizes
     }
 }
 
@@ -155,14 +150,13 @@ impl Pool {
     }
 
     /// The statistic between the rows at `drawn` and the rest of the reference.
-    fn statistic(&self, test: TestKind, reference: &ReferenceProfile, drawn: &mut [u32]) -> f64 {
+    fn statistic(&self, test: TestKind, reference: &ReferenceProfile, drawn: &[u32]) -> f64 {
         match (self, reference) {
             // Binned distances only need the window's bin counts: the rest's are the
             // reference's minus those, O(n) instead of O(m).
             (Pool::Numeric(_), ReferenceProfile::Numeric(profile))
                 if test != TestKind::Wasserstein =>
             {
-                drawn.sort_unstable();
                 let window: Vec<f64> = drawn.iter().map(|&i| profile.sorted[i as usize]).collect();
                 let w = binning::bin_counts(&profile.edges, &window);
                 let r: Vec<u64> = profile
@@ -175,7 +169,7 @@ impl Pool {
             }
             (Pool::Numeric(m), ReferenceProfile::Numeric(profile)) => {
                 let mut taken = vec![false; *m];
-                for &i in drawn.iter() {
+                for &i in drawn {
                     taken[i as usize] = true;
                 }
                 // Both parts come out of the sorted reference already sorted.
@@ -192,7 +186,7 @@ impl Pool {
             }
             (Pool::Categorical(codes), ReferenceProfile::Categorical(profile)) => {
                 let mut window = vec![0u64; profile.counts.len()];
-                for &i in drawn.iter() {
+                for &i in drawn {
                     window[codes[i as usize] as usize] += 1;
                 }
                 let rest: Vec<u64> = profile

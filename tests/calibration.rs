@@ -85,9 +85,21 @@ fn calibrate(
     let config_path = dir.path().join("monitors.yaml");
     let text = config(&reference, numeric, categorical, window_rows, extra);
     std::fs::write(&config_path, text).unwrap();
+    run_calibrate(&config_path, 3, windows)
+}
+
+/// `driftscope calibrate --format json` on `config_path`: the parsed report.
+fn run_calibrate(config_path: &Path, seed: u64, windows: usize) -> Value {
     let output = Command::new(env!("CARGO_BIN_EXE_driftscope"))
-        .args(["calibrate", "--format", "json", "--seed", "3", "--config"])
-        .arg(&config_path)
+        .args([
+            "calibrate",
+            "--format",
+            "json",
+            "--seed",
+            &seed.to_string(),
+            "--config",
+        ])
+        .arg(config_path)
         .args(["--windows", &windows.to_string()])
         .env("RUST_LOG", "warn")
         .output()
@@ -99,6 +111,16 @@ fn calibrate(
         String::from_utf8_lossy(&output.stderr)
     );
     serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"))
+}
+
+/// The `test` of each feature in a report, in config order.
+fn tests_of(report: &Value) -> Vec<&str> {
+    report["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["test"].as_str().unwrap())
+        .collect()
 }
 
 fn rate(report: &Value, key: &str) -> f64 {
@@ -120,12 +142,8 @@ fn calibrate_reports_every_feature_and_shift_with_intervals() {
     // 60 windows of 200 rows fit in 12 000 rows: disjoint.
     assert_eq!(report["disjoint"], true);
     let features = report["features"].as_array().unwrap();
-    let tests: Vec<&str> = features
-        .iter()
-        .map(|f| f["test"].as_str().unwrap())
-        .collect();
     assert_eq!(
-        tests,
+        tests_of(&report),
         ["ks", "ks", "ks", "ks", "ks", "chisquare", "chisquare"]
     );
     for f in features {
@@ -269,40 +287,11 @@ fn learned_thresholds_give_distances_calibrated_p_values() {
         reference.display()
     );
     std::fs::write(&config_path, &text).unwrap();
-    let run = |args: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_driftscope"))
-            .args(args)
-            .arg(&config_path)
-            .env("RUST_LOG", "warn")
-            .output()
-            .unwrap()
-    };
-    let output = run(&[
-        "calibrate",
-        "--format",
-        "json",
-        "--seed",
-        "5",
-        "--windows",
-        "300",
-        "--config",
-    ]);
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let report: Value = serde_json::from_str(&stdout).unwrap();
+    let report = run_calibrate(&config_path, 5, 300);
     let any = report["any_feature_false_alarm"]["rate"].as_f64().unwrap();
     assert!(any <= upper_tolerance(0.05, 300), "any-feature rate {any}");
-    let features = report["features"].as_array().unwrap();
-    let tests: Vec<&str> = features
-        .iter()
-        .map(|f| f["test"].as_str().unwrap())
-        .collect();
     assert_eq!(
-        tests,
+        tests_of(&report),
         [
             "wasserstein",
             "psi",
@@ -312,6 +301,7 @@ fn learned_thresholds_give_distances_calibrated_p_values() {
             "chisquare"
         ]
     );
+    let features = report["features"].as_array().unwrap();
     let wasserstein = &features[0]["detection"]["mean+0.5sd"]["rate"];
     assert!(wasserstein.as_f64().unwrap() > 0.9, "{report}");
 
@@ -321,7 +311,11 @@ fn learned_thresholds_give_distances_calibrated_p_values() {
         text.replace("test: psi, threshold: auto", "test: ks, threshold: auto"),
     )
     .unwrap();
-    let output = run(&["check", "--config"]);
+    let output = Command::new(env!("CARGO_BIN_EXE_driftscope"))
+        .args(["check", "--config"])
+        .arg(&config_path)
+        .output()
+        .unwrap();
     assert_eq!(output.status.code(), Some(78));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(

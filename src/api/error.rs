@@ -45,11 +45,6 @@ impl ApiError {
         }
     }
 
-    /// The error code.
-    pub fn code(&self) -> &'static str {
-        self.code
-    }
-
     /// 401 / 403 for an authentication failure.
     pub fn denied(denied: Denied, scope: &str) -> Self {
         match denied {

@@ -86,7 +86,10 @@ fn monitor_label<'a>(state: &'a AppState, path: &str) -> &'a str {
 
 /// Refuses oversized request lines (414) and header sections (431) with a JSON body.
 pub async fn request_limits(request: Request, next: Next) -> Response {
-    let uri_bytes = request.uri().to_string().len();
+    // Measured without formatting the URI: this runs on every request.
+    let uri = request.uri();
+    let uri_bytes = uri.authority().map_or(0, |a| a.as_str().len())
+        + uri.path_and_query().map_or(0, |p| p.as_str().len());
     if uri_bytes > MAX_URI_BYTES {
         return ApiError::new(
             StatusCode::URI_TOO_LONG,
