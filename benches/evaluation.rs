@@ -16,9 +16,9 @@
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use driftscope::config::TestKind;
-use driftscope::drift::{ColumnCheck, Role};
-use driftscope::evaluation::evaluate;
-use driftscope::reference::RawColumn;
+use driftscope::engine::check::{ColumnCheck, Role};
+use driftscope::engine::evaluate::evaluate;
+use driftscope::reference::table::RawColumn;
 use driftscope::window::{ClosedWindow, ColumnData};
 
 const ROWS: usize = 100_000;

@@ -9,10 +9,10 @@
 #![allow(missing_docs)] // criterion_group! generates an undocumented function.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use driftscope::batch::Schema;
 use driftscope::config::TestKind;
-use driftscope::drift::{ColumnCheck, Role};
-use driftscope::reference::RawColumn;
+use driftscope::engine::check::{ColumnCheck, Role};
+use driftscope::ingest::rows::Schema;
+use driftscope::reference::table::RawColumn;
 use serde_json::json;
 
 const ROWS: usize = 10_000;

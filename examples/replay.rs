@@ -11,7 +11,7 @@
 
 use clap::Parser;
 use driftscope::config::ColumnKind;
-use driftscope::reference::{RawColumn, ReferenceTable};
+use driftscope::reference::table::{RawColumn, ReferenceTable};
 use serde_json::{Map, Value};
 
 /// Posts the rows of a file to `POST /v1/monitors/{monitor}/rows`.

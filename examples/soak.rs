@@ -40,7 +40,7 @@ use std::time::{Duration, Instant};
 use axum::body::Bytes;
 use clap::Parser;
 use driftscope::config::ColumnKind;
-use driftscope::reference::{RawColumn, ReferenceTable};
+use driftscope::reference::table::{RawColumn, ReferenceTable};
 use serde_json::{Map, Value, json};
 use tokio::sync::Semaphore;
 

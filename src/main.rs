@@ -76,7 +76,7 @@ fn main() -> ExitCode {
 }
 
 fn check(args: &CheckArgs) -> ExitCode {
-    match driftscope::setup::load_service(&args.config) {
+    match driftscope::service::load_service(&args.config) {
         Ok(service) => {
             for m in &service.monitors {
                 println!(
@@ -103,7 +103,7 @@ fn report(problems: &[driftscope::config::Problem]) -> ExitCode {
 }
 
 fn serve(args: ServeArgs) -> ExitCode {
-    let mut service = match driftscope::setup::load_service(&args.config) {
+    let mut service = match driftscope::service::load_service(&args.config) {
         Ok(s) => s,
         Err(problems) => return report(&problems),
     };

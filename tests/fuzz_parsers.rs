@@ -1,6 +1,6 @@
 //! Property tests ("fuzzing") of everything that parses untrusted input: the row parser
-//! (`batch::Schema::parse`), the label parser (`labels::parse_body`) and the config loader
-//! (`config::load` + `Settings::validate` + `setup::build_service`).
+//! (`ingest::rows::Schema::parse`), the label parser (`ingest::labels::parse_body`) and the config loader
+//! (`config::load` + `Settings::validate` + `service::build_service`).
 //!
 //! Each property runs a fixed number of generated cases (2 000, or `PROPTEST_CASES`) with
 //! proptest and prints `fuzz: <parser>: <N> cases, 0 crashes` when it passes; a panic or a
@@ -16,9 +16,9 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use driftscope::batch::{BatchError, BatchErrorKind, ParsedBatch, ParsedColumn, Schema};
-use driftscope::drift::{ColumnCheck, INVALID_CODE, INVALID_NUMBER, MISSING_CODE, Role};
-use driftscope::reference::RawColumn;
+use driftscope::engine::check::{ColumnCheck, INVALID_CODE, INVALID_NUMBER, MISSING_CODE, Role};
+use driftscope::ingest::rows::{BatchError, BatchErrorKind, ParsedBatch, ParsedColumn, Schema};
+use driftscope::reference::table::RawColumn;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use serde_json::Value;
@@ -615,7 +615,7 @@ fn rows_well_formed_batches_keep_their_counts() {
 /// The label parser on `text`, checked against `serde_json::Value`: the items of a list are
 /// returned as they are; anything else is an error of the documented kind.
 fn check_labels(wrap: Wrap, text: &str) -> Result<(), TestCaseError> {
-    let parsed = driftscope::labels::parse_body(text.as_bytes(), MAX_LABELS);
+    let parsed = driftscope::ingest::labels::parse_body(text.as_bytes(), MAX_LABELS);
     if let Err(e) = &parsed {
         check_error(e)?;
     }
@@ -659,7 +659,7 @@ fn check_labels(wrap: Wrap, text: &str) -> Result<(), TestCaseError> {
 fn labels_arbitrary_bytes() {
     let bytes = prop::collection::vec(any::<u8>(), 0..2048);
     fuzz("labels (arbitrary bytes)", bytes, |b| {
-        if let Err(e) = driftscope::labels::parse_body(&b, MAX_LABELS) {
+        if let Err(e) = driftscope::ingest::labels::parse_body(&b, MAX_LABELS) {
             check_error(&e)?;
         }
         Ok(())
@@ -680,7 +680,7 @@ fn labels_deep_nesting() {
         "labels (nesting up to 4000 levels)",
         strategy,
         |(depth, text)| {
-            let parsed = driftscope::labels::parse_body(text.as_bytes(), MAX_LABELS);
+            let parsed = driftscope::ingest::labels::parse_body(text.as_bytes(), MAX_LABELS);
             if let Err(e) = &parsed {
                 check_error(e)?;
             }
@@ -725,7 +725,7 @@ fn labels_well_formed_lists_return_every_item() {
         } else {
             list
         };
-        let parsed = driftscope::labels::parse_body(text.as_bytes(), MAX_LABELS)
+        let parsed = driftscope::ingest::labels::parse_body(text.as_bytes(), MAX_LABELS)
             .map_err(|e| TestCaseError::fail(format!("{e:?}")))?;
         prop_assert_eq!(parsed.len(), items.len());
         for ((id, _), value) in items.iter().zip(&parsed) {
@@ -734,7 +734,7 @@ fn labels_well_formed_lists_return_every_item() {
                 IdCell::Integer(n) => Some(n.to_string()),
                 _ => None,
             };
-            prop_assert_eq!(want, driftscope::labels::id_text(&value["id"]));
+            prop_assert_eq!(want, driftscope::ingest::labels::id_text(&value["id"]));
         }
         Ok(())
     });
@@ -1000,7 +1000,7 @@ enum Stage {
     Load,
     /// `Settings::validate` found problems.
     Validate,
-    /// `setup::build_service` found problems (reference, columns, tests).
+    /// `service::build_service` found problems (reference, columns, tests).
     Build,
     /// A service was built.
     Built,
@@ -1046,7 +1046,7 @@ fn check_config(path: &Path, text: &str) -> Result<Stage, TestCaseError> {
     if !problems.is_empty() {
         return Ok(Stage::Validate);
     }
-    match driftscope::setup::build_service(settings, path) {
+    match driftscope::service::build_service(settings, path) {
         Ok(_) => Ok(Stage::Built),
         Err(problems) => {
             prop_assert!(!problems.is_empty());

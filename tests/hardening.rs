@@ -570,7 +570,7 @@ async fn ingest_is_refused_while_the_evaluator_is_behind() {
         config_text("    window: {rows: 200}\n", "  max_queued_windows: 2\n"),
     )
     .unwrap();
-    let service = driftscope::setup::load_service(&path).unwrap();
+    let service = driftscope::service::load_service(&path).unwrap();
     let monitor = &service.monitors[0];
     let mut rng = common::Rng::new(7);
     let body = json!(common::rows(&mut rng, 40_000, false)).to_string();

@@ -9,8 +9,8 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use crate::auth::Denied;
-use crate::batch::{BatchError, BatchErrorKind};
+use crate::api::auth::Denied;
+use crate::ingest::rows::{BatchError, BatchErrorKind};
 
 /// A request-level error: status, fixed code, and a message naming what is wrong.
 #[derive(Debug)]
@@ -27,7 +27,7 @@ pub struct ApiError {
 pub struct ErrorCode(pub &'static str);
 
 impl ApiError {
-    /// An error with `status` and a code from [`crate::metrics::REJECTION_CODES`].
+    /// An error with `status` and a code from [`crate::export::metrics::REJECTION_CODES`].
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
         Self {
             status,

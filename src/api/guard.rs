@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use super::AppState;
 use super::error::{ApiError, ErrorCode};
 use crate::config::Scope;
-use crate::metrics::{NO_MONITOR_LABEL, UNKNOWN_MONITOR_LABEL};
+use crate::export::metrics::{NO_MONITOR_LABEL, UNKNOWN_MONITOR_LABEL};
 
 /// Longest request target (path and query). hyper itself answers 414 without a body only above
 /// 64 KiB; below that the client gets this limit's JSON error.

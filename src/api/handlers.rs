@@ -17,10 +17,10 @@ use tokio::sync::OwnedSemaphorePermit;
 
 use super::AppState;
 use super::error::ApiError;
-use crate::drift::ReferenceProfile;
-use crate::evaluation::unix_now;
-use crate::idempotency;
-use crate::monitor::{Backlog, LabelOutcome, Monitor};
+use crate::engine::check::ReferenceProfile;
+use crate::engine::evaluate::unix_now;
+use crate::engine::monitor::{Backlog, LabelOutcome, Monitor};
+use crate::ingest::idempotency;
 
 /// Header a client sets to make an ingest retry safe.
 pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
@@ -327,7 +327,7 @@ pub(super) async fn ingest_labels(
     let bytes = read_json_body(&state, &headers, body).await?;
     let max_items = monitor.limits().max_rows_per_request;
     let joined = tokio::task::spawn_blocking(move || {
-        let items = crate::labels::parse_body(&bytes, max_items)?;
+        let items = crate::ingest::labels::parse_body(&bytes, max_items)?;
         Ok(monitor.add_labels(&items, unix_now()))
     })
     .await

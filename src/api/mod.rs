@@ -8,9 +8,11 @@
 //! Handlers never hold a lock or do CPU work on the async workers: parsing, ingest, label
 //! joins, results and `/metrics` rendering run on blocking threads.
 
+pub mod auth;
 pub mod error;
 pub mod guard;
 pub mod handlers;
+pub mod server;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -23,11 +25,11 @@ use axum::routing::{get, post};
 use tokio::sync::Semaphore;
 use tower_http::trace::TraceLayer;
 
-use crate::auth::Auth;
-use crate::evaluation::unix_now;
-use crate::metrics::Metrics;
-use crate::monitor::Monitor;
-use crate::setup::Service;
+use crate::api::auth::Auth;
+use crate::engine::evaluate::unix_now;
+use crate::engine::monitor::Monitor;
+use crate::export::metrics::Metrics;
+use crate::service::Service;
 
 /// Shared state of all handlers.
 #[derive(Debug, Clone)]

@@ -13,10 +13,10 @@ use rand::RngExt;
 use rand_pcg::Pcg64;
 
 use crate::config::TestKind;
-use crate::drift::{
+use crate::engine::check::{
     CategoricalProfile, ColumnCheck, ColumnValues, MISSING_CODE, NumericProfile, ReferenceProfile,
 };
-use crate::reference::{Cells, ReferenceTable};
+use crate::reference::table::{Cells, ReferenceTable};
 use crate::stats::{binning, wasserstein};
 
 /// A reference column row by row, in window encoding (NaN / [`MISSING_CODE`] = missing).
@@ -249,8 +249,8 @@ fn mode_value(sorted: &[f64]) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::drift::Role;
-    use crate::reference::RawColumn;
+    use crate::engine::check::Role;
+    use crate::reference::table::RawColumn;
     use rand::SeedableRng;
 
     #[test]

@@ -41,7 +41,7 @@ impl TestServer {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("monitors.yaml");
         std::fs::write(&path, config).unwrap();
-        let service = driftscope::setup::load_service(&path)
+        let service = driftscope::service::load_service(&path)
             .unwrap_or_else(|p| panic!("config problems: {p:?}"));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();

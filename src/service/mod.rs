@@ -6,18 +6,18 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::auth::Auth;
+use crate::api::auth::Auth;
 use crate::config::{self, ColumnKind, ColumnSpec, MonitorSpec, Problem, Settings, Window};
-use crate::drift::{ColumnCheck, ColumnChoice, ReferenceProfile, Role};
+use crate::engine::check::{ColumnCheck, ColumnChoice, ReferenceProfile, Role};
+use crate::engine::monitor::{ColumnRoles, Monitor, MonitorProfile};
+use crate::engine::null;
+use crate::engine::policy::FamilySettings;
+use crate::export::metrics::Metrics;
+use crate::labelled::quality;
 use crate::labelled::{
     ClassificationReference, LabelledModel, NO_CLASS, RegressionReference, Task,
 };
-use crate::metrics::Metrics;
-use crate::monitor::{ColumnRoles, Monitor, MonitorProfile};
-use crate::null;
-use crate::policy::FamilySettings;
-use crate::quality;
-use crate::reference::{Cells, ReferenceTable};
+use crate::reference::table::{Cells, ReferenceTable};
 
 /// Everything the service runs on.
 #[derive(Debug)]

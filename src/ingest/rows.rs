@@ -5,7 +5,7 @@
 //! each known field into its column: numbers into `f64` vectors, categories into reference codes
 //! (a hash lookup on the borrowed text, no allocation unless the category is new). Unknown fields
 //! are skipped. Per-value problems (text in a numeric column, objects as values) count as invalid
-//! and are stored as the invalid sentinels of [`crate::drift`]; whole-request problems return a [`BatchError`] and nothing is kept.
+//! and are stored as the invalid sentinels of [`crate::engine::check`]; whole-request problems return a [`BatchError`] and nothing is kept.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -13,9 +13,11 @@ use std::fmt::Write;
 
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
-use crate::category;
 use crate::config::IngestLimits;
-use crate::drift::{ColumnCheck, INVALID_CODE, INVALID_NUMBER, MISSING_CODE, ReferenceProfile};
+use crate::engine::check::{
+    ColumnCheck, INVALID_CODE, INVALID_NUMBER, MISSING_CODE, ReferenceProfile,
+};
+use crate::ingest::category;
 
 /// Which columns a monitor reads from a row, built once per monitor.
 #[derive(Debug, Clone)]
@@ -451,7 +453,7 @@ impl<'de> Visitor<'de> for RowSeed<'_, '_> {
                 Some(Slot::Id) => {
                     let value: serde_json::Value = map.next_value()?;
                     let max = self.builder.schema.limits.max_id_bytes;
-                    let id = crate::labels::id_text(&value).filter(|id| id.len() <= max);
+                    let id = crate::ingest::labels::id_text(&value).filter(|id| id.len() <= max);
                     if id.is_none() && !value.is_null() {
                         self.builder.invalid_ids += 1;
                     }
@@ -712,8 +714,8 @@ impl<'de> Visitor<'de> for TimeSeed<'_, '_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::drift::Role;
-    use crate::reference::RawColumn;
+    use crate::engine::check::Role;
+    use crate::reference::table::RawColumn;
 
     fn schema(timestamp: Option<&str>) -> Schema {
         let x = ColumnCheck::new(

@@ -432,7 +432,7 @@ mod tests {
     }
 
     fn golden() -> Golden {
-        serde_json::from_str(include_str!("../tests/golden/quality.json")).unwrap()
+        serde_json::from_str(include_str!("../../tests/golden/quality.json")).unwrap()
     }
 
     fn with_nan(values: &[Option<f64>]) -> Vec<f64> {

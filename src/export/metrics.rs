@@ -12,10 +12,10 @@ use prometheus::{
 };
 
 use crate::config::MonitorSpec;
-use crate::drift::{ColumnCheck, Role};
-use crate::evaluation::{ColumnReport, DatasetDrift};
+use crate::engine::check::{ColumnCheck, Role};
+use crate::engine::evaluate::{ColumnReport, DatasetDrift};
+use crate::engine::monitor::UNMATCHED_REASONS;
 use crate::labelled::{LabelledModel, LabelledReport};
-use crate::monitor::UNMATCHED_REASONS;
 
 /// `detector` label of the online concept-change detector.
 pub const DETECTOR: &str = "page_hinkley";
@@ -638,7 +638,7 @@ impl Metrics {
         if let Some(id) = &spec.id {
             self.values_invalid.with_label_values(&[monitor, id]);
         }
-        let now = crate::evaluation::unix_now();
+        let now = crate::engine::evaluate::unix_now();
         self.last_ingest.with_label_values(&[monitor]).set(now);
         self.last_evaluation.with_label_values(&[monitor]).set(now);
         let alerting = &spec.alerting;
@@ -793,7 +793,7 @@ impl Metrics {
         }
         self.last_evaluation
             .with_label_values(&[monitor])
-            .set(crate::evaluation::unix_now());
+            .set(crate::engine::evaluate::unix_now());
         self.labelled_windows.with_label_values(&[monitor]).inc();
     }
 

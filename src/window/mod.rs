@@ -19,14 +19,14 @@
 use std::collections::VecDeque;
 
 use crate::config::Window;
-use crate::drift::ColumnValues;
+use crate::engine::check::ColumnValues;
 
 /// Values of one column for a run of rows.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ColumnData {
-    /// NaN = missing, [`crate::drift::INVALID_NUMBER`] = invalid.
+    /// NaN = missing, [`crate::engine::check::INVALID_NUMBER`] = invalid.
     Numeric(Vec<f64>),
-    /// Category codes; [`crate::drift::MISSING_CODE`] = missing, [`crate::drift::INVALID_CODE`] =
+    /// Category codes; [`crate::engine::check::MISSING_CODE`] = missing, [`crate::engine::check::INVALID_CODE`] =
     /// invalid.
     Categorical(Vec<u32>),
 }

@@ -5,17 +5,17 @@
 //! sorted values (KS and Wasserstein are one merge pass against a sorted window), quantile bin
 //! edges and the reference's counts in those bins (PSI, Jensen–Shannon); categorical columns keep
 //! category counts. The test is resolved at that point too (the monitor's policy picks it unless
-//! the config names one, see [`crate::policy`]), so the `test` label of a column's metrics never
+//! the config names one, see [`crate::engine::policy`]), so the `test` label of a column's metrics never
 //! changes while running. A column alone decides as a family of one; a window's families are
-//! corrected together by [`crate::policy::decide_families`].
+//! corrected together by [`crate::engine::policy::decide_families`].
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::config::{ColumnKind, TestKind, Threshold};
-use crate::null::NullDistribution;
-use crate::policy::{self, AlarmRule, FamilySettings, Policy};
-use crate::reference::RawColumn;
+use crate::engine::null::NullDistribution;
+use crate::engine::policy::{self, AlarmRule, FamilySettings, Policy};
+use crate::reference::table::RawColumn;
 use crate::stats::{binning, chisquare, effect, jensenshannon, ks, pooling, psi, wasserstein, z};
 
 /// Window code of a missing (absent or `null`) categorical value.
@@ -56,7 +56,7 @@ pub struct ColumnCheck {
     /// Drift when the adjusted p < threshold (p-value tests) or score ≥ threshold
     /// (distances), and the effect size reaches the rule's `min_effect`.
     pub threshold: f64,
-    /// Correction family, effect floor and pooling (see [`crate::policy`]).
+    /// Correction family, effect floor and pooling (see [`crate::engine::policy`]).
     pub rule: AlarmRule,
     /// The reference, profiled.
     pub reference: ReferenceProfile,
@@ -177,7 +177,7 @@ impl ColumnCheck {
     }
 
     /// Profiles `raw` and resolves the test: the column's choice when given, the policy's
-    /// default otherwise (see [`crate::policy`]). Fails (with a message for `driftscope check`)
+    /// default otherwise (see [`crate::engine::policy`]). Fails (with a message for `driftscope check`)
     /// when the reference has no usable value or the configured test cannot apply.
     pub fn configured(
         name: &str,

@@ -24,7 +24,7 @@ use rand_pcg::Pcg64;
 use rayon::prelude::*;
 
 use crate::config::TestKind;
-use crate::drift::ReferenceProfile;
+use crate::engine::check::ReferenceProfile;
 use crate::stats::{binning, jensenshannon, psi, wasserstein};
 
 /// Resamples per window size. The smallest p-value is 1 / (1 + RESAMPLES) ≈ 0.001, so a
@@ -214,8 +214,8 @@ fn distance(test: TestKind, reference: &[u64], window: &[u64]) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::drift::{ColumnCheck, Role};
-    use crate::reference::RawColumn;
+    use crate::engine::check::{ColumnCheck, Role};
+    use crate::reference::table::RawColumn;
 
     fn profile(values: Vec<f64>) -> ReferenceProfile {
         let check = ColumnCheck::new(

@@ -19,7 +19,7 @@ use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
 
-use crate::metrics::Metrics;
+use crate::export::metrics::Metrics;
 
 /// Connection settings, from `server.*`.
 #[derive(Debug, Clone, Copy)]

@@ -6,8 +6,8 @@
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::drift::{ColumnCheck, ColumnOutcome, Role};
-use crate::policy;
+use crate::engine::check::{ColumnCheck, ColumnOutcome, Role};
+use crate::engine::policy;
 use crate::window::ClosedWindow;
 
 /// The published result of one window.

@@ -17,18 +17,18 @@ use std::sync::{Arc, Mutex, MutexGuard, Weak, mpsc};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::batch::{ParsedBatch, ParsedColumn, Schema};
-use crate::category;
-use crate::concept::PageHinkley;
 use crate::config::{IngestLimits, MonitorSpec, Window};
-use crate::drift::{
+use crate::engine::check::{
     ColumnCheck, INVALID_CODE, INVALID_NUMBER, MISSING_CODE, ReferenceProfile, Role,
 };
-use crate::evaluation::{self, WindowReport};
-use crate::idempotency::{Dropped, IdempotencyCache, IngestAck};
+use crate::engine::evaluate::{self, WindowReport};
+use crate::export::metrics::Metrics;
+use crate::ingest::category;
+use crate::ingest::idempotency::{Dropped, IdempotencyCache, IngestAck};
+use crate::ingest::labels::{self, Cell, JoinBuffer, Unmatched};
+use crate::ingest::rows::{ParsedBatch, ParsedColumn, Schema};
+use crate::labelled::concept::PageHinkley;
 use crate::labelled::{LabelledModel, LabelledReport};
-use crate::labels::{self, Cell, JoinBuffer, Unmatched};
-use crate::metrics::Metrics;
 use crate::window::{ClosedWindow, ColumnData, WindowEngine};
 
 /// New categories a column may learn before further unseen values share one overflow code;
@@ -676,7 +676,7 @@ impl Monitor {
             return false;
         }
         let name = self.name();
-        let report = evaluation::evaluate(&self.checks, self.spec.drift_share, window);
+        let report = evaluate::evaluate(&self.checks, self.spec.drift_share, window);
         self.metrics
             .evaluation_duration
             .with_label_values(&[name])
@@ -782,7 +782,7 @@ impl Monitor {
             &d,
             report.rows,
             results.dataset_streak,
-            evaluation::unix_now(),
+            evaluate::unix_now(),
         );
         tracing::info!(
             monitor = name,

@@ -6,14 +6,17 @@
 //! feature window it belonged to has usually been published. Each labelled window yields target
 //! drift, concept drift and model quality, all against the reference computed once at start-up.
 
+pub mod concept;
+pub mod quality;
+
 use serde::Serialize;
 
-use crate::concept::{self, ConceptTest};
-use crate::drift::{ColumnCheck, INVALID_CODE, MISSING_CODE};
-use crate::evaluation::{ColumnReport, rfc3339, unix_now};
-use crate::quality::{self, QualityMetric};
+use crate::engine::check::{ColumnCheck, INVALID_CODE, MISSING_CODE};
+use crate::engine::evaluate::{ColumnReport, rfc3339, unix_now};
 use crate::stats::ks;
 use crate::window::{ClosedWindow, ColumnData};
+use concept::ConceptTest;
+use quality::QualityMetric;
 
 /// Prediction code that matches no target class (a predicted class the reference's target
 /// never had).

@@ -5,7 +5,7 @@
 //! reported with their key path). [`Settings::validate`] then checks everything serde cannot
 //! express and returns **all** problems at once, each as a [`Problem`] with its key path, so a user
 //! fixes a broken file in one pass. Checks that need the reference data (columns exist, types fit)
-//! live in [`crate::setup`].
+//! live in [`crate::service`].
 
 use std::collections::HashSet;
 use std::fmt;
@@ -16,7 +16,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 
-use crate::policy::Policy;
+use crate::engine::policy::Policy;
 use crate::stats::multipletests::Correction;
 
 /// Prefix of environment variables that override config keys, e.g.
@@ -365,7 +365,7 @@ impl<'de> Deserialize<'de> for FeatureSpec {
 }
 
 /// A column's `threshold`: a number, or `auto` — learned from the reference for a distance
-/// test (see [`crate::null`]), which then yields a p-value.
+/// test (see [`crate::engine::null`]), which then yields a p-value.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Threshold {
     /// A fixed level: a p-value level, or the distance at which drift starts.
@@ -457,11 +457,11 @@ fn de_category<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Err
         }
         fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
             let mut text = String::new();
-            crate::category::number_text(v, &mut text);
+            crate::ingest::category::number_text(v, &mut text);
             Ok(Some(text))
         }
         fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
-            Ok(Some(crate::category::bool_text(v).to_owned()))
+            Ok(Some(crate::ingest::category::bool_text(v).to_owned()))
         }
     }
     d.deserialize_any(CategoryVisitor)

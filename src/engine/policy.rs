@@ -17,7 +17,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::config::{ColumnKind, MonitorSpec, TestKind};
-use crate::drift::{ColumnCheck, ColumnOutcome, Role};
+use crate::engine::check::{ColumnCheck, ColumnOutcome, Role};
 use crate::stats::multipletests::{self, Correction};
 
 /// The monitor's alarm policy (`policy:` in `monitors.yaml`).
@@ -190,8 +190,8 @@ pub fn decide_families(columns: &mut [(&ColumnCheck, &mut ColumnOutcome)]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::drift::{ColumnChoice, ColumnValues};
-    use crate::reference::RawColumn;
+    use crate::engine::check::{ColumnChoice, ColumnValues};
+    use crate::reference::table::RawColumn;
 
     const CALIBRATED: FamilySettings = FamilySettings {
         policy: Policy::Calibrated,
@@ -315,7 +315,8 @@ mod tests {
                 ColumnCheck::new("c", Role::Feature, raw, Some(TestKind::Chisquare), None, 10)
                     .unwrap();
             assert_eq!(pooled.test, TestKind::Chisquare);
-            let crate::drift::ReferenceProfile::Categorical(profile) = &pooled.reference else {
+            let crate::engine::check::ReferenceProfile::Categorical(profile) = &pooled.reference
+            else {
                 unreachable!("a categorical check")
             };
             let window: Vec<u32> = (0..200)

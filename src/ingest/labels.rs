@@ -11,8 +11,8 @@ use std::fmt;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
-use crate::batch::{BatchError, BatchErrorKind};
-use crate::category;
+use crate::ingest::category;
+use crate::ingest::rows::{BatchError, BatchErrorKind};
 
 /// A prediction as the window engine codes it.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -1,0 +1,3 @@
+//! What the service exports: every Prometheus metric.
+
+pub mod metrics;

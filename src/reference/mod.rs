@@ -1,0 +1,3 @@
+//! Reference data: the file read with polars.
+
+pub mod table;
