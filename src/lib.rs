@@ -10,10 +10,12 @@
 //! - [`ingest`]: request bodies → columns (rows, labels, category texts, idempotency keys).
 //! - [`window`]: the windowing engine (count/time, tumbling/sliding).
 //! - [`stats`]: the statistical tests, pure functions checked against scipy golden values.
-//! - [`engine`]: column checks, alarm policy, learned nulls, window evaluation, monitors.
+//! - [`engine`]: column checks, alarm policy, learned nulls, window evaluation; the monitor
+//!   model, its state with the pure `apply`, results, the evaluator thread, persistence.
 //! - [`labelled`]: labelled windows: target drift, concept drift and model quality.
 //! - [`export`]: every Prometheus metric.
 //! - [`api`]: routes, JSON errors, middleware, authentication, the connection loop.
+//! - [`state`]: the write-ahead log and snapshots on disk (generic frames and files).
 //! - [`service`]: config → running monitors (shared by `serve`, `check` and `calibrate`).
 //! - [`calibrate`]: `driftscope calibrate`, false-alarm rate and power on the reference.
 
@@ -26,10 +28,12 @@ pub mod ingest;
 pub mod labelled;
 pub mod reference;
 pub mod service;
+pub mod state;
 pub mod stats;
 pub mod window;
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
@@ -38,16 +42,24 @@ use tokio::net::TcpListener;
 pub const TICK_INTERVAL: Duration = Duration::from_millis(250);
 
 /// Serves `service` on `listener` until `shutdown` completes, then lets in-flight requests
-/// finish for at most `server.shutdown_grace`. Tests call this with a listener on port 0 and
-/// their own shutdown future.
+/// finish for at most `server.shutdown_grace` and snapshots every monitor. SIGHUP reloads the
+/// config. Tests call this with a listener on port 0 and their own shutdown future.
 pub async fn run(
     listener: TcpListener,
     service: service::Service,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
+    let service = Arc::new(service);
     let state = api::AppState::new(&service);
     let app = api::router(state);
-    let ticker = tokio::spawn(api::run_ticker(service.monitors.clone(), TICK_INTERVAL));
+    let background = [
+        tokio::spawn(service::tasks::run_ticker(
+            Arc::clone(&service),
+            TICK_INTERVAL,
+        )),
+        tokio::spawn(service::tasks::run_persistence(Arc::clone(&service))),
+        tokio::spawn(reload_on_hangup(Arc::clone(&service))),
+    ];
     let server = &service.settings.server;
     let limits = api::server::ConnectionLimits {
         header_read_timeout: server.header_read_timeout,
@@ -55,5 +67,33 @@ pub async fn run(
         shutdown_grace: server.shutdown_grace,
     };
     api::server::serve(listener, app, limits, service.metrics.clone(), shutdown).await;
-    ticker.abort();
+    for task in background {
+        task.abort();
+    }
+    if service.state.is_some() {
+        let saving = Arc::clone(&service);
+        if let Err(e) = tokio::task::spawn_blocking(move || saving.snapshot_all()).await {
+            tracing::error!(error = %e, "Final snapshot failed.");
+        }
+    }
+}
+
+/// Reloads the config on every SIGHUP, like Prometheus.
+async fn reload_on_hangup(service: Arc<service::Service>) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let Ok(mut hangup) = signal(SignalKind::hangup()) else {
+            tracing::error!("Cannot install the SIGHUP handler; reload with POST /-/reload.");
+            return;
+        };
+        while hangup.recv().await.is_some() {
+            tracing::info!("SIGHUP: reloading the config.");
+            let service = Arc::clone(&service);
+            // The outcome is logged and exported by `reload` itself.
+            let _ = tokio::task::spawn_blocking(move || service.reload()).await;
+        }
+    }
+    #[cfg(not(unix))]
+    drop(service);
 }

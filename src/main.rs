@@ -35,6 +35,9 @@ struct ServeArgs {
     /// Address to listen on (overrides `server.listen`; default 127.0.0.1:8000).
     #[arg(long)]
     listen: Option<SocketAddr>,
+    /// Directory for the write-ahead log and snapshots (overrides `server.state_dir`).
+    #[arg(long)]
+    state_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -78,7 +81,8 @@ fn main() -> ExitCode {
 fn check(args: &CheckArgs) -> ExitCode {
     match driftscope::service::load_service(&args.config) {
         Ok(service) => {
-            for m in &service.monitors {
+            for m in &service.monitors().ordered {
+                let m = &m.model;
                 println!(
                     "ok: monitor {:?}: {} columns, {} reference rows, {} window",
                     m.name(),
@@ -103,13 +107,19 @@ fn report(problems: &[driftscope::config::Problem]) -> ExitCode {
 }
 
 fn serve(args: ServeArgs) -> ExitCode {
-    let mut service = match driftscope::service::load_service(&args.config) {
+    let mut settings = match driftscope::config::load(&args.config, None) {
         Ok(s) => s,
-        Err(problems) => return report(&problems),
+        Err(e) => return report(&[driftscope::config::Problem::new("", e.to_string())]),
     };
     if let Some(listen) = args.listen {
-        service.settings.server.listen = listen;
+        settings.server.listen = listen;
     }
+    let state_dir = driftscope::service::state_dir(&settings, args.state_dir.as_deref());
+    let service =
+        match driftscope::service::build_service(settings, &args.config, state_dir.as_deref()) {
+            Ok(s) => s,
+            Err(problems) => return report(&problems),
+        };
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,
         Err(e) => {
@@ -126,7 +136,7 @@ fn serve(args: ServeArgs) -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
-        tracing::info!(%addr, monitors = service.monitors.len(), "Serving.");
+        tracing::info!(%addr, monitors = service.monitors().ordered.len(), state_dir = ?service.settings.server.state_dir, "Serving.");
         driftscope::run(listener, service, shutdown_signal()).await;
         tracing::info!("Stopped.");
         ExitCode::SUCCESS
@@ -140,9 +150,9 @@ fn serve(args: ServeArgs) -> ExitCode {
 /// How long the exiting process waits for blocking work after the server has stopped.
 const EXIT_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
 
-/// Resolves on SIGINT (Ctrl-C), SIGTERM or SIGQUIT. SIGHUP, SIGUSR1 and SIGUSR2, whose default
-/// action would kill the process without draining, are logged and ignored (config reload on
-/// SIGHUP is not implemented yet).
+/// Resolves on SIGINT (Ctrl-C), SIGTERM or SIGQUIT. SIGUSR1 and SIGUSR2, whose default action
+/// would kill the process without draining, are logged and ignored; SIGHUP reloads the config
+/// (see `driftscope::run`).
 async fn shutdown_signal() {
     #[cfg(unix)]
     {
@@ -157,7 +167,6 @@ async fn shutdown_signal() {
             }
         }
         for (kind, name) in [
-            (SignalKind::hangup(), "SIGHUP"),
             (SignalKind::user_defined1(), "SIGUSR1"),
             (SignalKind::user_defined2(), "SIGUSR2"),
         ] {

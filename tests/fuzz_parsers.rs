@@ -1046,7 +1046,7 @@ fn check_config(path: &Path, text: &str) -> Result<Stage, TestCaseError> {
     if !problems.is_empty() {
         return Ok(Stage::Validate);
     }
-    match driftscope::service::build_service(settings, path) {
+    match driftscope::service::build_service(settings, path, None) {
         Ok(_) => Ok(Stage::Built),
         Err(problems) => {
             prop_assert!(!problems.is_empty());

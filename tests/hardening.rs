@@ -8,6 +8,7 @@ use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use common::{TestServer, config_text, metric};
+use driftscope::engine::monitor::Refused;
 use serde_json::{Value, json};
 
 /// An event-time monitor (timestamp column `ts`) with `window`.
@@ -571,16 +572,17 @@ async fn ingest_is_refused_while_the_evaluator_is_behind() {
     )
     .unwrap();
     let service = driftscope::service::load_service(&path).unwrap();
-    let monitor = &service.monitors[0];
+    let monitors = service.monitors();
+    let monitor = &monitors.ordered[0];
     let mut rng = common::Rng::new(7);
     let body = json!(common::rows(&mut rng, 40_000, false)).to_string();
-    let batch = monitor.schema.parse(body.as_bytes()).unwrap();
+    let batch = monitor.model.schema.parse(body.as_bytes()).unwrap();
     let first = monitor
         .ingest(batch.clone(), 1.0, None)
         .expect("queue empty");
     let refused = monitor.ingest(batch.clone(), 1.0, None);
     assert!(
-        matches!(&refused, Err(b) if b.queued >= 2),
+        matches!(&refused, Err(Refused::Backlog { queued }) if *queued >= 2),
         "{:?}",
         refused.map(|i| i.ack)
     );

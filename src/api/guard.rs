@@ -63,7 +63,7 @@ pub async fn record_http_metrics(
         .observe(response_size as f64);
     if let Some(ErrorCode(code)) = response.extensions().get::<ErrorCode>() {
         m.requests_rejected
-            .with_label_values(&[monitor, code])
+            .with_label_values(&[monitor.as_str(), code])
             .inc();
     }
     response
@@ -71,16 +71,14 @@ pub async fn record_http_metrics(
 
 /// The `monitor` label of a request: a configured monitor's name, [`UNKNOWN_MONITOR_LABEL`] for
 /// any other name (bounded cardinality), [`NO_MONITOR_LABEL`] outside `/v1/monitors/{name}`.
-fn monitor_label<'a>(state: &'a AppState, path: &str) -> &'a str {
+fn monitor_label(state: &AppState, path: &str) -> String {
     match path
         .strip_prefix("/v1/monitors/")
         .and_then(|rest| rest.split('/').next())
     {
-        Some(name) => state
-            .monitors
-            .get_key_value(name)
-            .map_or(UNKNOWN_MONITOR_LABEL, |(k, _)| k.as_str()),
-        None => NO_MONITOR_LABEL,
+        Some(name) if state.service.monitors().get(name).is_some() => name.to_owned(),
+        Some(_) => UNKNOWN_MONITOR_LABEL.to_owned(),
+        None => NO_MONITOR_LABEL.to_owned(),
     }
 }
 
@@ -128,9 +126,14 @@ pub async fn authenticate(State(state): State<AppState>, request: Request, next:
     if matches!(path, "/healthz" | "/readyz") {
         return next.run(request).await;
     }
-    let ingest =
-        request.method() == Method::POST && (path.ends_with("/rows") || path.ends_with("/labels"));
-    let scope = if ingest { Scope::Ingest } else { Scope::Read };
+    let post = request.method() == Method::POST;
+    let scope = if post && path.starts_with("/-/") {
+        Scope::Admin
+    } else if post && (path.ends_with("/rows") || path.ends_with("/labels")) {
+        Scope::Ingest
+    } else {
+        Scope::Read
+    };
     let presented = request
         .headers()
         .get(header::AUTHORIZATION)

@@ -19,8 +19,9 @@ use super::AppState;
 use super::error::ApiError;
 use crate::engine::check::ReferenceProfile;
 use crate::engine::evaluate::unix_now;
-use crate::engine::monitor::{Backlog, LabelOutcome, Monitor};
+use crate::engine::monitor::{Monitor, Refused};
 use crate::ingest::idempotency;
+use crate::labelled::join::LabelOutcome;
 
 /// Header a client sets to make an ingest retry safe.
 pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
@@ -36,9 +37,11 @@ pub(super) async fn healthz() -> Json<Value> {
 /// lists what was loaded.
 pub(super) async fn readyz(State(state): State<AppState>) -> Json<Value> {
     let monitors: Vec<_> = state
+        .service
+        .monitors()
         .ordered
         .iter()
-        .map(|m| json!({"name": m.name(), "reference_rows": m.reference_rows}))
+        .map(|m| json!({"name": m.name(), "reference_rows": m.model.reference_rows}))
         .collect();
     Json(json!({"status": "ready", "monitors": monitors}))
 }
@@ -69,6 +72,8 @@ pub(super) async fn method_not_allowed() -> ApiError {
 
 pub(super) async fn list_monitors(State(state): State<AppState>) -> Json<Value> {
     let monitors: Vec<_> = state
+        .service
+        .monitors()
         .ordered
         .iter()
         .map(|m| describe(m, &state.base_dir))
@@ -76,7 +81,8 @@ pub(super) async fn list_monitors(State(state): State<AppState>) -> Json<Value> 
     Json(json!({"monitors": monitors}))
 }
 
-fn describe(m: &Monitor, base_dir: &FsPath) -> Value {
+fn describe(monitor: &Monitor, base_dir: &FsPath) -> Value {
+    let m = &monitor.model;
     let columns: Vec<_> = m
         .checks
         .iter()
@@ -91,6 +97,7 @@ fn describe(m: &Monitor, base_dir: &FsPath) -> Value {
     let window = &m.spec.window;
     json!({
         "name": m.name(),
+        "reference_fingerprint": m.fingerprint,
         "reference": shown_path(&m.spec.reference, base_dir),
         "reference_rows": m.reference_rows,
         "columns": columns,
@@ -144,7 +151,7 @@ pub(super) async fn monitor_results(
     State(state): State<AppState>,
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    let monitor = Arc::clone(find_monitor(&state, &monitor_name(path)?)?);
+    let monitor = find_monitor(&state, &monitor_name(path)?)?;
     tokio::task::spawn_blocking(move || Json(monitor.results_json()))
         .await
         .map_err(|e| ApiError::internal(&e))
@@ -164,20 +171,42 @@ fn monitor_name(path: Result<Path<String>, PathRejection>) -> Result<String, Api
     })
 }
 
-fn find_monitor<'a>(state: &'a AppState, name: &str) -> Result<&'a Arc<Monitor>, ApiError> {
-    state.monitors.get(name).ok_or_else(|| {
-        let mut known: Vec<&str> = state.monitors.keys().map(String::as_str).collect();
-        known.sort_unstable();
+fn find_monitor(state: &AppState, name: &str) -> Result<Arc<Monitor>, ApiError> {
+    let monitors = state.service.monitors();
+    monitors.get(name).cloned().ok_or_else(|| {
         ApiError::new(
             StatusCode::NOT_FOUND,
             "unknown_monitor",
             format!(
                 "monitor {name:?} is not configured; known monitors: {}",
-                known.join(", ")
+                monitors.names().join(", ")
             ),
         )
     })
 }
+
+/// Runs `work` against monitor `name`, again against its successor when a reload replaced
+/// it meanwhile (for at most [`RELOAD_WAIT`]).
+fn with_monitor<T>(
+    state: &AppState,
+    name: &str,
+    mut work: impl FnMut(&Monitor) -> Result<Result<T, Refused>, ApiError>,
+) -> Result<T, ApiError> {
+    let deadline = std::time::Instant::now() + RELOAD_WAIT;
+    loop {
+        let monitor = find_monitor(state, name)?;
+        match work(&monitor)? {
+            Ok(done) => return Ok(done),
+            Err(Refused::Retired) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            Err(refused) => return Err(refusal(name, refused)),
+        }
+    }
+}
+
+/// How long a request waits for a reload to install a monitor's successor.
+const RELOAD_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// One of the `server.max_concurrent_ingest` slots, or 429.
 fn ingest_permit(state: &AppState) -> Result<OwnedSemaphorePermit, ApiError> {
@@ -193,16 +222,32 @@ fn ingest_permit(state: &AppState) -> Result<OwnedSemaphorePermit, ApiError> {
         })
 }
 
-fn backlog(name: &str, b: Backlog) -> ApiError {
-    ApiError::too_many(
-        "evaluation_backlog",
-        format!(
-            "monitor {name:?} has {} windows waiting for evaluation (server.max_queued_windows); \
-             retry after the Retry-After seconds",
-            b.queued
+fn refusal(name: &str, refused: Refused) -> ApiError {
+    match refused {
+        Refused::Backlog { queued } => ApiError::too_many(
+            "evaluation_backlog",
+            format!(
+                "monitor {name:?} has {queued} windows waiting for evaluation \
+                 (server.max_queued_windows); retry after the Retry-After seconds"
+            ),
+            1,
         ),
-        1,
-    )
+        Refused::Storage(e) => {
+            tracing::error!(monitor = name, error = %e, "Cannot write the state log.");
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "state_write_failed",
+                format!(
+                    "monitor {name:?} could not log the request to server.state_dir: {e}; nothing was applied, retry"
+                ),
+            )
+        }
+        Refused::Retired => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "reloading",
+            format!("monitor {name:?} is being reloaded; retry"),
+        ),
+    }
 }
 
 /// The request's `Idempotency-Key`, if any; 400 when it is not 1–128 visible ASCII characters.
@@ -273,22 +318,26 @@ pub(super) async fn ingest_rows(
     body: Body,
 ) -> Result<Response, ApiError> {
     let name = monitor_name(path)?;
-    let monitor = Arc::clone(find_monitor(&state, &name)?);
+    find_monitor(&state, &name)?;
     let key = idempotency_key(&headers)?;
     let _permit = ingest_permit(&state)?;
     let bytes = read_json_body(&state, &headers, body).await?;
-    let worker = Arc::clone(&monitor);
     // Parsing and appending are CPU work under the monitor's lock: keep them off the async
     // workers.
-    let applied = tokio::task::spawn_blocking(move || {
-        let batch = worker.schema.parse(&bytes)?;
-        Ok(worker.ingest(batch, unix_now(), key))
+    let worker = state.clone();
+    let target = name.clone();
+    let ingested = tokio::task::spawn_blocking(move || {
+        with_monitor(&worker, &target, |monitor| {
+            let batch = monitor
+                .model
+                .schema
+                .parse(&bytes)
+                .map_err(|e| ApiError::batch(&target, e))?;
+            Ok(monitor.ingest(batch, unix_now(), key.clone()))
+        })
     })
     .await
-    .map_err(|e| ApiError::internal(&e))?;
-    let ingested = applied
-        .map_err(|e| ApiError::batch(&name, e))?
-        .map_err(|b| backlog(&name, b))?;
+    .map_err(|e| ApiError::internal(&e))??;
     let (windows, labelled) = ingested.published.wait().await;
     let body = json!({
         "accepted": ingested.ack.accepted,
@@ -313,8 +362,8 @@ pub(super) async fn ingest_labels(
     body: Body,
 ) -> Result<Json<Value>, ApiError> {
     let name = monitor_name(path)?;
-    let monitor = Arc::clone(find_monitor(&state, &name)?);
-    if monitor.labelled.is_none() {
+    let monitor = find_monitor(&state, &name)?;
+    if monitor.model.labelled.is_none() {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "no_target",
@@ -325,16 +374,18 @@ pub(super) async fn ingest_labels(
     }
     let _permit = ingest_permit(&state)?;
     let bytes = read_json_body(&state, &headers, body).await?;
-    let max_items = monitor.limits().max_rows_per_request;
-    let joined = tokio::task::spawn_blocking(move || {
-        let items = crate::ingest::labels::parse_body(&bytes, max_items)?;
-        Ok(monitor.add_labels(&items, unix_now()))
+    let max_items = monitor.model.limits.max_rows_per_request;
+    let worker = state.clone();
+    let target = name.clone();
+    let (outcomes, published) = tokio::task::spawn_blocking(move || {
+        let items = crate::ingest::labels::parse_body(&bytes, max_items)
+            .map_err(|e| ApiError::batch(&target, e))?;
+        with_monitor(&worker, &target, |monitor| {
+            Ok(monitor.add_labels(items.clone(), unix_now()))
+        })
     })
     .await
-    .map_err(|e| ApiError::internal(&e))?;
-    let (outcomes, published) = joined
-        .map_err(|e| ApiError::batch(&name, e))?
-        .map_err(|b| backlog(&name, b))?;
+    .map_err(|e| ApiError::internal(&e))??;
     let (_, labelled) = published.wait().await;
     let count = |o: LabelOutcome| outcomes.iter().filter(|&&x| x == o).count();
     Ok(Json(json!({
@@ -344,6 +395,27 @@ pub(super) async fn ingest_labels(
         "labelled_windows_evaluated": labelled,
         "outcomes": outcomes,
     })))
+}
+
+/// `POST /-/reload`: re-reads the config file; 200 with what changed, or 422 with every
+/// problem while the old config keeps serving.
+pub(super) async fn reload(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let service = Arc::clone(&state.service);
+    let outcome = tokio::task::spawn_blocking(move || service.reload())
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+    match outcome {
+        Ok(report) => Ok(Json(json!({"status": "reloaded", "changes": report}))),
+        Err(problems) => Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_config",
+            problems
+                .iter()
+                .map(|p| format!("{}: {}", p.path, p.message))
+                .collect::<Vec<_>>()
+                .join("; "),
+        )),
+    }
 }
 
 #[cfg(test)]

@@ -14,7 +14,6 @@ pub mod guard;
 pub mod handlers;
 pub mod server;
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -26,16 +25,13 @@ use tokio::sync::Semaphore;
 use tower_http::trace::TraceLayer;
 
 use crate::api::auth::Auth;
-use crate::engine::evaluate::unix_now;
-use crate::engine::monitor::Monitor;
 use crate::export::metrics::Metrics;
 use crate::service::Service;
 
 /// Shared state of all handlers.
 #[derive(Debug, Clone)]
 pub struct AppState {
-    monitors: Arc<HashMap<String, Arc<Monitor>>>,
-    ordered: Arc<Vec<Arc<Monitor>>>,
+    service: Arc<Service>,
     metrics: Arc<Metrics>,
     max_body_bytes: usize,
     /// Ingest requests running at once (`server.max_concurrent_ingest`).
@@ -48,16 +44,10 @@ pub struct AppState {
 
 impl AppState {
     /// State for a built service.
-    pub fn new(service: &Service) -> Self {
-        let monitors = service
-            .monitors
-            .iter()
-            .map(|m| (m.name().to_owned(), Arc::clone(m)))
-            .collect();
+    pub fn new(service: &Arc<Service>) -> Self {
         let server = &service.settings.server;
         Self {
-            monitors: Arc::new(monitors),
-            ordered: Arc::new(service.monitors.clone()),
+            service: Arc::clone(service),
             metrics: Arc::clone(&service.metrics),
             max_body_bytes: server.max_body_bytes,
             ingest_permits: Arc::new(Semaphore::new(server.max_concurrent_ingest)),
@@ -74,6 +64,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(handlers::healthz))
         .route("/readyz", get(handlers::readyz))
         .route("/metrics", get(handlers::metrics))
+        .route("/-/reload", post(handlers::reload))
         .route("/v1/monitors", get(handlers::list_monitors))
         .route("/v1/monitors/{monitor}", get(handlers::monitor_results))
         .route("/v1/monitors/{monitor}/rows", post(handlers::ingest_rows))
@@ -100,28 +91,4 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
-}
-
-/// Clock work for every monitor: closes time windows on the server clock (feature windows of
-/// arrival-time monitors, all labelled windows) and expires predictions waiting for labels, so
-/// a window is published within `interval` of its end even when no further rows arrive. Runs
-/// on a blocking thread: it takes each monitor's lock.
-pub async fn run_ticker(monitors: Vec<Arc<Monitor>>, interval: Duration) {
-    let mut ticker = tokio::time::interval(interval);
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let monitors = Arc::new(monitors);
-    loop {
-        ticker.tick().await;
-        let monitors = Arc::clone(&monitors);
-        let ticked = tokio::task::spawn_blocking(move || {
-            let now = unix_now();
-            for monitor in monitors.iter() {
-                // Published by the monitor's evaluator; nobody waits for it here.
-                drop(monitor.tick(now));
-            }
-        });
-        if let Err(e) = ticked.await {
-            tracing::error!(error = %e, "Clock tick failed.");
-        }
-    }
 }

@@ -69,18 +69,20 @@ pub enum Format {
 pub fn main(args: &Args) -> Result<(), Vec<Problem>> {
     let service = crate::service::load_service(&args.config)?;
     let problem = |message: String| vec![Problem::new("", message)];
+    let monitors = service.monitors();
     let monitor = match &args.monitor {
-        Some(name) => service.monitors.iter().find(|m| m.name() == name),
-        None => service.monitors.first(),
+        Some(name) => monitors.ordered.iter().find(|m| m.name() == name),
+        None => monitors.ordered.first(),
     }
     .ok_or_else(|| {
-        let names: Vec<&str> = service.monitors.iter().map(|m| m.name()).collect();
+        let names: Vec<&str> = monitors.ordered.iter().map(|m| m.name()).collect();
         problem(format!(
             "no monitor {:?}; monitors: {}",
             args.monitor.as_deref().unwrap_or(""),
             names.join(", ")
         ))
     })?;
+    let monitor = &monitor.model;
     let spec = &monitor.spec;
     let rows = match (args.rows, monitor.window) {
         (Some(rows), _) => rows,

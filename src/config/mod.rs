@@ -110,6 +110,29 @@ pub struct ServerSettings {
     pub shutdown_grace: Duration,
     /// Bearer-token authentication; off when absent.
     pub auth: Option<AuthSpec>,
+    /// Directory for the write-ahead log and snapshots (relative paths: to the config file);
+    /// `--state-dir` overrides it. Without one, state lives in memory only.
+    pub state_dir: Option<PathBuf>,
+    /// When logged events reach the disk: before each acknowledgement, or on a timer.
+    pub fsync: Fsync,
+    /// With `fsync: interval`, how often the log is synced.
+    #[serde(deserialize_with = "de_duration")]
+    pub fsync_interval: Duration,
+    /// How often each monitor's state is snapshotted (which bounds log replay at start-up).
+    #[serde(deserialize_with = "de_duration")]
+    pub snapshot_interval: Duration,
+}
+
+/// When an acknowledged event is on disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Fsync {
+    /// Synced before the response: survives power loss, costs one fsync per request.
+    #[default]
+    Always,
+    /// Written before the response (survives a crash or `kill -9` of the process), synced
+    /// every `fsync_interval` (a power loss can lose that much).
+    Interval,
 }
 
 impl Default for ServerSettings {
@@ -130,6 +153,10 @@ impl Default for ServerSettings {
             idempotency_horizon: Duration::from_secs(600),
             shutdown_grace: Duration::from_secs(10),
             auth: None,
+            state_dir: None,
+            fsync: Fsync::Always,
+            fsync_interval: Duration::from_secs(1),
+            snapshot_interval: Duration::from_secs(60),
         }
     }
 }
@@ -223,7 +250,7 @@ impl Scope {
 }
 
 /// One monitored model: its reference data, columns, window and drift rules.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MonitorSpec {
     /// Name used in URLs and metric labels: `[A-Za-z0-9_-]`, unique.
@@ -291,7 +318,7 @@ fn default_history() -> usize {
 }
 
 /// Feature columns by type.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct FeatureSpecs {
     /// Numeric features.
@@ -407,7 +434,7 @@ impl<'de> Deserialize<'de> for Threshold {
 }
 
 /// A prediction or target column.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct ColumnSpec {
     /// Column name.
@@ -468,7 +495,7 @@ fn de_category<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Err
 }
 
 /// How rows wait for ground truth that arrives later (`POST /v1/monitors/{name}/labels`).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct LabelJoinSpec {
     /// Predictions kept waiting for their label; beyond it the oldest expire (counted).
@@ -488,7 +515,7 @@ impl Default for LabelJoinSpec {
 }
 
 /// Concept-drift settings.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct ConceptSpec {
     /// Significance level of the per-window concept-drift tests (Bonferroni-split when two run).
@@ -507,7 +534,7 @@ impl Default for ConceptSpec {
 }
 
 /// Page-Hinkley parameters (detects an increase of the mean error).
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Copy, Deserialize, serde::Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct PageHinkleySpec {
     /// Change in the mean error tolerated without alarm (per row).
@@ -530,7 +557,7 @@ impl Default for PageHinkleySpec {
 
 /// Per-monitor alert routing and tuning, exported as metrics that the shipped Prometheus rules
 /// join, so editing this block changes alerts without editing the rule file.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct AlertingSpec {
     /// `severity` label of the monitor's alerts (Alertmanager routes on it).
@@ -627,7 +654,7 @@ impl TestKind {
 }
 
 /// Window definition as written in the file.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct WindowSpec {
     /// Count-based window size.
@@ -693,7 +720,7 @@ impl WindowSpec {
 }
 
 /// A sliding step: a row count or a duration text.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(untagged)]
 pub enum StepSpec {
     /// Step in rows.
@@ -703,7 +730,7 @@ pub enum StepSpec {
 }
 
 /// The validated window, as the engine uses it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Window {
     /// Every `size` rows form a window.
     CountTumbling {

@@ -125,7 +125,7 @@ pub enum ColumnValues<'a> {
 }
 
 /// The result of one column in one window.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ColumnOutcome {
     /// Test applied.
     pub test: TestKind,

@@ -4,14 +4,14 @@
 //! the HTTP runtime. The criterion bench in `benches/` measures exactly this function.
 
 use rayon::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::engine::check::{ColumnCheck, ColumnOutcome, Role};
 use crate::engine::policy;
 use crate::window::ClosedWindow;
 
 /// The published result of one window.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct WindowReport {
     /// Window sequence number within the monitor.
     pub seq: u64,
@@ -34,7 +34,7 @@ pub struct WindowReport {
 }
 
 /// Dataset-level drift: the share of features that drifted.
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 pub struct DatasetDrift {
     /// Drifted features / features with a verdict (0 when none had one).
     pub drift_share: f64,
@@ -49,7 +49,7 @@ pub struct DatasetDrift {
 }
 
 /// One column's result with its name.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ColumnReport {
     /// Column name.
     pub name: String,

@@ -3,6 +3,11 @@
 
 pub mod check;
 pub mod evaluate;
+pub mod evaluator;
+pub mod model;
 pub mod monitor;
 pub mod null;
+pub mod persist;
 pub mod policy;
+pub mod results;
+pub mod state;

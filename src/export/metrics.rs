@@ -11,11 +11,11 @@ use prometheus::{
     Registry, TextEncoder, exponential_buckets,
 };
 
-use crate::config::MonitorSpec;
 use crate::engine::check::{ColumnCheck, Role};
 use crate::engine::evaluate::{ColumnReport, DatasetDrift};
-use crate::engine::monitor::UNMATCHED_REASONS;
-use crate::labelled::{LabelledModel, LabelledReport};
+use crate::engine::model::MonitorModel;
+use crate::labelled::LabelledReport;
+use crate::labelled::join::UNMATCHED_REASONS;
 
 /// `detector` label of the online concept-change detector.
 pub const DETECTOR: &str = "page_hinkley";
@@ -45,6 +45,9 @@ pub const REJECTION_CODES: &[&str] = &[
     "forbidden",
     "too_many_requests",
     "evaluation_backlog",
+    "state_write_failed",
+    "reloading",
+    "invalid_config",
     "internal",
 ];
 
@@ -142,6 +145,9 @@ pub struct Metrics {
     /// Open HTTP connections.
     pub http_connections_open: IntGauge,
     http_connection_errors: IntCounterVec,
+    reference_info: IntGaugeVec,
+    reload_successful: IntGauge,
+    reload_success_timestamp: prometheus::Gauge,
 }
 
 /// The gauges of one kind of column drift (feature, prediction or target).
@@ -573,8 +579,112 @@ impl Metrics {
                 }
                 c
             },
+            reference_info: int_gauge(
+                &r,
+                "driftscope_reference_info",
+                "Always 1; the fingerprint label is the SHA-256 (first 16 hex digits) of the monitor's reference file. State coded against another file is not reused.",
+                &["monitor", "fingerprint"],
+            ),
+            reload_successful: {
+                let g = IntGauge::new(
+                    "driftscope_config_last_reload_successful",
+                    "1 when the last config load or reload succeeded; 0 while the service runs on an older config because the new one was refused.",
+                )
+                .expect("valid metric definition");
+                g.set(1);
+                r.register(Box::new(g.clone()))
+                    .expect("metric names are unique");
+                g
+            },
+            reload_success_timestamp: {
+                let g = prometheus::Gauge::new(
+                    "driftscope_config_last_reload_success_timestamp_seconds",
+                    "Unix time of the last successful config load or reload.",
+                )
+                .expect("valid metric definition");
+                g.set(crate::engine::evaluate::unix_now());
+                r.register(Box::new(g.clone()))
+                    .expect("metric names are unique");
+                g
+            },
             registry: r,
         }
+    }
+
+    /// Records the outcome of a config reload.
+    pub fn reload_outcome(&self, success: bool) {
+        self.reload_successful.set(i64::from(success));
+        if success {
+            self.reload_success_timestamp
+                .set(crate::engine::evaluate::unix_now());
+        }
+    }
+
+    /// Removes every series of `monitor` for which `keep(labels)` is false, where `labels`
+    /// are the series' label pairs: a reload drops removed monitors and columns this way.
+    pub fn forget(&self, monitor: &str, keep: &KeepSeries<'_>) {
+        for vec in self.per_monitor() {
+            vec.forget(monitor, keep);
+        }
+    }
+
+    /// Every metric family with a `monitor` label.
+    fn per_monitor(&self) -> Vec<&dyn Forget> {
+        let mut all: Vec<&dyn Forget> = Vec::new();
+        for gauges in [&self.feature, &self.prediction, &self.target] {
+            all.extend([
+                &gauges.score as &dyn Forget,
+                &gauges.p_value,
+                &gauges.p_value_adjusted,
+                &gauges.threshold,
+                &gauges.effect_size,
+                &gauges.min_effect,
+                &gauges.detected,
+                &gauges.streak,
+            ]);
+        }
+        all.extend([
+            &self.feature_missing_ratio as &dyn Forget,
+            &self.feature_invalid_ratio,
+            &self.feature_out_of_range_ratio,
+            &self.feature_new_category_ratio,
+            &self.dataset_share,
+            &self.dataset_detected,
+            &self.dataset_streak,
+            &self.drifted_features,
+            &self.window_rows,
+            &self.last_evaluation,
+            &self.reference_rows,
+            &self.concept_score,
+            &self.concept_p_value,
+            &self.concept_detected,
+            &self.concept_streak,
+            &self.concept_change_detected,
+            &self.concept_change_points,
+            &self.model_quality,
+            &self.model_quality_degraded,
+            &self.labelled_windows,
+            &self.monitor_info,
+            &self.alert_for_windows,
+            &self.no_data_seconds,
+            &self.data_quality_threshold,
+            &self.last_ingest,
+            &self.windows_evaluated,
+            &self.windows_skipped,
+            &self.drift_windows,
+            &self.rows_ingested,
+            &self.rows_dropped,
+            &self.values_invalid,
+            &self.requests_rejected,
+            &self.labels_received,
+            &self.labels_matched,
+            &self.labels_unmatched,
+            &self.predictions_expired,
+            &self.labels_pending,
+            &self.evaluation_duration,
+            &self.reference_info,
+        ]);
+        all
     }
 
     /// Counts a connection that ended in an error of `kind` (one of [`CONNECTION_ERROR_KINDS`]).
@@ -585,17 +695,18 @@ impl Metrics {
     /// Creates the monitor's series with initial values so they exist before the first window:
     /// counters at 0, thresholds, alerting metadata, reference quality, and "last seen"
     /// timestamps at the start time (so no-data alerts fire even if nothing ever arrives).
-    pub fn register_monitor(
-        &self,
-        spec: &MonitorSpec,
-        reference_rows: usize,
-        checks: &[ColumnCheck],
-        labelled: Option<&LabelledModel>,
-    ) {
+    pub fn register_monitor(&self, model: &MonitorModel) {
+        let spec = &model.spec;
+        let checks = model.checks.as_slice();
+        let labelled = model.labelled.as_deref();
         let monitor = spec.name.as_str();
         self.reference_rows
             .with_label_values(&[monitor])
-            .set(reference_rows as i64);
+            .set(model.reference_rows as i64);
+        let fingerprint = model.fingerprint.get(..16).unwrap_or(&model.fingerprint);
+        self.reference_info
+            .with_label_values(&[monitor, fingerprint])
+            .set(1);
         for counter in [
             &self.windows_evaluated,
             &self.drift_windows,
@@ -765,10 +876,10 @@ impl Metrics {
         if let Some(concept) = &report.concept {
             for t in &concept.tests {
                 self.concept_score
-                    .with_label_values(&[monitor, t.test])
+                    .with_label_values(&[monitor, t.test.as_str()])
                     .set(t.result.score);
                 self.concept_p_value
-                    .with_label_values(&[monitor, t.test])
+                    .with_label_values(&[monitor, t.test.as_str()])
                     .set(t.result.p_value);
             }
             self.concept_detected
@@ -813,6 +924,35 @@ impl Metrics {
         // Encoding into a Vec only fails on invalid metric data, which `new` rules out.
         let _ = TextEncoder::new().encode(&self.registry.gather(), &mut buffer);
         String::from_utf8(buffer).unwrap_or_default()
+    }
+}
+
+/// Decides, from a series' label pairs, whether it stays.
+pub type KeepSeries<'a> = dyn Fn(&[(&str, &str)]) -> bool + 'a;
+
+/// A metric family whose series can be removed by label values.
+trait Forget {
+    fn forget(&self, monitor: &str, keep: &KeepSeries<'_>);
+}
+
+impl<T: prometheus::core::MetricVecBuilder> Forget for prometheus::core::MetricVec<T> {
+    fn forget(&self, monitor: &str, keep: &KeepSeries<'_>) {
+        use prometheus::core::Collector;
+        for family in self.collect() {
+            for metric in family.get_metric() {
+                let labels: Vec<(&str, &str)> = metric
+                    .get_label()
+                    .iter()
+                    .map(|l| (l.name(), l.value()))
+                    .collect();
+                let ours = labels.iter().any(|&(n, v)| n == "monitor" && v == monitor);
+                if ours && !keep(&labels) {
+                    let by_name: std::collections::HashMap<&str, &str> =
+                        labels.iter().copied().collect();
+                    let _ = self.remove(&by_name);
+                }
+            }
+        }
     }
 }
 

@@ -8,13 +8,13 @@
 
 use std::collections::{HashMap, VecDeque};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Longest accepted key. UUIDs (36) and ULIDs (26) fit with room to spare.
 pub const MAX_KEY_BYTES: usize = 128;
 
 /// Rows of one ingest request that no window kept, by reason.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Dropped {
     /// Older than every open time window.
     pub late: u64,
@@ -32,7 +32,7 @@ impl Dropped {
 }
 
 /// What an ingest request did to the monitor, as acknowledged to the client.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IngestAck {
     /// Rows kept by the window.
     pub accepted: u64,
@@ -41,12 +41,13 @@ pub struct IngestAck {
 }
 
 /// Keys seen recently, with the acknowledgement each got.
-#[derive(Debug)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct IdempotencyCache {
     max_keys: usize,
     horizon: f64,
     order: VecDeque<(f64, String)>,
-    acks: HashMap<String, IngestAck>,
+    /// Key → (time recorded, acknowledgement).
+    acks: HashMap<String, (f64, IngestAck)>,
 }
 
 impl IdempotencyCache {
@@ -60,10 +61,24 @@ impl IdempotencyCache {
         }
     }
 
+    /// This cache's keys under new bounds (applied from the next insert or expiry).
+    pub fn with_bounds(mut self, max_keys: usize, horizon: f64) -> Self {
+        self.max_keys = max_keys;
+        self.horizon = horizon;
+        self
+    }
+
     /// The acknowledgement of an earlier request with `key`, if still remembered at `now`.
     pub fn get(&mut self, key: &str, now: f64) -> Option<IngestAck> {
         self.expire(now);
-        self.acks.get(key).copied()
+        self.acks.get(key).map(|&(_, ack)| ack)
+    }
+
+    /// Whether `key` is remembered at `now` (no expiry is applied).
+    pub fn contains(&self, key: &str, now: f64) -> bool {
+        self.acks
+            .get(key)
+            .is_some_and(|(at, _)| now - at <= self.horizon)
     }
 
     /// Remembers `key`'s acknowledgement.
@@ -75,7 +90,7 @@ impl IdempotencyCache {
             self.forget_oldest();
         }
         self.order.push_back((now, key.clone()));
-        self.acks.insert(key, ack);
+        self.acks.insert(key, (now, ack));
     }
 
     fn expire(&mut self, now: f64) {

@@ -43,7 +43,7 @@ enum Slot {
 }
 
 /// One parsed column of a batch.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum ParsedColumn {
     /// Values (NaN = missing, [`INVALID_NUMBER`] = invalid) and the count of invalid values.
     Numeric {
@@ -65,7 +65,7 @@ pub enum ParsedColumn {
 }
 
 /// A parsed request body.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ParsedBatch {
     /// Number of rows.
     pub rows: usize,

@@ -19,7 +19,7 @@ use crate::config::PageHinkleySpec;
 use crate::stats::{chisquare, z};
 
 /// Result of one concept-drift test.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ConceptTest {
     /// Statistic: summed chi-square, error-rate change (window − reference), or KS D.
     pub score: f64,
@@ -70,7 +70,7 @@ pub fn error_rate(ref_errors: u64, ref_rows: u64, cur_errors: u64, cur_rows: u64
 /// under 0.4 false alarms per 100 000 labelled rows at stable error rates of 0.17–0.40, and a
 /// rise from 0.17 to 0.27 flagged after ~700–1500 rows (lambda 50 halves the delay but raises
 /// ~1–3 false alarms per 100 000 rows).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PageHinkley {
     spec: PageHinkleySpec,
     seen: u64,
@@ -89,6 +89,11 @@ impl PageHinkley {
             cumulative: 0.0,
             minimum: 0.0,
         }
+    }
+
+    /// The detector's parameters.
+    pub fn spec(&self) -> PageHinkleySpec {
+        self.spec
     }
 
     /// Adds one error value; returns true when it completes a change point (the detector then

@@ -7,9 +7,10 @@
 //! drift, concept drift and model quality, all against the reference computed once at start-up.
 
 pub mod concept;
+pub mod join;
 pub mod quality;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::engine::check::{ColumnCheck, INVALID_CODE, MISSING_CODE};
 use crate::engine::evaluate::{ColumnReport, rfc3339, unix_now};
@@ -71,7 +72,7 @@ pub struct RegressionReference {
 }
 
 /// The published result of one labelled window.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LabelledReport {
     /// Labelled-window sequence number.
     pub seq: u64,
@@ -94,7 +95,7 @@ pub struct LabelledReport {
 }
 
 /// Concept drift of one labelled window.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ConceptReport {
     /// The tests run, by name.
     pub tests: Vec<NamedTest>,
@@ -105,17 +106,40 @@ pub struct ConceptReport {
 }
 
 /// A concept-drift test result with its label value.
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 pub struct NamedTest {
-    /// `label_given_prediction`, `error_rate` or `residual_ks`.
-    pub test: &'static str,
+    /// Which test.
+    pub test: ConceptTestName,
     /// The outcome.
     #[serde(flatten)]
     pub result: ConceptTest,
 }
 
+/// The concept-drift tests, as named in JSON and metric labels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConceptTestName {
+    /// Stratified chi-square of P(y | ŷ).
+    LabelGivenPrediction,
+    /// Two-proportion z-test of the error rate.
+    ErrorRate,
+    /// KS test of regression residuals.
+    ResidualKs,
+}
+
+impl ConceptTestName {
+    /// The label value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConceptTestName::LabelGivenPrediction => "label_given_prediction",
+            ConceptTestName::ErrorRate => "error_rate",
+            ConceptTestName::ResidualKs => "residual_ks",
+        }
+    }
+}
+
 /// One quality metric, current window vs reference.
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 pub struct QualityReport {
     /// Metric.
     pub metric: QualityMetric,
@@ -236,11 +260,11 @@ impl LabelledModel {
         }
         let tests = vec![
             NamedTest {
-                test: "label_given_prediction",
+                test: ConceptTestName::LabelGivenPrediction,
                 result: concept::conditional_labels(&reference.conditional, &conditional),
             },
             NamedTest {
-                test: "error_rate",
+                test: ConceptTestName::ErrorRate,
                 result: concept::error_rate(
                     reference.errors,
                     reference.rows,
@@ -274,7 +298,7 @@ impl LabelledModel {
         residuals.sort_unstable_by(f64::total_cmp);
         let ks = ks::ks_2samp(&reference.residuals_sorted, &residuals);
         let tests = vec![NamedTest {
-            test: "residual_ks",
+            test: ConceptTestName::ResidualKs,
             result: ConceptTest {
                 score: ks.statistic,
                 p_value: ks.p_value,

@@ -41,7 +41,7 @@ use serde::Serialize;
 /// A model-quality metric; `as_str` is its metric label value.
 ///
 /// Variants are listed in the order the functions of this module return them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum QualityMetric {
     /// Share of rows whose predicted class is the actual class.

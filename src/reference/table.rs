@@ -18,6 +18,33 @@ pub struct ReferenceTable {
     frame: DataFrame,
     /// Shown in error messages.
     path: String,
+    /// SHA-256 of the file's bytes (hex).
+    pub fingerprint: String,
+}
+
+/// SHA-256 of the file at `path` (hex): identifies the reference's content, so state coded
+/// against one file is never reused with another.
+pub fn fingerprint(path: &Path) -> Result<String, String> {
+    use sha2::{Digest, Sha256};
+    use std::fmt::Write;
+    use std::io::Read;
+    let mut file = File::open(path).map_err(|e| format!("cannot open: {e}"))?;
+    let mut hasher = Sha256::new();
+    let mut buffer = vec![0; 1 << 16];
+    loop {
+        let n = file
+            .read(&mut buffer)
+            .map_err(|e| format!("cannot read: {e}"))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buffer[..n]);
+    }
+    let mut hex = String::with_capacity(64);
+    for byte in hasher.finalize() {
+        let _ = write!(hex, "{byte:02x}");
+    }
+    Ok(hex)
 }
 
 /// One reference column, converted for profiling.
@@ -69,6 +96,7 @@ impl ReferenceTable {
         Ok(Self {
             frame,
             path: path.display().to_string(),
+            fingerprint: fingerprint(path)?,
         })
     }
 

@@ -1,46 +1,164 @@
-//! Turns a validated config into running monitors: reads every reference file, checks every
-//! column against it and profiles it, and prepares the labelled-stream reference (target drift,
-//! concept drift, model quality). Used by `serve` and by `check`, which report the same problems.
+//! Turns a validated config into running monitors, and keeps them running: recovery from the
+//! state directory at start-up, hot reload, snapshots and the clock.
+//!
+//! - [`profile`]: reference files → column checks (shared by `serve`, `check`, `calibrate`);
+//! - [`reload`]: a new config, validated completely before it replaces the old one;
+//! - [`tasks`]: the ticker, log syncs and periodic snapshots.
 
-use std::collections::BTreeSet;
-use std::path::Path;
-use std::sync::Arc;
+pub mod profile;
+pub mod reload;
+pub mod tasks;
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock};
 
 use crate::api::auth::Auth;
-use crate::config::{self, ColumnKind, ColumnSpec, MonitorSpec, Problem, Settings, Window};
-use crate::engine::check::{ColumnCheck, ColumnChoice, ReferenceProfile, Role};
-use crate::engine::monitor::{ColumnRoles, Monitor, MonitorProfile};
-use crate::engine::null;
-use crate::engine::policy::FamilySettings;
+use crate::config::{self, MonitorSpec, Problem, Settings};
+use crate::engine::model::{MonitorModel, MonitorProfile};
+use crate::engine::monitor::{Monitor, Storage};
+use crate::engine::persist;
+use crate::engine::results::Results;
+use crate::engine::state::MonitorState;
 use crate::export::metrics::Metrics;
-use crate::labelled::quality;
-use crate::labelled::{
-    ClassificationReference, LabelledModel, NO_CLASS, RegressionReference, Task,
-};
-use crate::reference::table::{Cells, ReferenceTable};
+use crate::state::StateDir;
+
+/// The monitors being served, replaced as a whole by a reload.
+#[derive(Debug, Default)]
+pub struct MonitorSet {
+    /// In config order.
+    pub ordered: Vec<Arc<Monitor>>,
+    by_name: HashMap<String, Arc<Monitor>>,
+}
+
+impl MonitorSet {
+    fn new(ordered: Vec<Arc<Monitor>>) -> Self {
+        let by_name = ordered
+            .iter()
+            .map(|m| (m.name().to_owned(), Arc::clone(m)))
+            .collect();
+        Self { ordered, by_name }
+    }
+
+    /// The monitor called `name`.
+    pub fn get(&self, name: &str) -> Option<&Arc<Monitor>> {
+        self.by_name.get(name)
+    }
+
+    /// Monitor names, sorted.
+    pub fn names(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self.by_name.keys().map(String::as_str).collect();
+        names.sort_unstable();
+        names
+    }
+}
 
 /// Everything the service runs on.
 #[derive(Debug)]
 pub struct Service {
-    /// The loaded config.
+    /// The config loaded at start-up (`server` settings only change with a restart).
     pub settings: Settings,
-    /// Monitors in config order.
-    pub monitors: Vec<Arc<Monitor>>,
+    /// The config file, re-read on reload.
+    pub config_path: PathBuf,
+    monitors: RwLock<Arc<MonitorSet>>,
     /// The metrics registry.
     pub metrics: Arc<Metrics>,
     /// Bearer-token authentication, when `server.auth` is set.
     pub auth: Option<Arc<Auth>>,
+    /// Where state is persisted, when it is.
+    pub state: Option<StateDir>,
+    /// One reload at a time.
+    reloading: Mutex<()>,
 }
 
-/// Loads `path` (with environment overrides), validates it and builds every monitor. On failure
-/// returns **all** problems found, each naming the file and key path.
+impl Service {
+    /// The monitors now being served.
+    pub fn monitors(&self) -> Arc<MonitorSet> {
+        Arc::clone(&self.monitors.read().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    fn replace_monitors(&self, set: MonitorSet) {
+        *self.monitors.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(set);
+    }
+
+    /// Snapshots every monitor (shutdown, and periodically); errors are logged.
+    pub fn snapshot_all(&self) {
+        for monitor in &self.monitors().ordered {
+            if let Err(e) = snapshot(monitor) {
+                tracing::error!(monitor = monitor.name(), error = %e, "Snapshot failed.");
+            }
+        }
+    }
+}
+
+/// Writes one monitor's snapshot, when it has storage.
+pub fn snapshot(monitor: &Monitor) -> std::io::Result<()> {
+    let Some(storage) = monitor.storage() else {
+        return Ok(());
+    };
+    let (state, results) = monitor.checkpoint()?;
+    persist::save(&storage.dir, &monitor.model, state, results)
+}
+
+/// Loads `path` (with environment overrides), validates it and builds every monitor, with state
+/// in memory only (`check`, `calibrate`, tests). On failure returns **all** problems found,
+/// each naming the file and key path.
 pub fn load_service(path: &Path) -> Result<Service, Vec<Problem>> {
     let settings = config::load(path, None).map_err(|e| vec![Problem::new("", e.to_string())])?;
-    build_service(settings, path)
+    build_service(settings, path, None)
 }
 
-/// Builds monitors from loaded settings (`path` only labels problems).
-pub fn build_service(settings: Settings, path: &Path) -> Result<Service, Vec<Problem>> {
+/// Builds and starts the monitors of loaded settings (`path` is the config file). With
+/// `state_dir`, each monitor first recovers its state from there and logs every event to it.
+pub fn build_service(
+    settings: Settings,
+    path: &Path,
+    state_dir: Option<&Path>,
+) -> Result<Service, Vec<Problem>> {
+    let (models, auth) = build_models(&settings, path, &HashMap::new())?;
+    let extra_labels: BTreeSet<String> = settings
+        .monitors
+        .iter()
+        .flat_map(|m| m.alerting.labels.keys().cloned())
+        .collect();
+    let metrics = Arc::new(Metrics::new(&extra_labels.into_iter().collect::<Vec<_>>()));
+    let state = state_dir
+        .map(StateDir::open)
+        .transpose()
+        .map_err(|e| vec![Problem::new("server.state_dir", e.to_string())])?;
+    let mut monitors = Vec::new();
+    for model in models {
+        let name = model.name().to_owned();
+        let started =
+            start_monitor(model, state.as_ref(), &settings, &metrics, None).map_err(|e| {
+                vec![Problem::new(
+                    format!("state of monitor {name:?}"),
+                    e.to_string(),
+                )]
+            })?;
+        monitors.push(started);
+    }
+    Ok(Service {
+        config_path: path.to_owned(),
+        settings,
+        monitors: RwLock::new(Arc::new(MonitorSet::new(monitors))),
+        metrics,
+        auth,
+        state,
+        reloading: Mutex::new(()),
+    })
+}
+
+/// Models of the monitors to (re)build, and the resolved authentication.
+type Models = (Vec<MonitorModel>, Option<Arc<Auth>>);
+
+/// Validates `settings` and builds the model of every monitor; `reuse` holds profiles that need
+/// not be rebuilt (a reload's unchanged monitors are not rebuilt at all). Reports every problem.
+fn build_models(
+    settings: &Settings,
+    path: &Path,
+    reuse: &HashMap<String, Arc<Monitor>>,
+) -> Result<Models, Vec<Problem>> {
     let label = |problems: Vec<Problem>| {
         problems
             .into_iter()
@@ -50,10 +168,12 @@ pub fn build_service(settings: Settings, path: &Path) -> Result<Service, Vec<Pro
     // Static problems and reference problems are reported together, so one run of
     // `driftscope check` shows everything.
     let mut problems = settings.validate();
-    let mut built = Vec::new();
+    let mut built: Vec<(&MonitorSpec, Option<MonitorProfile>)> = Vec::new();
     for (i, spec) in settings.monitors.iter().enumerate() {
-        if let Some(b) = build_monitor(&settings, i, spec, &mut problems) {
-            built.push((spec, b));
+        if reuse.contains_key(&spec.name) {
+            built.push((spec, None));
+        } else if let Some(b) = profile::build_monitor(settings, i, spec, &mut problems) {
+            built.push((spec, Some(b)));
         }
     }
     let auth = settings.server.auth.as_ref().and_then(|spec| {
@@ -65,316 +185,76 @@ pub fn build_service(settings: Settings, path: &Path) -> Result<Service, Vec<Pro
     if !problems.is_empty() {
         return Err(label(problems));
     }
-    let extra_labels: BTreeSet<String> = settings
-        .monitors
-        .iter()
-        .flat_map(|m| m.alerting.labels.keys().cloned())
-        .collect();
-    let metrics = Arc::new(Metrics::new(&extra_labels.into_iter().collect::<Vec<_>>()));
-    let mut monitors = Vec::new();
-    for (spec, b) in built {
+    let mut models = Vec::new();
+    for (spec, profile) in built {
         // No problems means every window resolved in `validate`.
-        let Ok(window) = spec.window.resolve() else {
+        let (Ok(window), Some(profile)) = (spec.window.resolve(), profile) else {
             continue;
         };
-        monitors.push(Monitor::new(
+        models.push(MonitorModel::new(
             spec.clone(),
             window,
-            b,
-            Arc::clone(&metrics),
+            profile,
             settings.server.ingest_limits(),
         ));
     }
-    Ok(Service {
-        settings,
-        monitors,
-        metrics,
-        auth,
-    })
+    Ok((models, auth))
 }
 
-fn build_monitor(
+/// Starts one monitor: from `carried` (a reload's state), else recovered from the state
+/// directory, else empty.
+fn start_monitor(
+    model: MonitorModel,
+    state_dir: Option<&StateDir>,
     settings: &Settings,
-    index: usize,
-    spec: &MonitorSpec,
-    problems: &mut Vec<Problem>,
-) -> Option<MonitorProfile> {
-    let at = format!("monitors[{index}]");
-    let path = settings.reference_path(spec);
-    let table = match ReferenceTable::read(&path) {
-        Ok(t) => t,
-        Err(e) => {
-            problems.push(Problem::new(
-                format!("{at}.reference"),
-                format!("{}: {e}", path.display()),
-            ));
-            return None;
-        }
-    };
-    let before = problems.len();
-    let mut checks = Vec::new();
-    let mut roles = ColumnRoles::default();
-    let family = FamilySettings::of(spec);
-    // Rows a window can hold, for learned thresholds: exactly `rows` for count windows, from
-    // `min_rows` to `max_rows` for time windows.
-    let window_rows = match spec.window.resolve() {
-        Ok(Window::CountTumbling { size } | Window::CountSliding { size, .. }) => (size, size),
-        _ => (spec.window.min_rows, spec.window.max_rows()),
-    };
-    let mut add = |key: String,
-                   name: &str,
-                   role: Role,
-                   kind: ColumnKind,
-                   test,
-                   threshold,
-                   bins: Option<usize>,
-                   min_effect| {
-        let choice = ColumnChoice {
-            test,
-            threshold,
-            bins: bins.unwrap_or(spec.bins),
-            min_effect,
-        };
-        let result = table
-            .column(name, kind)
-            .and_then(|raw| ColumnCheck::configured(name, role, raw, choice, family))
-            .and_then(|mut check| {
-                if check.learned_threshold {
-                    let sizes = null::grid(window_rows.0, window_rows.1, check.reference.rows());
-                    check.learn_null(&sizes, null::seed(&spec.name, name))?;
-                }
-                Ok(check)
-            });
-        match result {
-            Ok(check) => {
-                checks.push(check);
-                Some(checks.len() - 1)
-            }
-            Err(e) => {
-                problems.push(Problem::new(key, e));
-                None
-            }
-        }
-    };
-    for (group, kind, list) in [
-        ("numerical", ColumnKind::Numerical, &spec.features.numerical),
-        (
-            "categorical",
-            ColumnKind::Categorical,
-            &spec.features.categorical,
-        ),
-    ] {
-        for (j, f) in list.iter().enumerate() {
-            add(
-                format!("{at}.features.{group}[{j}]"),
-                &f.name,
-                Role::Feature,
-                kind,
-                f.test,
-                f.threshold,
-                f.bins,
-                f.min_effect,
-            );
-        }
-    }
-    if let Some(p) = &spec.prediction {
-        roles.prediction = add(
-            format!("{at}.prediction.column"),
-            &p.column,
-            Role::Prediction,
-            p.kind,
-            p.test,
-            p.threshold,
-            p.bins,
-            p.min_effect,
-        );
-        if let Some(probability) = &p.probability {
-            roles.probability = add(
-                format!("{at}.prediction.probability"),
-                probability,
-                Role::Prediction,
-                ColumnKind::Numerical,
-                None,
-                None,
-                None,
-                None,
-            );
-        }
-    }
-    if let Some(t) = &spec.target {
-        // Last, so feature windows can simply leave it out.
-        roles.target = add(
-            format!("{at}.target.column"),
-            &t.column,
-            Role::Target,
-            t.kind,
-            t.test,
-            t.threshold,
-            t.bins,
-            t.min_effect,
-        );
-    }
-    if problems.len() != before {
-        return None;
-    }
-    let labelled = match (roles.target, &spec.target) {
-        (Some(target), Some(target_spec)) => {
-            let built = labelled_model(&table, spec, &checks, roles, target, target_spec);
-            match built {
-                Ok(model) => Some(model),
-                Err(problem) => {
-                    problems.push(Problem::new(
-                        format!("{at}.{}", problem.path),
-                        problem.message,
-                    ));
-                    return None;
-                }
-            }
-        }
-        _ => None,
-    };
-    Some(MonitorProfile {
-        checks,
-        roles,
-        labelled,
-        reference_rows: table.rows(),
-    })
-}
-
-/// The labelled-stream reference: target check, task statistics and reference quality.
-fn labelled_model(
-    table: &ReferenceTable,
-    spec: &MonitorSpec,
-    checks: &[ColumnCheck],
-    roles: ColumnRoles,
-    target: usize,
-    target_spec: &ColumnSpec,
-) -> Result<LabelledModel, Problem> {
-    let mut model = LabelledModel {
-        target: checks[target].clone(),
-        task: None,
-        has_probability: roles.probability.is_some(),
-        concept_threshold: spec.concept.threshold,
-        quality_tolerance: spec.alerting.quality_tolerance,
-        reference_quality: Vec::new(),
-    };
-    let (Some(p), Some(prediction_spec)) = (roles.prediction, &spec.prediction) else {
-        return Ok(model);
-    };
-    if prediction_spec.kind != target_spec.kind {
-        return Err(Problem::new(
-            "target.type",
-            "prediction and target must both be categorical (classification) or both numerical (regression)",
-        ));
-    }
-    let cells = |name: &str, kind| {
-        table
-            .cells(name, kind)
-            .map_err(|e| Problem::new("prediction", e))
-    };
-    let predictions = cells(&prediction_spec.column, prediction_spec.kind)?;
-    let targets = cells(&target_spec.column, target_spec.kind)?;
-    let probabilities = match &prediction_spec.probability {
-        Some(column) => match cells(column, ColumnKind::Numerical)? {
-            Cells::Numeric(v) => Some(v),
-            Cells::Categorical(_) => None,
-        },
+    metrics: &Arc<Metrics>,
+    carried: Option<(MonitorState, Results)>,
+) -> std::io::Result<Arc<Monitor>> {
+    let storage = match state_dir {
+        Some(dir) => Some(Storage {
+            dir: dir.monitor(model.name())?,
+            fsync: settings.server.fsync,
+        }),
         None => None,
     };
-    match (
-        &checks[p].reference,
-        &checks[target].reference,
-        predictions,
-        targets,
-    ) {
-        (
-            ReferenceProfile::Categorical(pred_profile),
-            ReferenceProfile::Categorical(target_profile),
-            Cells::Categorical(pred_cells),
-            Cells::Categorical(target_cells),
-        ) => {
-            let prediction_to_target: Vec<u32> = pred_profile
-                .categories
-                .iter()
-                .map(|c| target_profile.index.get(c).copied().unwrap_or(NO_CLASS))
-                .collect();
-            let positive = positive_class(prediction_spec, &target_profile.categories)?;
-            let (mut pred_codes, mut target_codes, mut probs) =
-                (Vec::new(), Vec::new(), Vec::new());
-            for (i, (p, t)) in pred_cells.iter().zip(&target_cells).enumerate() {
-                if let (Some(p), Some(t)) = (p, t) {
-                    pred_codes.push(pred_profile.index[p]);
-                    target_codes.push(target_profile.index[t]);
-                    if let Some(probabilities) = &probabilities {
-                        probs.push(probabilities[i].unwrap_or(f64::NAN));
-                    }
-                }
-            }
-            let reference = ClassificationReference::new(
-                prediction_to_target,
-                positive,
-                &pred_codes,
-                &target_codes,
+    let (state, results) = match (carried, &storage) {
+        (Some((state, results)), Some(storage)) => {
+            // Recorded before the first event of the new config is logged.
+            persist::save(&storage.dir, &model, state.clone(), results.clone())?;
+            (state, results)
+        }
+        (Some(carried), None) => carried,
+        (None, Some(storage)) => {
+            let (state, results, recovery) = persist::recover(&storage.dir, &model)?;
+            tracing::info!(
+                monitor = model.name(),
+                snapshot = recovery.snapshot,
+                replayed = recovery.replayed,
+                truncated_bytes = recovery.truncated_bytes,
+                restarted = ?recovery.restarted,
+                "State recovered."
             );
-            let classes: Vec<u32> = pred_codes.iter().map(|&c| reference.class_of(c)).collect();
-            let probability = probabilities.as_ref().map(|_| probs.as_slice());
-            model.reference_quality =
-                quality::classification(&classes, &target_codes, positive, probability);
-            model.task = Some(Task::Classification(reference));
-        }
-        (_, _, Cells::Numeric(pred_cells), Cells::Numeric(target_cells)) => {
-            let (mut predicted, mut actual) = (Vec::new(), Vec::new());
-            for (p, t) in pred_cells.iter().zip(&target_cells) {
-                if let (Some(p), Some(t)) = (p, t) {
-                    predicted.push(*p);
-                    actual.push(*t);
-                }
+            if recovery.restarted.contains(&"reference") {
+                tracing::warn!(
+                    monitor = model.name(),
+                    "The reference file changed since the state was saved: windows, new categories, waiting predictions and streaks restart; history and sequence numbers continue."
+                );
             }
-            let mut residuals: Vec<f64> =
-                actual.iter().zip(&predicted).map(|(t, p)| t - p).collect();
-            residuals.sort_unstable_by(f64::total_cmp);
-            if residuals.is_empty() {
-                return Err(Problem::new(
-                    "target.column",
-                    "no reference row has both a prediction and a target",
-                ));
-            }
-            model.reference_quality = quality::regression(&predicted, &actual);
-            model.task = Some(Task::Regression(RegressionReference {
-                residuals_sorted: residuals,
-            }));
+            (state, results)
         }
-        _ => {}
-    }
-    Ok(model)
+        (None, None) => (MonitorState::new(&model), Results::default()),
+    };
+    Monitor::start(model, state, results, Arc::clone(metrics), storage)
 }
 
-/// The target code of the positive class: the configured one, or for two classes `1` when it
-/// is one of them, else the last in sorted order. `None` (macro averages) for more classes.
-fn positive_class(prediction: &ColumnSpec, classes: &[String]) -> Result<Option<u32>, Problem> {
-    let position = |label: &str| classes.iter().position(|c| c == label).map(|i| i as u32);
-    match &prediction.positive_class {
-        Some(label) => {
-            if classes.len() != 2 {
-                return Err(Problem::new(
-                    "prediction.positive_class",
-                    format!(
-                        "only applies to binary targets; the reference target has {} classes",
-                        classes.len()
-                    ),
-                ));
-            }
-            position(label).map(Some).ok_or_else(|| {
-                Problem::new(
-                    "prediction.positive_class",
-                    format!(
-                        "{label:?} is not a class of the reference target (classes: {})",
-                        classes.join(", ")
-                    ),
-                )
-            })
-        }
-        None if classes.len() == 2 => Ok(position("1").or(Some(1))),
-        None => Ok(None),
-    }
+/// The state directory: `--state-dir` when given, else `server.state_dir` relative to the
+/// config file's directory.
+pub fn state_dir(settings: &Settings, cli: Option<&Path>) -> Option<PathBuf> {
+    cli.map(Path::to_path_buf).or_else(|| {
+        settings
+            .server
+            .state_dir
+            .as_ref()
+            .map(|dir| settings.base_dir.join(dir))
+    })
 }

@@ -18,11 +18,13 @@
 
 use std::collections::VecDeque;
 
+use serde::{Deserialize, Serialize};
+
 use crate::config::Window;
 use crate::engine::check::ColumnValues;
 
 /// Values of one column for a run of rows.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum ColumnData {
     /// NaN = missing, [`crate::engine::check::INVALID_NUMBER`] = invalid.
     Numeric(Vec<f64>),
@@ -68,14 +70,14 @@ pub struct PushOutcome {
     pub over_capacity: u64,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 enum Buffer {
     Numeric(VecDeque<f64>),
     Categorical(VecDeque<u32>),
 }
 
-/// Per-monitor window state.
-#[derive(Debug)]
+/// Per-monitor window state: plain data, serialised in snapshots.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WindowEngine {
     window: Window,
     max_rows: usize,
@@ -123,6 +125,35 @@ impl WindowEngine {
     /// Rows currently buffered.
     pub fn buffered_rows(&self) -> usize {
         self.times.len()
+    }
+
+    /// Carries this engine's rows over to a new config when the window definition and the
+    /// column types are unchanged: `keep[i]` is the old column at new position `i`. Otherwise
+    /// `fresh` starts empty but continues the sequence numbers, so a window number is never
+    /// reused. Limits (`max_rows`, `lateness`) come from `fresh`.
+    pub fn carry_over(self, mut fresh: WindowEngine, keep: &[usize]) -> (WindowEngine, bool) {
+        let same_types = keep.len() == fresh.columns.len()
+            && keep.iter().zip(&fresh.columns).all(|(&old, new)| {
+                self.columns
+                    .get(old)
+                    .is_some_and(|b| std::mem::discriminant(b) == std::mem::discriminant(new))
+            });
+        if self.window != fresh.window || !same_types {
+            fresh.next_seq = self.next_seq;
+            return (fresh, false);
+        }
+        let mut columns: Vec<Option<Buffer>> = self.columns.into_iter().map(Some).collect();
+        fresh.columns = keep
+            .iter()
+            .map(|&i| columns[i].take().expect("distinct"))
+            .collect();
+        fresh.times = self.times;
+        fresh.next_seq = self.next_seq;
+        fresh.rows_since_evaluation = self.rows_since_evaluation;
+        fresh.evaluated_once = self.evaluated_once;
+        fresh.next_end = self.next_end;
+        fresh.watermark = self.watermark;
+        (fresh, true)
     }
 
     /// Appends rows (`times[i]` is row i's time in unix seconds, finite) and returns the

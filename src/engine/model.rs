@@ -1,0 +1,143 @@
+//! What a monitor is, as opposed to what it has seen: its config, its column checks and the
+//! reference statistics behind them. Immutable while the monitor runs; a reload builds a new
+//! one. [`crate::engine::state`] holds everything that changes.
+
+use std::sync::Arc;
+
+use crate::config::{IngestLimits, MonitorSpec, Window};
+use crate::engine::check::{ColumnCheck, ReferenceProfile, Role};
+use crate::ingest::rows::Schema;
+use crate::labelled::LabelledModel;
+use crate::window::ColumnData;
+
+/// Where the prediction-related columns sit among the monitor's checks.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ColumnRoles {
+    /// Index of the prediction column.
+    pub prediction: Option<usize>,
+    /// Index of the probability column.
+    pub probability: Option<usize>,
+    /// Index of the target column (always the last check).
+    pub target: Option<usize>,
+}
+
+/// What a monitor is built from: everything derived from its reference file.
+#[derive(Debug)]
+pub struct MonitorProfile {
+    /// Column checks (features, prediction, probability, target).
+    pub checks: Vec<ColumnCheck>,
+    /// Positions of prediction, probability and target among `checks`.
+    pub roles: ColumnRoles,
+    /// Target drift, concept drift and quality over labelled windows; `None` without a target.
+    pub labelled: Option<LabelledModel>,
+    /// Rows in the reference file.
+    pub reference_rows: usize,
+    /// SHA-256 of the reference file's bytes (hex): state coded against another file is not
+    /// reused.
+    pub fingerprint: String,
+}
+
+/// A monitor's fixed part, shared by ingest, evaluation and persistence.
+#[derive(Debug)]
+pub struct MonitorModel {
+    /// The monitor's config.
+    pub spec: MonitorSpec,
+    /// The validated window.
+    pub window: Window,
+    /// Column checks (features, prediction, probability, target).
+    pub checks: Arc<Vec<ColumnCheck>>,
+    /// Names of the checks, in order: the column order of parsed batches.
+    pub columns: Vec<String>,
+    /// How request rows map to columns.
+    pub schema: Schema,
+    /// Rows in the reference file.
+    pub reference_rows: usize,
+    /// SHA-256 of the reference file (hex).
+    pub fingerprint: String,
+    /// Positions of prediction, probability and target among `checks`.
+    pub roles: ColumnRoles,
+    /// Target drift, concept drift and quality over labelled windows; `None` without a target.
+    pub labelled: Option<Arc<LabelledModel>>,
+    /// Limits on what one request or one column can make the monitor hold.
+    pub limits: IngestLimits,
+}
+
+impl MonitorModel {
+    /// The model of `spec` with the checks of `profile`.
+    pub fn new(
+        spec: MonitorSpec,
+        window: Window,
+        profile: MonitorProfile,
+        limits: IngestLimits,
+    ) -> Self {
+        let MonitorProfile {
+            checks,
+            roles,
+            labelled,
+            reference_rows,
+            fingerprint,
+        } = profile;
+        let schema =
+            Schema::new(&checks, spec.timestamp.as_deref(), spec.id.as_deref()).with_limits(limits);
+        Self {
+            columns: checks.iter().map(|c| c.name.clone()).collect(),
+            spec,
+            window,
+            checks: Arc::new(checks),
+            schema,
+            reference_rows,
+            fingerprint,
+            roles,
+            labelled: labelled.map(Arc::new),
+            limits,
+        }
+    }
+
+    /// The monitor's name.
+    pub fn name(&self) -> &str {
+        &self.spec.name
+    }
+
+    /// Empty columns shaped like the feature window: every check but the target.
+    pub fn feature_template(&self) -> Vec<ColumnData> {
+        self.checks
+            .iter()
+            .filter(|c| c.role != Role::Target)
+            .map(empty_column)
+            .collect()
+    }
+
+    /// Labelled-window columns: prediction (a NaN placeholder column when none is configured),
+    /// target, and probability when configured. `None` without a target.
+    pub fn labelled_template(&self) -> Option<Vec<ColumnData>> {
+        let target = self.roles.target?;
+        let mut columns = vec![
+            self.roles
+                .prediction
+                .map_or(ColumnData::Numeric(Vec::new()), |p| {
+                    empty_column(&self.checks[p])
+                }),
+            empty_column(&self.checks[target]),
+        ];
+        if self.roles.probability.is_some() {
+            columns.push(ColumnData::Numeric(Vec::new()));
+        }
+        Some(columns)
+    }
+
+    /// Categories column `column` has in the reference (0 for numeric columns): new
+    /// categories are coded from there on.
+    pub fn reference_categories(&self, column: usize) -> u32 {
+        match &self.checks[column].reference {
+            ReferenceProfile::Categorical(c) => c.categories.len() as u32,
+            ReferenceProfile::Numeric(_) => 0,
+        }
+    }
+}
+
+fn empty_column(check: &ColumnCheck) -> ColumnData {
+    match check.reference {
+        ReferenceProfile::Numeric(_) => ColumnData::Numeric(Vec::new()),
+        ReferenceProfile::Categorical(_) => ColumnData::Categorical(Vec::new()),
+    }
+}

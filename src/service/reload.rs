@@ -1,0 +1,156 @@
+//! Hot reload (`SIGHUP`, `POST /-/reload`): the new config is validated completely, reference
+//! files included, before anything changes; on any problem the old config keeps serving.
+//!
+//! Per monitor: unchanged (same spec, same reference content) → kept as it is, state and all;
+//! changed → its state is carried over to the new model ([`persist::carry_over`]: a changed
+//! threshold or test applies from the next window, a changed window definition restarts the
+//! window, a changed reference restarts what was coded against it); added → started
+//! (recovering any state an earlier run left for that name); removed → snapshotted and
+//! stopped, its series gone from `/metrics`. `server` settings need a restart.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use crate::config::{self, Problem};
+use crate::engine::model::MonitorModel;
+use crate::engine::persist;
+use crate::reference::table;
+use crate::service::{MonitorSet, Service, build_models, snapshot, start_monitor};
+
+/// What a reload changed.
+#[derive(Debug, Default, Serialize)]
+pub struct ReloadReport {
+    /// Monitors kept as they were.
+    pub unchanged: Vec<String>,
+    /// Monitors rebuilt, with what restarted in each (`window`, `labelled`, `reference`,
+    /// `detector`; empty when only policy changed).
+    pub changed: Vec<(String, Vec<&'static str>)>,
+    /// Monitors started.
+    pub added: Vec<String>,
+    /// Monitors stopped.
+    pub removed: Vec<String>,
+}
+
+impl Service {
+    /// Re-reads the config file and applies it, or changes nothing and returns every problem.
+    /// Exported as `driftscope_config_last_reload_successful`.
+    pub fn reload(&self) -> Result<ReloadReport, Vec<Problem>> {
+        let _one_at_a_time = self.reloading.lock().unwrap_or_else(|e| e.into_inner());
+        let result = self.try_reload();
+        self.metrics.reload_outcome(result.is_ok());
+        match &result {
+            Ok(report) => tracing::info!(?report, "Config reloaded."),
+            Err(problems) => {
+                for p in problems {
+                    tracing::error!(path = %p.path, "{}", p.message);
+                }
+                tracing::error!(
+                    problems = problems.len(),
+                    "Config reload refused; the previous config keeps serving."
+                );
+            }
+        }
+        result
+    }
+
+    fn try_reload(&self) -> Result<ReloadReport, Vec<Problem>> {
+        let settings = config::load(&self.config_path, None)
+            .map_err(|e| vec![Problem::new("", e.to_string())])?;
+        let current = self.monitors();
+        let mut reuse = HashMap::new();
+        for spec in &settings.monitors {
+            if let Some(old) = current.get(&spec.name)
+                && old.model.spec == *spec
+                && table::fingerprint(&settings.reference_path(spec)).ok()
+                    == Some(old.model.fingerprint.clone())
+            {
+                reuse.insert(spec.name.clone(), Arc::clone(old));
+            }
+        }
+        let (models, _) = build_models(&settings, &self.config_path, &reuse)?;
+        if format!("{:?}", settings.server) != format!("{:?}", self.settings.server) {
+            tracing::warn!("`server` settings changed; they apply after a restart.");
+        }
+        let mut models: HashMap<String, MonitorModel> = models
+            .into_iter()
+            .map(|m| (m.name().to_owned(), m))
+            .collect();
+        let mut report = ReloadReport::default();
+        let mut ordered = Vec::new();
+        let start_problem = |name: &str, e: std::io::Error| {
+            vec![Problem::new(format!("monitor {name:?}"), e.to_string())]
+        };
+        for spec in &settings.monitors {
+            let name = spec.name.clone();
+            if let Some(kept) = reuse.get(&name) {
+                ordered.push(Arc::clone(kept));
+                report.unchanged.push(name);
+                continue;
+            }
+            let Some(model) = models.remove(&name) else {
+                continue;
+            };
+            let started = match current.get(&name) {
+                Some(old) => {
+                    let (state, results) = old.retire();
+                    let (state, results, restarted) = persist::carry_over(&model, state, results);
+                    forget_changed(self, &model);
+                    report.changed.push((name.clone(), restarted));
+                    start_monitor(
+                        model,
+                        self.state.as_ref(),
+                        &self.settings,
+                        &self.metrics,
+                        Some((state, results)),
+                    )
+                }
+                None => {
+                    report.added.push(name.clone());
+                    start_monitor(
+                        model,
+                        self.state.as_ref(),
+                        &self.settings,
+                        &self.metrics,
+                        None,
+                    )
+                }
+            };
+            ordered.push(started.map_err(|e| start_problem(&name, e))?);
+        }
+        for old in &current.ordered {
+            if settings.monitors.iter().all(|s| s.name != old.name()) {
+                if let Err(e) = snapshot(old) {
+                    tracing::error!(monitor = old.name(), error = %e, "Snapshot of a removed monitor failed.");
+                }
+                old.retire();
+                self.metrics.forget(old.name(), &|_| false);
+                report.removed.push(old.name().to_owned());
+            }
+        }
+        self.replace_monitors(MonitorSet::new(ordered));
+        Ok(report)
+    }
+}
+
+/// Removes the series of columns the new model no longer has, and threshold series labelled
+/// with a test the column no longer uses; the rest are re-set by the new monitor.
+fn forget_changed(service: &Service, model: &MonitorModel) {
+    let keep = |labels: &[(&str, &str)]| {
+        let column = labels
+            .iter()
+            .find(|(n, _)| *n == "feature" || *n == "column")
+            .map(|&(_, v)| v);
+        let Some(column) = column else {
+            return true;
+        };
+        let check = model.checks.iter().find(|c| c.name == column);
+        let is_id = model.spec.id.as_deref() == Some(column);
+        match labels.iter().find(|(n, _)| *n == "test") {
+            Some(&(_, test)) => check.is_some_and(|c| c.test.as_str() == test),
+            None => check.is_some() || is_id,
+        }
+    };
+    service.metrics.forget(model.name(), &keep);
+}
