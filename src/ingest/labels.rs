@@ -12,7 +12,7 @@ use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visit
 use serde_json::Value;
 
 use crate::ingest::category;
-use crate::ingest::rows::{BatchError, BatchErrorKind};
+use crate::ingest::error::{BatchError, BatchErrorKind};
 
 /// A prediction as the window engine codes it.
 #[derive(Debug, Clone, Copy, PartialEq)]
