@@ -17,10 +17,10 @@ use tokio::sync::OwnedSemaphorePermit;
 
 use super::AppState;
 use super::error::ApiError;
-use crate::engine::check::ReferenceProfile;
 use crate::engine::evaluate::unix_now;
 use crate::engine::monitor::{Backlog, LabelOutcome, Monitor};
 use crate::ingest::idempotency;
+use crate::reference::profile::ReferenceProfile;
 
 /// Header a client sets to make an ingest retry safe.
 pub const IDEMPOTENCY_KEY: &str = "idempotency-key";

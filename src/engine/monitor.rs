@@ -18,9 +18,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::config::{IngestLimits, MonitorSpec, Window};
-use crate::engine::check::{
-    ColumnCheck, INVALID_CODE, INVALID_NUMBER, MISSING_CODE, ReferenceProfile, Role,
-};
+use crate::engine::check::{ColumnCheck, Role};
 use crate::engine::evaluate::{self, WindowReport};
 use crate::export::metrics::Metrics;
 use crate::ingest::category;
@@ -29,6 +27,7 @@ use crate::ingest::labels::{self, Cell, JoinBuffer, Unmatched};
 use crate::ingest::rows::{ParsedBatch, ParsedColumn, Schema};
 use crate::labelled::concept::PageHinkley;
 use crate::labelled::{LabelledModel, LabelledReport};
+use crate::reference::profile::{INVALID_CODE, INVALID_NUMBER, MISSING_CODE, ReferenceProfile};
 use crate::window::{ClosedWindow, ColumnData, WindowEngine};
 
 /// New categories a column may learn before further unseen values share one overflow code;

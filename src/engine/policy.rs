@@ -315,7 +315,8 @@ mod tests {
                 ColumnCheck::new("c", Role::Feature, raw, Some(TestKind::Chisquare), None, 10)
                     .unwrap();
             assert_eq!(pooled.test, TestKind::Chisquare);
-            let crate::engine::check::ReferenceProfile::Categorical(profile) = &pooled.reference
+            let crate::reference::profile::ReferenceProfile::Categorical(profile) =
+                &pooled.reference
             else {
                 unreachable!("a categorical check")
             };

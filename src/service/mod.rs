@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use crate::api::auth::Auth;
 use crate::config::{self, ColumnKind, ColumnSpec, MonitorSpec, Problem, Settings, Window};
-use crate::engine::check::{ColumnCheck, ColumnChoice, ReferenceProfile, Role};
+use crate::engine::check::{ColumnCheck, ColumnChoice, Role};
 use crate::engine::monitor::{ColumnRoles, Monitor, MonitorProfile};
 use crate::engine::null;
 use crate::engine::policy::FamilySettings;
@@ -17,6 +17,7 @@ use crate::labelled::quality;
 use crate::labelled::{
     ClassificationReference, LabelledModel, NO_CLASS, RegressionReference, Task,
 };
+use crate::reference::profile::ReferenceProfile;
 use crate::reference::table::{Cells, ReferenceTable};
 
 /// Everything the service runs on.

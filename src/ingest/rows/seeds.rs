@@ -7,9 +7,9 @@ use std::fmt::Write;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use super::{Builder, ParsedColumn, SchemaColumn, Slot};
-use crate::engine::check::{INVALID_CODE, INVALID_NUMBER};
 use crate::ingest::category;
 use crate::ingest::error::BatchErrorKind;
+use crate::reference::profile::{INVALID_CODE, INVALID_NUMBER};
 
 pub(super) struct BatchSeed<'b, 's> {
     pub(super) builder: &'b mut Builder<'s>,

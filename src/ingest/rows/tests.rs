@@ -1,5 +1,6 @@
 use super::*;
-use crate::engine::check::{INVALID_CODE, INVALID_NUMBER, Role};
+use crate::engine::check::Role;
+use crate::reference::profile::{INVALID_CODE, INVALID_NUMBER};
 use crate::reference::table::RawColumn;
 
 fn schema(timestamp: Option<&str>) -> Schema {
