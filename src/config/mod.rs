@@ -21,7 +21,7 @@ pub use duration::parse_duration;
 pub use load::{ENV_PREFIX, LoadError, load};
 pub use monitor::{
     AlertingSpec, ColumnKind, ColumnSpec, ConceptSpec, FeatureSpec, FeatureSpecs, LabelJoinSpec,
-    MonitorSpec, PageHinkleySpec, TestKind, Threshold,
+    MonitorSpec, PageHinkleySpec, Policy, TestKind, Threshold,
 };
 pub use server::{AuthSpec, IngestLimits, Scope, ServerSettings, TokenSpec};
 pub use validate::RESERVED_ALERT_LABELS;

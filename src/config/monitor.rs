@@ -4,13 +4,41 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde::{Deserialize, Serialize};
 
 use super::duration::de_duration;
 use super::window::WindowSpec;
-use crate::engine::policy::Policy;
 use crate::stats::multipletests::Correction;
+
+/// The monitor's alarm policy (`policy:` in `monitors.yaml`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Policy {
+    /// p-value tests, family-wise correction, effect-size floors, pooled chi-square cells.
+    #[default]
+    Calibrated,
+    /// Evidently's matrix and fixed thresholds, uncorrected.
+    Evidently,
+}
+
+impl Policy {
+    /// Name used in configs and reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Policy::Calibrated => "calibrated",
+            Policy::Evidently => "evidently",
+        }
+    }
+
+    /// The correction used when the monitor names none.
+    pub fn default_correction(self) -> Correction {
+        match self {
+            Policy::Calibrated => Correction::Holm,
+            Policy::Evidently => Correction::None,
+        }
+    }
+}
 
 /// One monitored model: its reference data, columns, window and drift rules.
 #[derive(Debug, Clone, Deserialize)]

@@ -411,9 +411,9 @@ fn check_overrides(
 
 #[cfg(test)]
 mod tests {
+    use crate::config::Policy;
     use crate::config::load;
     use crate::config::testing::{MINIMAL, write};
-    use crate::engine::policy::Policy;
     use crate::stats::multipletests::Correction;
     use std::collections::HashMap;
 

@@ -12,9 +12,9 @@
 
 use std::sync::Arc;
 
-use crate::config::{ColumnKind, TestKind, Threshold};
+use crate::config::{ColumnKind, Policy, TestKind, Threshold};
 use crate::engine::null::NullDistribution;
-use crate::engine::policy::{self, AlarmRule, FamilySettings, Policy};
+use crate::engine::policy::{self, AlarmRule, FamilySettings};
 use crate::reference::profile::{
     INVALID_CODE, INVALID_NUMBER, MISSING_CODE, NumericProfile, ReferenceProfile,
 };
