@@ -16,8 +16,10 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use driftscope::engine::check::{ColumnCheck, INVALID_CODE, INVALID_NUMBER, MISSING_CODE, Role};
-use driftscope::ingest::rows::{BatchError, BatchErrorKind, ParsedBatch, ParsedColumn, Schema};
+use driftscope::engine::check::{ColumnCheck, Role};
+use driftscope::ingest::error::{BatchError, BatchErrorKind};
+use driftscope::ingest::rows::{ParsedBatch, ParsedColumn, Schema};
+use driftscope::reference::profile::{INVALID_CODE, INVALID_NUMBER, MISSING_CODE};
 use driftscope::reference::table::RawColumn;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};

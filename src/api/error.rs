@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use crate::api::auth::Denied;
-use crate::ingest::rows::{BatchError, BatchErrorKind};
+use crate::ingest::error::{BatchError, BatchErrorKind};
 
 /// A request-level error: status, fixed code, and a message naming what is wrong.
 #[derive(Debug)]

@@ -17,11 +17,11 @@ use tokio::sync::OwnedSemaphorePermit;
 
 use super::AppState;
 use super::error::ApiError;
-use crate::engine::check::ReferenceProfile;
 use crate::engine::evaluate::unix_now;
 use crate::engine::monitor::{Monitor, Refused};
 use crate::ingest::idempotency;
 use crate::labelled::join::LabelOutcome;
+use crate::reference::profile::ReferenceProfile;
 
 /// Header a client sets to make an ingest retry safe.
 pub const IDEMPOTENCY_KEY: &str = "idempotency-key";

@@ -13,8 +13,9 @@ use rand::RngExt;
 use rand_pcg::Pcg64;
 
 use crate::config::TestKind;
-use crate::engine::check::{
-    CategoricalProfile, ColumnCheck, ColumnValues, MISSING_CODE, NumericProfile, ReferenceProfile,
+use crate::engine::check::{ColumnCheck, ColumnValues};
+use crate::reference::profile::{
+    CategoricalProfile, MISSING_CODE, NumericProfile, ReferenceProfile,
 };
 use crate::reference::table::{Cells, ReferenceTable};
 use crate::stats::{binning, wasserstein};

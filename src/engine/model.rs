@@ -5,9 +5,10 @@
 use std::sync::Arc;
 
 use crate::config::{IngestLimits, MonitorSpec, Window};
-use crate::engine::check::{ColumnCheck, ReferenceProfile, Role};
+use crate::engine::check::{ColumnCheck, Role};
 use crate::ingest::rows::Schema;
 use crate::labelled::LabelledModel;
+use crate::reference::profile::ReferenceProfile;
 use crate::window::ColumnData;
 
 /// Where the prediction-related columns sit among the monitor's checks.

@@ -24,7 +24,7 @@ use rand_pcg::Pcg64;
 use rayon::prelude::*;
 
 use crate::config::TestKind;
-use crate::engine::check::ReferenceProfile;
+use crate::reference::profile::ReferenceProfile;
 use crate::stats::{binning, jensenshannon, psi, wasserstein};
 
 /// Resamples per window size. The smallest p-value is 1 / (1 + RESAMPLES) ≈ 0.001, so a

@@ -14,40 +14,13 @@
 //! A column with an explicit `threshold` keeps it as its own level and stays outside the
 //! family's correction; distance tests (no p-value) compare their score with their threshold.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
+/// A key of `monitors.yaml`, so defined with the config (which must not depend on the engine).
+pub use crate::config::Policy;
 use crate::config::{ColumnKind, MonitorSpec, TestKind};
 use crate::engine::check::{ColumnCheck, ColumnOutcome, Role};
 use crate::stats::multipletests::{self, Correction};
-
-/// The monitor's alarm policy (`policy:` in `monitors.yaml`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Policy {
-    /// p-value tests, family-wise correction, effect-size floors, pooled chi-square cells.
-    #[default]
-    Calibrated,
-    /// Evidently's matrix and fixed thresholds, uncorrected.
-    Evidently,
-}
-
-impl Policy {
-    /// Name used in configs and reports.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Policy::Calibrated => "calibrated",
-            Policy::Evidently => "evidently",
-        }
-    }
-
-    /// The correction used when the monitor names none.
-    pub fn default_correction(self) -> Correction {
-        match self {
-            Policy::Calibrated => Correction::Holm,
-            Policy::Evidently => Correction::None,
-        }
-    }
-}
 
 /// Settings shared by every column of a monitor.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -315,7 +288,8 @@ mod tests {
                 ColumnCheck::new("c", Role::Feature, raw, Some(TestKind::Chisquare), None, 10)
                     .unwrap();
             assert_eq!(pooled.test, TestKind::Chisquare);
-            let crate::engine::check::ReferenceProfile::Categorical(profile) = &pooled.reference
+            let crate::reference::profile::ReferenceProfile::Categorical(profile) =
+                &pooled.reference
             else {
                 unreachable!("a categorical check")
             };

@@ -10,7 +10,6 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::engine::check::{INVALID_CODE, INVALID_NUMBER, MISSING_CODE, ReferenceProfile};
 use crate::engine::model::MonitorModel;
 use crate::ingest::category;
 use crate::ingest::idempotency::{Dropped, IdempotencyCache, IngestAck};
@@ -18,6 +17,7 @@ use crate::ingest::labels;
 use crate::ingest::rows::{ParsedBatch, ParsedColumn};
 use crate::labelled::concept::PageHinkley;
 use crate::labelled::join::{Cell, JoinBuffer, LabelOutcome, Unmatched};
+use crate::reference::profile::{INVALID_CODE, INVALID_NUMBER, MISSING_CODE, ReferenceProfile};
 use crate::window::{ClosedWindow, ColumnData, WindowEngine};
 
 /// New categories a column may learn before further unseen values share one overflow code;

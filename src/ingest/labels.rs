@@ -7,7 +7,7 @@ use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visit
 use serde_json::Value;
 
 use crate::ingest::category;
-use crate::ingest::rows::{BatchError, BatchErrorKind};
+use crate::ingest::error::{BatchError, BatchErrorKind};
 
 /// The canonical text of a row or label id: strings as given, integral numbers without a
 /// fraction (so `7`, `7.0` and `"7"` are one id). `None` for other JSON types.

@@ -3,7 +3,7 @@
 //! drift, model quality).
 
 use crate::config::{ColumnKind, ColumnSpec, MonitorSpec, Problem, Settings, Window};
-use crate::engine::check::{ColumnCheck, ColumnChoice, ReferenceProfile, Role};
+use crate::engine::check::{ColumnCheck, ColumnChoice, Role};
 use crate::engine::model::{ColumnRoles, MonitorProfile};
 use crate::engine::null;
 use crate::engine::policy::FamilySettings;
@@ -11,6 +11,7 @@ use crate::labelled::quality;
 use crate::labelled::{
     ClassificationReference, LabelledModel, NO_CLASS, RegressionReference, Task,
 };
+use crate::reference::profile::ReferenceProfile;
 use crate::reference::table::{Cells, ReferenceTable};
 
 /// The profile of monitor `index`, or `None` with its problems added to `problems`.

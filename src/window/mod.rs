@@ -26,9 +26,9 @@ use crate::engine::check::ColumnValues;
 /// Values of one column for a run of rows.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum ColumnData {
-    /// NaN = missing, [`crate::engine::check::INVALID_NUMBER`] = invalid.
+    /// NaN = missing, [`crate::reference::profile::INVALID_NUMBER`] = invalid.
     Numeric(Vec<f64>),
-    /// Category codes; [`crate::engine::check::MISSING_CODE`] = missing, [`crate::engine::check::INVALID_CODE`] =
+    /// Category codes; [`crate::reference::profile::MISSING_CODE`] = missing, [`crate::reference::profile::INVALID_CODE`] =
     /// invalid.
     Categorical(Vec<u32>),
 }

@@ -1,7 +1,8 @@
 //! Per-column drift checks: the reference profiled once, the test chosen once, and one window's
 //! values compared against it.
 //!
-//! A [`ColumnCheck`] is built at start-up from a reference column: numeric columns keep their
+//! A [`ColumnCheck`] is built at start-up from a reference column, profiled by
+//! [`crate::reference::profile`]: numeric columns keep their
 //! sorted values (KS and Wasserstein are one merge pass against a sorted window), quantile bin
 //! edges and the reference's counts in those bins (PSI, Jensen–Shannon); categorical columns keep
 //! category counts. The test is resolved at that point too (the monitor's policy picks it unless
@@ -9,24 +10,19 @@
 //! changes while running. A column alone decides as a family of one; a window's families are
 //! corrected together by [`crate::engine::policy::decide_families`].
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::config::{ColumnKind, TestKind, Threshold};
+use crate::config::{ColumnKind, Policy, TestKind, Threshold};
 use crate::engine::null::NullDistribution;
-use crate::engine::policy::{self, AlarmRule, FamilySettings, Policy};
+use crate::engine::policy::{self, AlarmRule, FamilySettings};
+use crate::reference::profile::{
+    INVALID_CODE, INVALID_NUMBER, MISSING_CODE, NumericProfile, ReferenceProfile,
+};
 use crate::reference::table::RawColumn;
 use crate::stats::{binning, chisquare, effect, jensenshannon, ks, pooling, psi, wasserstein, z};
 
-/// Window code of a missing (absent or `null`) categorical value.
-pub const MISSING_CODE: u32 = u32::MAX;
-
-/// Window code of an invalid categorical value (an object or array where a category belongs).
-pub const INVALID_CODE: u32 = u32::MAX - 1;
-
-/// Window value of an invalid numeric value (text, boolean, object or array). Missing numeric
-/// values are NaN; JSON cannot carry infinities, so neither sentinel collides with data.
-pub const INVALID_NUMBER: f64 = f64::NEG_INFINITY;
+#[cfg(test)]
+mod tests;
 
 /// Reference rows at or below which Evidently's matrix picks p-value tests (KS, chi-square, z);
 /// above it, distances (Wasserstein, Jensen–Shannon) that do not flag every tiny shift.
@@ -80,40 +76,6 @@ pub struct ColumnChoice {
     /// Effect-size floor.
     pub min_effect: Option<f64>,
 }
-
-/// A reference column summarised for fast window comparisons.
-#[derive(Debug, Clone)]
-pub enum ReferenceProfile {
-    /// Numeric column.
-    Numeric(NumericProfile),
-    /// Categorical column.
-    Categorical(CategoricalProfile),
-}
-
-/// Numeric reference summary.
-#[derive(Debug, Clone)]
-pub struct NumericProfile {
-    /// Non-missing values, ascending.
-    pub sorted: Vec<f64>,
-    /// Population standard deviation (normalises Wasserstein).
-    pub std: f64,
-    /// Inner quantile bin edges for PSI / Jensen–Shannon.
-    pub edges: Vec<f64>,
-    /// Reference counts in the bins defined by `edges`.
-    pub bin_counts: Vec<u64>,
-}
-
-/// Categorical reference summary.
-#[derive(Debug, Clone)]
-pub struct CategoricalProfile {
-    /// Categories, sorted; a window value's code is its index here (or higher for new ones).
-    pub categories: Vec<String>,
-    /// Reference count per category.
-    pub counts: Vec<u64>,
-    /// Category text → code, for ingest.
-    pub index: HashMap<String, u32>,
-}
-
 /// One window's values of a column, as the window engine stores them.
 #[derive(Debug, Clone, Copy)]
 pub enum ColumnValues<'a> {
@@ -186,49 +148,8 @@ impl ColumnCheck {
         choice: ColumnChoice,
         family: FamilySettings,
     ) -> Result<Self, String> {
-        let bins = choice.bins;
-        let (reference, rows, distinct) = match raw {
-            RawColumn::Numeric { mut values, .. } => {
-                values.sort_unstable_by(f64::total_cmp);
-                let distinct = 1 + values.windows(2).filter(|w| w[0] != w[1]).count();
-                let edges = binning::quantile_edges(&values, bins);
-                let bin_counts = binning::bin_counts(&edges, &values);
-                let std = wasserstein::population_std(&values);
-                let rows = values.len();
-                let profile = NumericProfile {
-                    sorted: values,
-                    std,
-                    edges,
-                    bin_counts,
-                };
-                (ReferenceProfile::Numeric(profile), rows, distinct)
-            }
-            RawColumn::Categorical { values, .. } => {
-                let mut counted: HashMap<String, u64> = HashMap::new();
-                for v in &values {
-                    *counted.entry(v.clone()).or_default() += 1;
-                }
-                let mut pairs: Vec<(String, u64)> = counted.into_iter().collect();
-                pairs.sort_unstable();
-                let index = pairs
-                    .iter()
-                    .enumerate()
-                    .map(|(i, (c, _))| (c.clone(), i as u32))
-                    .collect();
-                let distinct = pairs.len();
-                let (categories, counts) = pairs.into_iter().unzip();
-                let profile = CategoricalProfile {
-                    categories,
-                    counts,
-                    index,
-                };
-                (
-                    ReferenceProfile::Categorical(profile),
-                    values.len(),
-                    distinct,
-                )
-            }
-        };
+        let reference = ReferenceProfile::from_raw(raw, choice.bins);
+        let (rows, distinct) = (reference.rows(), reference.distinct());
         if rows == 0 {
             return Err(format!(
                 "column {name:?} has no non-missing values in the reference"
@@ -462,25 +383,6 @@ impl Tested {
         }
     }
 }
-
-impl ReferenceProfile {
-    /// Non-missing reference values.
-    pub fn rows(&self) -> usize {
-        match self {
-            ReferenceProfile::Numeric(p) => p.sorted.len(),
-            ReferenceProfile::Categorical(p) => p.counts.iter().sum::<u64>() as usize,
-        }
-    }
-
-    /// Numerical or categorical.
-    pub fn kind(&self) -> ColumnKind {
-        match self {
-            ReferenceProfile::Numeric(_) => ColumnKind::Numerical,
-            ReferenceProfile::Categorical(_) => ColumnKind::Categorical,
-        }
-    }
-}
-
 impl ColumnValues<'_> {
     fn len(&self) -> usize {
         match self {
@@ -536,282 +438,4 @@ fn reference_min_position(reference: &[f64], current: &[f64]) -> usize {
     let below = current.partition_point(|&v| v < min);
     // Distinct window values below the reference minimum come first in the union.
     1 + current[..below].windows(2).filter(|w| w[0] != w[1]).count() - usize::from(below == 0)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn numeric(values: &[f64]) -> RawColumn {
-        RawColumn::Numeric {
-            values: values.to_vec(),
-            missing: 0,
-        }
-    }
-
-    fn categorical(values: &[&str]) -> RawColumn {
-        RawColumn::Categorical {
-            values: values.iter().map(|s| s.to_string()).collect(),
-            missing: 0,
-        }
-    }
-
-    #[test]
-    fn default_matrix_matches_evidently() {
-        use ColumnKind::*;
-        assert_eq!(default_test(Numerical, 1000, 6), TestKind::Ks);
-        assert_eq!(default_test(Numerical, 1000, 5), TestKind::Chisquare);
-        assert_eq!(default_test(Numerical, 1000, 3), TestKind::Chisquare);
-        assert_eq!(default_test(Numerical, 1000, 2), TestKind::Z);
-        assert_eq!(default_test(Numerical, 1001, 6), TestKind::Wasserstein);
-        assert_eq!(default_test(Numerical, 1001, 5), TestKind::Jensenshannon);
-        assert_eq!(default_test(Categorical, 1000, 3), TestKind::Chisquare);
-        assert_eq!(default_test(Categorical, 1000, 2), TestKind::Z);
-        assert_eq!(default_test(Categorical, 5000, 2), TestKind::Jensenshannon);
-    }
-
-    #[test]
-    fn constant_reference_column_gives_finite_results() {
-        let check = ColumnCheck::new(
-            "c",
-            Role::Feature,
-            numeric(&[3.0; 50]),
-            Some(TestKind::Ks),
-            None,
-            10,
-        )
-        .unwrap();
-        let same = check.evaluate(ColumnValues::Numeric(&[3.0; 10]));
-        assert_eq!(
-            (same.score, same.p_value, same.drifted),
-            (Some(0.0), Some(1.0), false)
-        );
-        let moved = check.evaluate(ColumnValues::Numeric(&[4.0; 10]));
-        assert!(moved.drifted && moved.p_value.unwrap() < 1e-6);
-        for test in [
-            TestKind::Wasserstein,
-            TestKind::Psi,
-            TestKind::Jensenshannon,
-            TestKind::Chisquare,
-            TestKind::Z,
-        ] {
-            let check = ColumnCheck::new(
-                "c",
-                Role::Feature,
-                numeric(&[3.0; 50]),
-                Some(test),
-                None,
-                10,
-            )
-            .unwrap();
-            let out = check.evaluate(ColumnValues::Numeric(&[3.0, 3.0]));
-            assert!(
-                out.score.unwrap().is_finite() && !out.drifted,
-                "{test:?}: {out:?}"
-            );
-        }
-    }
-
-    #[test]
-    fn all_missing_window_has_no_verdict_and_counts_missing() {
-        let check = ColumnCheck::new(
-            "x",
-            Role::Feature,
-            numeric(&[1.0, 2.0, 3.0]),
-            None,
-            None,
-            10,
-        )
-        .unwrap();
-        let out = check.evaluate(ColumnValues::Numeric(&[f64::NAN, f64::NAN]));
-        assert_eq!(
-            (out.score, out.p_value, out.drifted, out.missing, out.values),
-            (None, None, false, 2, 0)
-        );
-        let cat = ColumnCheck::new(
-            "c",
-            Role::Feature,
-            categorical(&["a", "b", "c"]),
-            None,
-            None,
-            10,
-        )
-        .unwrap();
-        let out = cat.evaluate(ColumnValues::Categorical(&[MISSING_CODE]));
-        assert_eq!((out.score, out.drifted, out.missing), (None, false, 1));
-    }
-
-    #[test]
-    fn single_row_window_is_tested() {
-        let check = ColumnCheck::new(
-            "x",
-            Role::Feature,
-            numeric(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]),
-            None,
-            None,
-            10,
-        )
-        .unwrap();
-        assert_eq!(check.test, TestKind::Ks);
-        let out = check.evaluate(ColumnValues::Numeric(&[3.5]));
-        assert_eq!(out.values, 1);
-        assert!(out.p_value.unwrap() > 0.05 && !out.drifted, "{out:?}");
-    }
-
-    #[test]
-    fn new_categories_count_as_their_own_category() {
-        let reference = categorical(&["a", "b", "c", "a", "b", "c"]);
-        let check = ColumnCheck::new("c", Role::Feature, reference, None, None, 10).unwrap();
-        assert_eq!(check.test, TestKind::Chisquare);
-        // Codes 0..3 are a, b, c; code 3 is a category never seen in the reference.
-        let window: Vec<u32> = std::iter::repeat_n(3, 30).chain([0, 1, 2]).collect();
-        let out = check.evaluate(ColumnValues::Categorical(&window));
-        assert!(out.drifted && out.p_value.unwrap() < 1e-3, "{out:?}");
-        assert_eq!(out.values, 33);
-    }
-
-    #[test]
-    fn numeric_chisquare_uses_distinct_values_and_z_counts_the_reference_minimum() {
-        let reference: Vec<f64> = (0..60).map(|i| f64::from(i % 3)).collect();
-        let check =
-            ColumnCheck::new("x", Role::Feature, numeric(&reference), None, None, 10).unwrap();
-        assert_eq!(check.test, TestKind::Chisquare);
-        assert!(
-            !check
-                .evaluate(ColumnValues::Numeric(&[0.0, 1.0, 2.0, 0.0, 1.0, 2.0]))
-                .drifted
-        );
-        assert!(check.evaluate(ColumnValues::Numeric(&[7.0; 40])).drifted);
-
-        let binary: Vec<f64> = (0..100).map(|i| f64::from(i % 2)).collect();
-        let z = ColumnCheck::new("b", Role::Feature, numeric(&binary), None, None, 10).unwrap();
-        assert_eq!(z.test, TestKind::Z);
-        let ones = [1.0; 60];
-        let out = z.evaluate(ColumnValues::Numeric(&ones));
-        assert!(out.drifted, "{out:?}");
-        // A smaller, unseen value in the window must not be mistaken for the reference minimum.
-        let mut shifted = vec![-1.0; 50];
-        shifted.extend([0.0; 25]);
-        shifted.extend([1.0; 25]);
-        shifted.sort_unstable_by(f64::total_cmp);
-        assert_eq!(reference_min_position(&binary_sorted(), &shifted), 1);
-    }
-
-    fn binary_sorted() -> Vec<f64> {
-        let mut v: Vec<f64> = (0..100).map(|i| f64::from(i % 2)).collect();
-        v.sort_unstable_by(f64::total_cmp);
-        v
-    }
-
-    /// A seeded xorshift stream for the calibration tests.
-    fn uniforms(seed: u64) -> impl Iterator<Item = f64> {
-        let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-        std::iter::repeat_with(move || {
-            state ^= state >> 12;
-            state ^= state << 25;
-            state ^= state >> 27;
-            (state.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 / (1u64 << 53) as f64
-        })
-    }
-
-    /// Under no drift (reference and window drawn from one distribution, both 1000 rows), the
-    /// share of windows flagged at α = 0.05 must be near 5 %. Evidently's goodness-of-fit
-    /// chi-square flags about a third of such windows; the homogeneity form used here must not.
-    /// 400 seeded repetitions: a calibrated test lands in [0.025, 0.08] (±3 binomial SDs).
-    /// Measured with this seed: chi-square 0.030, KS 0.040, goodness-of-fit 0.31.
-    #[test]
-    fn false_alarm_rates_under_no_drift_are_calibrated() {
-        const REPS: usize = 400;
-        let probabilities = [0.4, 0.3, 0.15, 0.1, 0.05];
-        let mut u = uniforms(99);
-        let category = |u: f64| {
-            let mut acc = 0.0;
-            probabilities.iter().position(|p| {
-                acc += p;
-                u < acc
-            })
-        };
-        let mut flagged = [0usize; 3];
-        for _ in 0..REPS {
-            let reference: Vec<&str> = (0..1000)
-                .map(|_| ["a", "b", "c", "d", "e"][category(u.next().unwrap()).unwrap_or(4)])
-                .collect();
-            let check = ColumnCheck::new(
-                "c",
-                Role::Feature,
-                categorical(&reference),
-                Some(TestKind::Chisquare),
-                None,
-                10,
-            )
-            .unwrap();
-            let window: Vec<u32> = (0..1000)
-                .map(|_| category(u.next().unwrap()).unwrap_or(4) as u32)
-                .collect();
-            flagged[0] += usize::from(check.evaluate(ColumnValues::Categorical(&window)).drifted);
-            flagged[2] += usize::from(goodness_of_fit_p(&check, &window) < 0.05);
-
-            let reference: Vec<f64> = (0..1000).map(|_| u.next().unwrap()).collect();
-            let check = ColumnCheck::new(
-                "x",
-                Role::Feature,
-                numeric(&reference),
-                Some(TestKind::Ks),
-                None,
-                10,
-            )
-            .unwrap();
-            let window: Vec<f64> = (0..1000).map(|_| u.next().unwrap()).collect();
-            flagged[1] += usize::from(check.evaluate(ColumnValues::Numeric(&window)).drifted);
-        }
-        let rate = |count: usize| count as f64 / REPS as f64;
-        for (name, count) in [("chisquare", flagged[0]), ("ks", flagged[1])] {
-            let rate = rate(count);
-            assert!(
-                (0.025..=0.08).contains(&rate),
-                "{name} false-alarm rate {rate}"
-            );
-        }
-        // The goodness-of-fit form treats reference shares as exact and over-fires.
-        let gof = rate(flagged[2]);
-        assert!(gof > 0.15, "goodness-of-fit false-alarm rate {gof}");
-    }
-
-    /// Evidently's chi-square: window counts against reference shares scaled to the window.
-    fn goodness_of_fit_p(check: &ColumnCheck, window: &[u32]) -> f64 {
-        use statrs::distribution::{ChiSquared, ContinuousCDF};
-        let ReferenceProfile::Categorical(reference) = &check.reference else {
-            unreachable!("the calibration test builds categorical checks")
-        };
-        let n_ref: u64 = reference.counts.iter().sum();
-        let mut observed = vec![0u64; reference.counts.len()];
-        for &code in window {
-            observed[code as usize] += 1;
-        }
-        let scale = window.len() as f64 / n_ref as f64;
-        let statistic: f64 = observed
-            .iter()
-            .zip(&reference.counts)
-            .map(|(&o, &r)| (o as f64 - r as f64 * scale).powi(2) / (r as f64 * scale))
-            .sum();
-        ChiSquared::new((observed.len() - 1) as f64)
-            .unwrap()
-            .sf(statistic)
-    }
-
-    #[test]
-    fn configuration_errors_name_the_problem() {
-        let err = ColumnCheck::new(
-            "c",
-            Role::Feature,
-            categorical(&["a", "b", "c"]),
-            Some(TestKind::Z),
-            None,
-            10,
-        )
-        .unwrap_err();
-        assert!(err.contains("binary"), "{err}");
-        let err = ColumnCheck::new("x", Role::Feature, numeric(&[]), None, None, 10).unwrap_err();
-        assert!(err.contains("no non-missing values"), "{err}");
-    }
 }

@@ -1,0 +1,278 @@
+//! Parses an ingest request body straight into columns.
+//!
+//! The body is `{"rows": [{...}, ...]}` or a bare array of row objects. Instead of building a
+//! `serde_json::Value` per row, a [`serde::de::DeserializeSeed`] walks the JSON once and writes
+//! each known field into its column: numbers into `f64` vectors, categories into reference codes
+//! (a hash lookup on the borrowed text, no allocation unless the category is new). Unknown fields
+//! are skipped. Per-value problems (text in a numeric column, objects as values) count as invalid
+//! and are stored as the invalid sentinels of [`crate::reference::profile`]; whole-request problems return a [`BatchError`] and nothing is kept.
+//!
+//! The seeds that walk the JSON live in `seeds.rs`; this file holds the schema and the columns
+//! they fill.
+
+mod seeds;
+#[cfg(test)]
+mod tests;
+
+use std::collections::HashMap;
+
+use serde::de::{self, DeserializeSeed};
+
+use crate::config::IngestLimits;
+use crate::engine::check::ColumnCheck;
+use crate::ingest::error::{BatchError, BatchErrorKind};
+use crate::reference::profile::{MISSING_CODE, ReferenceProfile};
+use seeds::BatchSeed;
+
+/// Which columns a monitor reads from a row, built once per monitor.
+#[derive(Debug, Clone)]
+pub struct Schema {
+    columns: Vec<SchemaColumn>,
+    slots: HashMap<String, Slot>,
+    timestamp: Option<String>,
+    has_id: bool,
+    limits: IngestLimits,
+}
+
+#[derive(Debug, Clone)]
+enum SchemaColumn {
+    Numeric,
+    Categorical(HashMap<String, u32>),
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Slot {
+    Column(usize),
+    Timestamp,
+    Id,
+}
+
+/// One parsed column of a batch.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub enum ParsedColumn {
+    /// Values (NaN = missing, [`INVALID_NUMBER`](crate::reference::profile::INVALID_NUMBER) =
+    /// invalid) and the count of invalid values.
+    Numeric {
+        /// One value per row.
+        values: Vec<f64>,
+        /// Values of the wrong type.
+        invalid: u64,
+    },
+    /// Reference codes, categories not in the reference, and the count of invalid values.
+    Categorical {
+        /// One code per row; [`MISSING_CODE`] for missing and not-yet-coded values,
+        /// [`INVALID_CODE`](crate::reference::profile::INVALID_CODE) for invalid ones.
+        codes: Vec<u32>,
+        /// `(row, text)` of values absent from the reference, coded later by the monitor.
+        novel: Vec<(usize, String)>,
+        /// Values of the wrong type.
+        invalid: u64,
+    },
+}
+
+/// A parsed request body.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ParsedBatch {
+    /// Number of rows.
+    pub rows: usize,
+    /// One entry per schema column, in schema order.
+    pub columns: Vec<ParsedColumn>,
+    /// Event times (unix seconds) when the monitor has a timestamp column.
+    pub timestamps: Option<Vec<f64>>,
+    /// Canonical row ids when the monitor has an id column (`None` = absent or not a string or
+    /// number).
+    pub ids: Option<Vec<Option<String>>>,
+    /// Ids of the wrong type (objects, arrays, booleans).
+    pub invalid_ids: u64,
+}
+
+impl Schema {
+    /// The schema for `checks` (in order), an optional event-time column and an optional row
+    /// id column (kept for joining labels).
+    pub fn new(checks: &[ColumnCheck], timestamp: Option<&str>, id: Option<&str>) -> Self {
+        let mut slots = HashMap::new();
+        let columns = checks
+            .iter()
+            .enumerate()
+            .map(|(i, check)| {
+                slots.insert(check.name.clone(), Slot::Column(i));
+                match &check.reference {
+                    ReferenceProfile::Numeric(_) => SchemaColumn::Numeric,
+                    ReferenceProfile::Categorical(c) => SchemaColumn::Categorical(c.index.clone()),
+                }
+            })
+            .collect();
+        if let Some(ts) = timestamp {
+            slots.insert(ts.to_owned(), Slot::Timestamp);
+        }
+        if let Some(id) = id {
+            slots.insert(id.to_owned(), Slot::Id);
+        }
+        Self {
+            columns,
+            slots,
+            timestamp: timestamp.map(str::to_owned),
+            has_id: id.is_some(),
+            limits: IngestLimits::default(),
+        }
+    }
+
+    /// The same schema enforcing `limits` (rows per request, id and category length).
+    pub fn with_limits(mut self, limits: IngestLimits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Parses a request body.
+    pub fn parse(&self, body: &[u8]) -> Result<ParsedBatch, BatchError> {
+        let mut builder = Builder::new(self);
+        let mut de = serde_json::Deserializer::from_slice(body);
+        let result = BatchSeed {
+            builder: &mut builder,
+        }
+        .deserialize(&mut de)
+        .and_then(|()| de.end());
+        if let Err(e) = result {
+            if let Some(failure) = builder.failure.take() {
+                return Err(failure);
+            }
+            let (kind, message) = match e.classify() {
+                serde_json::error::Category::Data => (BatchErrorKind::InvalidBody, e.to_string()),
+                _ => (
+                    BatchErrorKind::MalformedJson,
+                    format!("malformed JSON: {e}"),
+                ),
+            };
+            return Err(BatchError { kind, message });
+        }
+        if builder.rows == 0 {
+            return Err(BatchError {
+                kind: BatchErrorKind::EmptyBatch,
+                message: "the batch has no rows; send at least one row object".into(),
+            });
+        }
+        Ok(ParsedBatch {
+            rows: builder.rows,
+            columns: builder.columns,
+            timestamps: builder.timestamps,
+            ids: builder.ids,
+            invalid_ids: builder.invalid_ids,
+        })
+    }
+}
+
+impl ParsedBatch {
+    /// Keeps the rows whose `keep` entry is true (`keep` has one entry per row).
+    pub fn retain_rows(&mut self, keep: &[bool]) {
+        fn retain<T>(values: &mut Vec<T>, keep: &[bool]) {
+            let mut row = 0;
+            values.retain(|_| {
+                row += 1;
+                keep[row - 1]
+            });
+        }
+        for column in &mut self.columns {
+            match column {
+                ParsedColumn::Numeric { values, .. } => retain(values, keep),
+                ParsedColumn::Categorical { codes, novel, .. } => {
+                    // Novel entries point at rows; renumber them for the rows kept.
+                    let mut new_index = Vec::with_capacity(keep.len());
+                    let mut next = 0;
+                    for &k in keep {
+                        new_index.push(next);
+                        next += usize::from(k);
+                    }
+                    novel.retain(|(row, _)| keep[*row]);
+                    for (row, _) in novel.iter_mut() {
+                        *row = new_index[*row];
+                    }
+                    retain(codes, keep);
+                }
+            }
+        }
+        if let Some(times) = &mut self.timestamps {
+            retain(times, keep);
+        }
+        if let Some(ids) = &mut self.ids {
+            retain(ids, keep);
+        }
+        self.rows = keep.iter().filter(|&&k| k).count();
+    }
+}
+
+struct Builder<'s> {
+    schema: &'s Schema,
+    rows: usize,
+    columns: Vec<ParsedColumn>,
+    timestamps: Option<Vec<f64>>,
+    ids: Option<Vec<Option<String>>>,
+    invalid_ids: u64,
+    failure: Option<BatchError>,
+    text: String,
+}
+
+impl<'s> Builder<'s> {
+    fn new(schema: &'s Schema) -> Self {
+        let columns = schema
+            .columns
+            .iter()
+            .map(|c| match c {
+                SchemaColumn::Numeric => ParsedColumn::Numeric {
+                    values: Vec::new(),
+                    invalid: 0,
+                },
+                SchemaColumn::Categorical(_) => ParsedColumn::Categorical {
+                    codes: Vec::new(),
+                    novel: Vec::new(),
+                    invalid: 0,
+                },
+            })
+            .collect();
+        Self {
+            schema,
+            rows: 0,
+            columns,
+            timestamps: schema.timestamp.as_ref().map(|_| Vec::new()),
+            ids: schema.has_id.then(Vec::new),
+            invalid_ids: 0,
+            failure: None,
+            text: String::new(),
+        }
+    }
+
+    /// Adds a row of missing values that the row's fields then overwrite.
+    fn begin_row(&mut self) {
+        for column in &mut self.columns {
+            match column {
+                ParsedColumn::Numeric { values, .. } => values.push(f64::NAN),
+                ParsedColumn::Categorical { codes, .. } => codes.push(MISSING_CODE),
+            }
+        }
+        if let Some(t) = &mut self.timestamps {
+            t.push(f64::NAN);
+        }
+        if let Some(ids) = &mut self.ids {
+            ids.push(None);
+        }
+        self.rows += 1;
+    }
+
+    /// Fails once a row beyond `max_rows_per_request` was read, before the batch grows further.
+    fn check_row_limit<E: de::Error>(&mut self) -> Result<(), E> {
+        let max = self.schema.limits.max_rows_per_request;
+        if self.rows <= max {
+            return Ok(());
+        }
+        let message = format!(
+            "the batch has more than server.max_rows_per_request ({max}) rows; send smaller \
+             batches"
+        );
+        Err(self.fail(BatchErrorKind::TooManyRows, message))
+    }
+
+    fn fail<E: de::Error>(&mut self, kind: BatchErrorKind, message: String) -> E {
+        let error = E::custom(&message);
+        self.failure = Some(BatchError { kind, message });
+        error
+    }
+}

@@ -1,0 +1,426 @@
+//! The serde seeds that walk a request body once and write each field into its column.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::fmt::Write;
+
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+
+use super::{Builder, ParsedColumn, SchemaColumn, Slot};
+use crate::ingest::category;
+use crate::ingest::error::BatchErrorKind;
+use crate::reference::profile::{INVALID_CODE, INVALID_NUMBER};
+
+pub(super) struct BatchSeed<'b, 's> {
+    pub(super) builder: &'b mut Builder<'s>,
+}
+
+impl<'de> DeserializeSeed<'de> for BatchSeed<'_, '_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for BatchSeed<'_, '_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object {\"rows\": [...]} or an array of row objects")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<(), A::Error> {
+        RowsSeed {
+            builder: self.builder,
+        }
+        .visit_seq(seq)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut saw_rows = false;
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            if key == "rows" && !saw_rows {
+                saw_rows = true;
+                map.next_value_seed(RowsSeed {
+                    builder: &mut *self.builder,
+                })?;
+            } else {
+                let message = format!(
+                    "unexpected key {key:?} in the body; send {{\"rows\": [...]}} or a JSON array of rows"
+                );
+                return Err(self.builder.fail(BatchErrorKind::InvalidBody, message));
+            }
+        }
+        if !saw_rows {
+            let message = "the body has no \"rows\" key; send {\"rows\": [...]}".to_string();
+            return Err(self.builder.fail(BatchErrorKind::InvalidBody, message));
+        }
+        Ok(())
+    }
+}
+
+struct RowsSeed<'b, 's> {
+    builder: &'b mut Builder<'s>,
+}
+
+impl<'de> DeserializeSeed<'de> for RowsSeed<'_, '_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for RowsSeed<'_, '_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("\"rows\" to be an array of row objects")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        loop {
+            self.builder.begin_row();
+            if seq
+                .next_element_seed(RowSeed {
+                    builder: &mut *self.builder,
+                })?
+                .is_none()
+            {
+                // The row opened for an element that was not there.
+                self.builder.rows -= 1;
+                for column in &mut self.builder.columns {
+                    match column {
+                        ParsedColumn::Numeric { values, .. } => values.truncate(self.builder.rows),
+                        ParsedColumn::Categorical { codes, .. } => {
+                            codes.truncate(self.builder.rows)
+                        }
+                    }
+                }
+                if let Some(t) = &mut self.builder.timestamps {
+                    t.truncate(self.builder.rows);
+                }
+                if let Some(ids) = &mut self.builder.ids {
+                    ids.truncate(self.builder.rows);
+                }
+                return Ok(());
+            }
+            self.builder.check_row_limit()?;
+        }
+    }
+}
+
+struct RowSeed<'b, 's> {
+    builder: &'b mut Builder<'s>,
+}
+
+impl<'de> DeserializeSeed<'de> for RowSeed<'_, '_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl RowSeed<'_, '_> {
+    fn not_object<E: de::Error>(self, what: &str) -> E {
+        let row = self.builder.rows - 1;
+        let message = format!("rows[{row}] is {what}, but each row must be a JSON object");
+        self.builder.fail(BatchErrorKind::RowNotObject, message)
+    }
+}
+
+impl<'de> Visitor<'de> for RowSeed<'_, '_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a row object")
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
+        Err(self.not_object("a boolean"))
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
+        Err(self.not_object("a number"))
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
+        Err(self.not_object("a number"))
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
+        Err(self.not_object("a number"))
+    }
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
+        Err(self.not_object("a string"))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        Err(self.not_object("null"))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> Result<(), A::Error> {
+        Err(self.not_object("an array"))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let row = self.builder.rows - 1;
+        while let Some(slot) = map.next_key_seed(KeySeed {
+            slots: &self.builder.schema.slots,
+        })? {
+            match slot {
+                Some(Slot::Column(i)) => map.next_value_seed(CellSeed {
+                    builder: &mut *self.builder,
+                    column: i,
+                    row,
+                })?,
+                Some(Slot::Timestamp) => map.next_value_seed(TimeSeed {
+                    builder: &mut *self.builder,
+                    row,
+                })?,
+                Some(Slot::Id) => {
+                    let value: serde_json::Value = map.next_value()?;
+                    let max = self.builder.schema.limits.max_id_bytes;
+                    let id = crate::ingest::labels::id_text(&value).filter(|id| id.len() <= max);
+                    if id.is_none() && !value.is_null() {
+                        self.builder.invalid_ids += 1;
+                    }
+                    if let Some(ids) = &mut self.builder.ids {
+                        ids[row] = id;
+                    }
+                }
+                None => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        if let (Some(times), Some(name)) =
+            (&self.builder.timestamps, &self.builder.schema.timestamp)
+            && times[row].is_nan()
+        {
+            let message = format!(
+                "rows[{row}] has no timestamp: field {name:?} is required (unix seconds or RFC 3339)"
+            );
+            return Err(self.builder.fail(BatchErrorKind::InvalidTimestamp, message));
+        }
+        Ok(())
+    }
+}
+
+/// Resolves a field name to its slot without allocating.
+struct KeySeed<'a> {
+    slots: &'a HashMap<String, Slot>,
+}
+
+impl<'de> DeserializeSeed<'de> for KeySeed<'_> {
+    type Value = Option<Slot>;
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Option<Slot>, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for KeySeed<'_> {
+    type Value = Option<Slot>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a field name")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Option<Slot>, E> {
+        Ok(self.slots.get(v).copied())
+    }
+}
+
+/// Writes one field's value into its column.
+struct CellSeed<'b, 's> {
+    builder: &'b mut Builder<'s>,
+    column: usize,
+    row: usize,
+}
+
+impl<'de> DeserializeSeed<'de> for CellSeed<'_, '_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl CellSeed<'_, '_> {
+    fn is_numeric(&self) -> bool {
+        matches!(
+            self.builder.schema.columns[self.column],
+            SchemaColumn::Numeric
+        )
+    }
+
+    fn set_number(self, x: f64) {
+        if let ParsedColumn::Numeric { values, .. } = &mut self.builder.columns[self.column] {
+            values[self.row] = x;
+        }
+    }
+
+    /// Codes a number given to a categorical column by its canonical text (`21.0` → `"21"`).
+    fn set_number_category(self, write_text: impl FnOnce(&mut String)) {
+        let mut text = std::mem::take(&mut self.builder.text);
+        write_text(&mut text);
+        let builder = self.builder;
+        Self::set_category(builder, self.column, self.row, &text);
+        builder.text = text;
+    }
+
+    fn set_category(builder: &mut Builder<'_>, column: usize, row: usize, v: &str) {
+        let SchemaColumn::Categorical(index) = &builder.schema.columns[column] else {
+            return;
+        };
+        let code = index.get(v).copied();
+        let too_long = v.len() > builder.schema.limits.max_category_bytes;
+        if let ParsedColumn::Categorical {
+            codes,
+            novel,
+            invalid,
+        } = &mut builder.columns[column]
+        {
+            match code {
+                Some(code) => codes[row] = code,
+                // Counted as invalid and never stored, so long text cannot fill memory.
+                None if too_long => {
+                    codes[row] = INVALID_CODE;
+                    *invalid += 1;
+                }
+                None => novel.push((row, v.to_owned())),
+            }
+        }
+    }
+
+    fn invalid(self) {
+        match &mut self.builder.columns[self.column] {
+            ParsedColumn::Numeric { values, invalid } => {
+                values[self.row] = INVALID_NUMBER;
+                *invalid += 1;
+            }
+            ParsedColumn::Categorical { codes, invalid, .. } => {
+                codes[self.row] = INVALID_CODE;
+                *invalid += 1;
+            }
+        }
+    }
+}
+
+impl<'de> Visitor<'de> for CellSeed<'_, '_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a number, string, boolean or null")
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<(), E> {
+        if self.is_numeric() {
+            self.invalid();
+        } else {
+            Self::set_category(self.builder, self.column, self.row, category::bool_text(v));
+        }
+        Ok(())
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<(), E> {
+        if self.is_numeric() {
+            self.set_number(v as f64);
+        } else {
+            self.set_number_category(|t| {
+                t.clear();
+                let _ = write!(t, "{v}");
+            });
+        }
+        Ok(())
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<(), E> {
+        if self.is_numeric() {
+            self.set_number(v as f64);
+        } else {
+            self.set_number_category(|t| {
+                t.clear();
+                let _ = write!(t, "{v}");
+            });
+        }
+        Ok(())
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<(), E> {
+        if self.is_numeric() {
+            self.set_number(v);
+        } else {
+            self.set_number_category(|t| category::number_text(v, t));
+        }
+        Ok(())
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<(), E> {
+        if self.is_numeric() {
+            self.invalid();
+        } else {
+            Self::set_category(self.builder, self.column, self.row, v);
+        }
+        Ok(())
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        self.invalid();
+        Ok(())
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        self.invalid();
+        Ok(())
+    }
+}
+
+/// Reads a row's event time: unix seconds, or RFC 3339 text.
+struct TimeSeed<'b, 's> {
+    builder: &'b mut Builder<'s>,
+    row: usize,
+}
+
+impl<'de> DeserializeSeed<'de> for TimeSeed<'_, '_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl TimeSeed<'_, '_> {
+    fn set<E: de::Error>(self, seconds: Option<f64>, shown: &dyn fmt::Display) -> Result<(), E> {
+        match seconds {
+            Some(s) if s.is_finite() => {
+                if let Some(t) = &mut self.builder.timestamps {
+                    t[self.row] = s;
+                }
+                Ok(())
+            }
+            _ => {
+                let name = self.builder.schema.timestamp.as_deref().unwrap_or_default();
+                let message = format!(
+                    "rows[{}].{name}: {shown} is not a timestamp; use unix seconds or RFC 3339 \
+                     such as \"2026-11-21T12:00:00Z\"",
+                    self.row
+                );
+                Err(self.builder.fail(BatchErrorKind::InvalidTimestamp, message))
+            }
+        }
+    }
+}
+
+impl<'de> Visitor<'de> for TimeSeed<'_, '_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("unix seconds or an RFC 3339 timestamp")
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<(), E> {
+        self.set(Some(v as f64), &v)
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<(), E> {
+        self.set(Some(v as f64), &v)
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<(), E> {
+        self.set(Some(v), &v)
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<(), E> {
+        let parsed = chrono::DateTime::parse_from_rfc3339(v)
+            .ok()
+            .map(|t| t.timestamp() as f64 + f64::from(t.timestamp_subsec_nanos()) * 1e-9);
+        self.set(parsed, &format_args!("{v:?}"))
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<(), E> {
+        self.set(None, &v)
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        self.set(None, &"null")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> Result<(), A::Error> {
+        self.set(None, &"an array")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, _: A) -> Result<(), A::Error> {
+        self.set(None, &"an object")
+    }
+}

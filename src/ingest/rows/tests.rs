@@ -1,0 +1,138 @@
+use super::*;
+use crate::engine::check::Role;
+use crate::reference::profile::{INVALID_CODE, INVALID_NUMBER};
+use crate::reference::table::RawColumn;
+
+fn schema(timestamp: Option<&str>) -> Schema {
+    let x = ColumnCheck::new(
+        "x",
+        Role::Feature,
+        RawColumn::Numeric {
+            values: vec![1.0, 2.0, 3.0],
+            missing: 0,
+        },
+        None,
+        None,
+        10,
+    )
+    .unwrap();
+    let c = ColumnCheck::new(
+        "c",
+        Role::Feature,
+        RawColumn::Categorical {
+            values: vec!["21".into(), "a".into(), "true".into()],
+            missing: 0,
+        },
+        None,
+        None,
+        10,
+    )
+    .unwrap();
+    Schema::new(&[x, c], timestamp, None)
+}
+
+fn parse(body: &str) -> Result<ParsedBatch, BatchError> {
+    schema(None).parse(body.as_bytes())
+}
+
+#[test]
+fn parses_values_missing_invalid_and_unknown_fields() {
+    let batch = parse(
+        r#"{"rows": [{"x": 1.5, "c": 21, "other": [1, {"a": 2}]},
+                         {"x": "oops", "c": "21"},
+                         {"x": null, "c": "new"},
+                         {"c": {"nested": true}, "x": 7},
+                         {"c": true, "x": 2.0e0}]}"#,
+    )
+    .unwrap();
+    assert_eq!(batch.rows, 5);
+    let ParsedColumn::Numeric { values, invalid } = &batch.columns[0] else {
+        panic!()
+    };
+    assert_eq!(values[0], 1.5);
+    assert!(values[1] == INVALID_NUMBER && values[2].is_nan());
+    assert_eq!((values[3], values[4], *invalid), (7.0, 2.0, 1));
+    let ParsedColumn::Categorical {
+        codes,
+        novel,
+        invalid,
+    } = &batch.columns[1]
+    else {
+        panic!()
+    };
+    // Reference categories sorted: "21" = 0, "a" = 1, "true" = 2.
+    assert_eq!(codes, &vec![0, 0, MISSING_CODE, INVALID_CODE, 2]);
+    assert_eq!(novel, &vec![(2, "new".to_string())]);
+    assert_eq!(*invalid, 1);
+}
+
+#[test]
+fn accepts_a_bare_array_and_float_codes() {
+    let batch = parse(r#"[{"c": 21.0}, {"c": "a"}]"#).unwrap();
+    let ParsedColumn::Categorical { codes, .. } = &batch.columns[1] else {
+        panic!()
+    };
+    assert_eq!(codes, &vec![0, 1]);
+}
+
+#[test]
+fn whole_request_errors_name_the_row() {
+    let cases = [
+        (
+            "{\"rows\": [",
+            BatchErrorKind::MalformedJson,
+            "malformed JSON",
+        ),
+        ("{\"rows\": []}", BatchErrorKind::EmptyBatch, "no rows"),
+        ("[]", BatchErrorKind::EmptyBatch, "no rows"),
+        (
+            "[{\"x\": 1}, 5]",
+            BatchErrorKind::RowNotObject,
+            "rows[1] is a number",
+        ),
+        (
+            "{\"rows\": [{}], \"extra\": 1}",
+            BatchErrorKind::InvalidBody,
+            "unexpected key \"extra\"",
+        ),
+        (
+            "{\"data\": []}",
+            BatchErrorKind::InvalidBody,
+            "unexpected key \"data\"",
+        ),
+        ("{}", BatchErrorKind::InvalidBody, "no \"rows\" key"),
+        ("\"rows\"", BatchErrorKind::InvalidBody, "invalid type"),
+        ("{\"rows\": 3}", BatchErrorKind::InvalidBody, "invalid type"),
+        (
+            "[{\"x\": 1}] trailing",
+            BatchErrorKind::MalformedJson,
+            "trailing",
+        ),
+    ];
+    for (body, kind, needle) in cases {
+        let err = parse(body).unwrap_err();
+        assert_eq!(err.kind, kind, "{body}: {err:?}");
+        assert!(err.message.contains(needle), "{body}: {}", err.message);
+    }
+}
+
+#[test]
+fn timestamps_are_required_and_parsed_when_configured() {
+    let s = schema(Some("ts"));
+    let batch = s.parse(br#"[{"ts": 10, "x": 1}, {"ts": "1970-01-01T00:00:20.5Z"}, {"ts": "1970-01-01T01:00:00+01:00"}]"#).unwrap();
+    assert_eq!(batch.timestamps, Some(vec![10.0, 20.5, 0.0]));
+    let err = s.parse(br#"[{"ts": 10}, {"x": 1}]"#).unwrap_err();
+    assert_eq!(err.kind, BatchErrorKind::InvalidTimestamp);
+    assert!(
+        err.message.contains("rows[1] has no timestamp"),
+        "{}",
+        err.message
+    );
+    let err = s.parse(br#"[{"ts": "yesterday"}]"#).unwrap_err();
+    assert!(
+        err.message
+            .contains("rows[0].ts: \"yesterday\" is not a timestamp"),
+        "{}",
+        err.message
+    );
+}

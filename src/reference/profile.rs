@@ -1,0 +1,117 @@
+//! A reference column summarised once at start-up for fast window comparisons, and the
+//! sentinels that mark missing and invalid values in window columns (written by ingest, read by
+//! the checks).
+
+use std::collections::HashMap;
+
+use crate::config::ColumnKind;
+use crate::reference::table::RawColumn;
+use crate::stats::{binning, wasserstein};
+
+/// Window code of a missing (absent or `null`) categorical value.
+pub const MISSING_CODE: u32 = u32::MAX;
+
+/// Window code of an invalid categorical value (an object or array where a category belongs).
+pub const INVALID_CODE: u32 = u32::MAX - 1;
+
+/// Window value of an invalid numeric value (text, boolean, object or array). Missing numeric
+/// values are NaN; JSON cannot carry infinities, so neither sentinel collides with data.
+pub const INVALID_NUMBER: f64 = f64::NEG_INFINITY;
+
+/// A reference column summarised for fast window comparisons.
+#[derive(Debug, Clone)]
+pub enum ReferenceProfile {
+    /// Numeric column.
+    Numeric(NumericProfile),
+    /// Categorical column.
+    Categorical(CategoricalProfile),
+}
+
+/// Numeric reference summary.
+#[derive(Debug, Clone)]
+pub struct NumericProfile {
+    /// Non-missing values, ascending.
+    pub sorted: Vec<f64>,
+    /// Population standard deviation (normalises Wasserstein).
+    pub std: f64,
+    /// Inner quantile bin edges for PSI / Jensen–Shannon.
+    pub edges: Vec<f64>,
+    /// Reference counts in the bins defined by `edges`.
+    pub bin_counts: Vec<u64>,
+}
+
+/// Categorical reference summary.
+#[derive(Debug, Clone)]
+pub struct CategoricalProfile {
+    /// Categories, sorted; a window value's code is its index here (or higher for new ones).
+    pub categories: Vec<String>,
+    /// Reference count per category.
+    pub counts: Vec<u64>,
+    /// Category text → code, for ingest.
+    pub index: HashMap<String, u32>,
+}
+
+impl ReferenceProfile {
+    /// Profiles `raw`; numeric columns get `bins` quantile bins for PSI / Jensen–Shannon.
+    pub fn from_raw(raw: RawColumn, bins: usize) -> Self {
+        match raw {
+            RawColumn::Numeric { mut values, .. } => {
+                values.sort_unstable_by(f64::total_cmp);
+                let edges = binning::quantile_edges(&values, bins);
+                let bin_counts = binning::bin_counts(&edges, &values);
+                let std = wasserstein::population_std(&values);
+                ReferenceProfile::Numeric(NumericProfile {
+                    sorted: values,
+                    std,
+                    edges,
+                    bin_counts,
+                })
+            }
+            RawColumn::Categorical { values, .. } => {
+                let mut counted: HashMap<String, u64> = HashMap::new();
+                for v in &values {
+                    *counted.entry(v.clone()).or_default() += 1;
+                }
+                let mut pairs: Vec<(String, u64)> = counted.into_iter().collect();
+                pairs.sort_unstable();
+                let index = pairs
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (c, _))| (c.clone(), i as u32))
+                    .collect();
+                let (categories, counts) = pairs.into_iter().unzip();
+                ReferenceProfile::Categorical(CategoricalProfile {
+                    categories,
+                    counts,
+                    index,
+                })
+            }
+        }
+    }
+
+    /// Non-missing reference values.
+    pub fn rows(&self) -> usize {
+        match self {
+            ReferenceProfile::Numeric(p) => p.sorted.len(),
+            ReferenceProfile::Categorical(p) => p.counts.iter().sum::<u64>() as usize,
+        }
+    }
+
+    /// Numerical or categorical.
+    pub fn kind(&self) -> ColumnKind {
+        match self {
+            ReferenceProfile::Numeric(_) => ColumnKind::Numerical,
+            ReferenceProfile::Categorical(_) => ColumnKind::Categorical,
+        }
+    }
+
+    /// Distinct non-missing values (the default test depends on it).
+    pub fn distinct(&self) -> usize {
+        match self {
+            ReferenceProfile::Numeric(p) => {
+                1 + p.sorted.windows(2).filter(|w| w[0] != w[1]).count()
+            }
+            ReferenceProfile::Categorical(p) => p.categories.len(),
+        }
+    }
+}
