@@ -39,6 +39,8 @@ COPY --from=builder /out/driftscope /usr/local/bin/driftscope
 WORKDIR /app
 COPY monitors.yaml monitors.container.yaml ./
 COPY reference_data ./reference_data
+# server.state_dir of monitors.container.yaml; the only path the service writes.
+RUN install -d -o 10001 -g 10001 -m 0750 /var/lib/driftscope
 USER 10001:10001
 EXPOSE 8000
 # Liveness: GET /healthz; readiness: GET /readyz (references load before the port opens).

@@ -30,6 +30,7 @@
 //! 127.0.0.1 port with `--config` and stopped by PID at the end. Nothing else is contacted.
 
 use std::collections::BTreeMap;
+use std::ffi::OsStr;
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitCode, Stdio};
 use std::sync::Arc;
@@ -59,6 +60,9 @@ pub struct Args {
     /// Config for `--bin`; also where `server.max_body_bytes` is read from.
     #[arg(long, default_value = "monitors.yaml")]
     pub config: PathBuf,
+    /// With `--bin`: the service's `--state-dir` (default: the config's `server.state_dir`).
+    #[arg(long, requires = "bin")]
+    pub state_dir: Option<PathBuf>,
     /// Monitor the good batches go to.
     #[arg(long, default_value = "employment")]
     pub monitor: String,
@@ -478,6 +482,11 @@ async fn spawn_service(
         .arg("--config")
         .arg(&args.config)
         .args(["--listen", &listen])
+        .args(
+            args.state_dir
+                .iter()
+                .flat_map(|d| [OsStr::new("--state-dir"), d.as_os_str()]),
+        )
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())

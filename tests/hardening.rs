@@ -556,6 +556,18 @@ async fn bearer_tokens_with_scopes_guard_every_route_but_health() {
         .unwrap();
     let shown = listed["monitors"][0]["reference"].as_str().unwrap();
     assert_eq!(shown, "reference.csv", "no absolute server paths");
+    // Reload is an operator action: only `admin` may trigger it.
+    let reload = |bearer: &str| {
+        server
+            .client
+            .post(server.url("/-/reload"))
+            .bearer_auth(bearer)
+            .send()
+    };
+    for other in ["ingest-0123456789abcdef", "read-0123456789abcdef"] {
+        assert_eq!(status(reload(other).await.unwrap()), 403, "{other}");
+    }
+    assert_eq!(status(reload("admin-0123456789abcdef").await.unwrap()), 200);
 }
 
 #[tokio::test]

@@ -13,12 +13,15 @@ use clap::Parser;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn short_soak_gets_only_expected_answers() {
     let root = env!("CARGO_MANIFEST_DIR");
+    let state = tempfile::tempdir().unwrap();
     let args = soak::Args::parse_from([
         "soak",
         "--bin",
         env!("CARGO_BIN_EXE_driftscope"),
         "--config",
         &format!("{root}/monitors.yaml"),
+        "--state-dir",
+        state.path().to_str().unwrap(),
         "--rows-file",
         &format!("{root}/demo/production_2016_2018.parquet"),
         "--clients",
