@@ -45,12 +45,7 @@ impl Process {
     }
 
     fn signal(&self, name: &str) {
-        let status = Command::new("kill")
-            .arg(format!("-{name}"))
-            .arg(self.child.id().to_string())
-            .status()
-            .unwrap();
-        assert!(status.success());
+        common::signal(self.child.id(), name);
     }
 
     fn wait(&mut self) {
@@ -198,7 +193,7 @@ fn kill_9_at_random_moments_loses_no_acknowledged_row_and_publishes_identical_wi
         let delay = Duration::from_micros((rng.uniform() * 15_000.0) as u64);
         let killer = std::thread::spawn(move || {
             std::thread::sleep(delay);
-            let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+            common::signal(pid, "9");
         });
         while next < requests.len() {
             let (kind, body) = &requests[next];

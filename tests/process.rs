@@ -66,12 +66,7 @@ impl Served {
     }
 
     fn signal(&self, name: &str) {
-        let status = Command::new("kill")
-            .arg(format!("-{name}"))
-            .arg(self.child.id().to_string())
-            .status()
-            .unwrap();
-        assert!(status.success());
+        common::signal(self.child.id(), name);
     }
 
     /// Waits up to `limit` for the process to exit; its exit status, or None if still running.

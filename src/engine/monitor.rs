@@ -23,7 +23,7 @@ use crate::export::metrics::Metrics;
 use crate::ingest::idempotency::IngestAck;
 use crate::ingest::rows::{ParsedBatch, ParsedColumn};
 use crate::labelled::join::LabelOutcome;
-use crate::state::wal::Wal;
+use crate::state::wal::{Syncer, Wal};
 use crate::window::ClosedWindow;
 
 /// Where and how a monitor persists its events.
@@ -34,6 +34,10 @@ pub struct Storage {
     /// When appended events reach the disk.
     pub fsync: Fsync,
 }
+
+/// Where an event went in the log: the segment's syncer and the event's number (`None`
+/// without a state directory).
+type Logged = Option<(Arc<Syncer>, u64)>;
 
 /// Why a request changed nothing.
 #[derive(Debug)]
@@ -198,7 +202,8 @@ impl Monitor {
             return Published::none();
         }
         match self.log_and_apply(&mut core, Event::Tick { time: now }) {
-            Ok((out, published)) => {
+            // Ticks are not synced on their own: nothing waits for them.
+            Ok((out, published, _)) => {
                 drop(core);
                 self.record(&out);
                 published
@@ -228,25 +233,37 @@ impl Monitor {
         if !replay && queued >= self.model.limits.max_queued_windows {
             return Err(Refused::Backlog { queued });
         }
-        let (out, published) = self
+        let (out, published, logged) = self
             .log_and_apply(&mut core, event)
             .map_err(Refused::Storage)?;
         drop(core);
+        // Group commit: the fsync runs outside the lock, so requests that appended meanwhile
+        // share it. The response waits for it; a crash before it loses only unanswered events.
+        if let (Some((syncer, seq)), Some(storage)) = (logged, &self.storage)
+            && storage.fsync == Fsync::Always
+        {
+            syncer.sync_through(seq).map_err(Refused::Storage)?;
+        }
         self.record(&out);
         Ok((out, published))
     }
 
-    /// Numbers, logs and applies one event; queues the windows it closed.
-    fn log_and_apply(&self, core: &mut Core, event: Event) -> io::Result<(Outputs, Published)> {
+    /// Numbers, logs and applies one event; queues the windows it closed. Returns the log's
+    /// syncer and the event's number when it was logged.
+    fn log_and_apply(
+        &self,
+        core: &mut Core,
+        event: Event,
+    ) -> io::Result<(Outputs, Published, Logged)> {
         let seq = core.state.applied + 1;
-        if let (Some(wal), Some(storage)) = (&mut core.wal, &self.storage) {
-            let sync = storage.fsync == Fsync::Always && !matches!(event, Event::Tick { .. });
-            wal.append(seq, &event, sync)?;
-        }
+        let logged = match &mut core.wal {
+            Some(wal) => Some((wal.append(seq, &event)?, seq)),
+            None => None,
+        };
         let mut out = core.state.apply(&self.model, seq, event);
         let closed = std::mem::take(&mut out.closed);
         let published = self.evaluator.submit(closed, self.name());
-        Ok((out, published))
+        Ok((out, published, logged))
     }
 
     /// Records the join buffer's expiries and size and the detector's change points.
@@ -294,10 +311,8 @@ impl Monitor {
 
     /// Flushes logged events to disk (`fsync: interval`).
     pub fn sync_log(&self) -> io::Result<()> {
-        match &mut self.lock_core().wal {
-            Some(wal) => wal.sync(),
-            None => Ok(()),
-        }
+        let syncer = self.lock_core().wal.as_ref().map(Wal::syncer);
+        syncer.map_or(Ok(()), |s| s.sync_all_written())
     }
 
     /// A consistent copy of state and results: taken under the state lock once every queued

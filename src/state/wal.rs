@@ -9,6 +9,8 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -26,8 +28,43 @@ pub struct Wal {
     file: File,
     /// Reused encode buffer.
     buffer: Vec<u8>,
-    /// Written since the last `sync`.
-    dirty: bool,
+    /// Syncs this segment; shared with requests waiting for their event to be on disk.
+    syncer: Arc<Syncer>,
+}
+
+/// Group commit: requests append under the monitor's lock, then wait for the disk outside
+/// it, so one `fsync` covers every event written before it started.
+#[derive(Debug)]
+pub struct Syncer {
+    /// A handle on the segment, for `sync_data`.
+    file: Mutex<File>,
+    /// Highest sequence number written to the segment.
+    written: AtomicU64,
+    /// Highest sequence number known to be on disk.
+    synced: AtomicU64,
+}
+
+impl Syncer {
+    /// Returns once event `seq` (and every event before it) is on disk.
+    pub fn sync_through(&self, seq: u64) -> io::Result<()> {
+        if self.synced.load(Ordering::Acquire) >= seq {
+            return Ok(());
+        }
+        let file = self.file.lock().unwrap_or_else(|e| e.into_inner());
+        // Another request's fsync may have covered this event while we waited.
+        if self.synced.load(Ordering::Acquire) >= seq {
+            return Ok(());
+        }
+        let target = self.written.load(Ordering::Acquire);
+        file.sync_data()?;
+        self.synced.fetch_max(target, Ordering::AcqRel);
+        Ok(())
+    }
+
+    /// Syncs everything written so far (`fsync: interval` calls this on a timer).
+    pub fn sync_all_written(&self) -> io::Result<()> {
+        self.sync_through(self.written.load(Ordering::Acquire))
+    }
 }
 
 /// What reading a monitor's segments found.
@@ -49,16 +86,22 @@ impl Wal {
             .write(true)
             .open(&path)?;
         super::sync_dir(dir)?;
+        let syncer = Arc::new(Syncer {
+            file: Mutex::new(file.try_clone()?),
+            written: AtomicU64::new(0),
+            synced: AtomicU64::new(0),
+        });
         Ok(Self {
             dir: dir.to_owned(),
             file,
             buffer: Vec::new(),
-            dirty: false,
+            syncer,
         })
     }
 
-    /// Appends event `seq`; with `sync`, returns only once it is on disk.
-    pub fn append<E: Serialize>(&mut self, seq: u64, event: &E, sync: bool) -> io::Result<()> {
+    /// Appends event `seq` (in the kernel's cache: it survives the process, not a power
+    /// loss). [`Syncer::sync_through`] on the returned syncer puts it on disk.
+    pub fn append<E: Serialize>(&mut self, seq: u64, event: &E) -> io::Result<Arc<Syncer>> {
         self.buffer.clear();
         self.buffer.extend_from_slice(&[0; HEADER]);
         ciborium::into_writer(&(seq, event), &mut self.buffer).map_err(io::Error::other)?;
@@ -68,26 +111,19 @@ impl Wal {
         self.buffer[..4].copy_from_slice(&length.to_le_bytes());
         self.buffer[4..HEADER].copy_from_slice(&crc.to_le_bytes());
         self.file.write_all(&self.buffer)?;
-        self.dirty = true;
-        if sync {
-            self.sync()?;
-        }
-        Ok(())
+        self.syncer.written.fetch_max(seq, Ordering::AcqRel);
+        Ok(Arc::clone(&self.syncer))
     }
 
-    /// Flushes appended frames to disk (`fsync: interval` calls this on a timer).
-    pub fn sync(&mut self) -> io::Result<()> {
-        if self.dirty {
-            self.file.sync_data()?;
-            self.dirty = false;
-        }
-        Ok(())
+    /// The segment's syncer, to sync outside the monitor's lock.
+    pub fn syncer(&self) -> Arc<Syncer> {
+        Arc::clone(&self.syncer)
     }
 
     /// Ends this segment and starts `wal-<first>.log`; earlier segments stay until
     /// [`remove_segments_before`] after the covering snapshot is durable.
     pub fn rotate(&mut self, first: u64) -> io::Result<()> {
-        self.sync()?;
+        self.syncer.sync_all_written()?;
         *self = Self::create(&self.dir, first)?;
         Ok(())
     }
@@ -200,9 +236,9 @@ mod tests {
     fn write(dir: &Path, first: u64, events: &[(u64, String)]) {
         let mut wal = Wal::create(dir, first).unwrap();
         for (seq, e) in events {
-            wal.append(*seq, e, false).unwrap();
+            wal.append(*seq, e).unwrap();
         }
-        wal.sync().unwrap();
+        wal.syncer().sync_all_written().unwrap();
     }
 
     #[test]

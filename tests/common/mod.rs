@@ -166,3 +166,13 @@ pub fn rows(rng: &mut Rng, n: usize, drifted: bool) -> Vec<Value> {
         })
         .collect()
 }
+
+/// Sends signal `name` (`TERM`, `HUP`, `9`, …) to process `pid` with `kill`.
+pub fn signal(pid: u32, name: &str) {
+    let status = std::process::Command::new("kill")
+        .arg(format!("-{name}"))
+        .arg(pid.to_string())
+        .status()
+        .unwrap();
+    assert!(status.success(), "kill -{name} {pid}");
+}
