@@ -92,19 +92,16 @@ pub struct Core {
 
 impl Monitor {
     /// Starts a monitor from `state` and `results` (fresh, restored or carried over by a
-    /// reload), registers its metric series and starts its evaluator thread. With `storage`,
-    /// events are logged from `state.applied + 1` on.
+    /// reload), registers its metric series and starts its evaluator thread. With `log` (a
+    /// segment starting at `state.applied + 1`), every event is logged.
     pub fn start(
         model: MonitorModel,
         state: MonitorState,
         results: Results,
         metrics: Arc<Metrics>,
-        storage: Option<Storage>,
-    ) -> io::Result<Arc<Self>> {
-        let wal = match &storage {
-            Some(s) => Some(Wal::create(&s.dir, state.applied + 1)?),
-            None => None,
-        };
+        log: Option<(Storage, Wal)>,
+    ) -> Arc<Self> {
+        let (storage, wal) = log.unzip();
         metrics.register_monitor(&model);
         let monitor = Arc::new_cyclic(|me| Self {
             evaluator: Evaluator::start(me.clone(), model.name()),
@@ -119,7 +116,7 @@ impl Monitor {
             results: Mutex::new(results),
         });
         monitor.republish();
-        Ok(monitor)
+        monitor
     }
 
     /// The monitor's name.

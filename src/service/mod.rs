@@ -22,6 +22,7 @@ use crate::engine::results::Results;
 use crate::engine::state::MonitorState;
 use crate::export::metrics::Metrics;
 use crate::state::StateDir;
+use crate::state::wal::Wal;
 
 /// The monitors being served, replaced as a whole by a reload.
 #[derive(Debug, Default)]
@@ -92,7 +93,7 @@ impl Service {
 }
 
 /// Writes one monitor's snapshot, when it has storage.
-pub fn snapshot(monitor: &Monitor) -> std::io::Result<()> {
+fn snapshot(monitor: &Monitor) -> std::io::Result<()> {
     let Some(storage) = monitor.storage() else {
         return Ok(());
     };
@@ -129,13 +130,13 @@ pub fn build_service(
     let mut monitors = Vec::new();
     for model in models {
         let name = model.name().to_owned();
-        let started =
-            start_monitor(model, state.as_ref(), &settings, &metrics, None).map_err(|e| {
-                vec![Problem::new(
-                    format!("state of monitor {name:?}"),
-                    e.to_string(),
-                )]
-            })?;
+        let start = prepare(&model, state.as_ref(), &settings, None).map_err(|e| {
+            vec![Problem::new(
+                format!("state of monitor {name:?}"),
+                e.to_string(),
+            )]
+        })?;
+        let started = start.monitor(model, &metrics);
         monitors.push(started);
     }
     Ok(Service {
@@ -201,31 +202,53 @@ fn build_models(
     Ok((models, auth))
 }
 
-/// Starts one monitor: from `carried` (a reload's state), else recovered from the state
-/// directory, else empty.
-fn start_monitor(
-    model: MonitorModel,
+/// Where a monitor starts: its state, its results and, with a state directory, its log.
+struct Start {
+    state: MonitorState,
+    results: Results,
+    log: Option<(Storage, Wal)>,
+}
+
+impl Start {
+    fn monitor(self, model: MonitorModel, metrics: &Arc<Metrics>) -> Arc<Monitor> {
+        Monitor::start(
+            model,
+            self.state,
+            self.results,
+            Arc::clone(metrics),
+            self.log,
+        )
+    }
+}
+
+/// A monitor's starting state and, with a state directory, its log: a carried-over state is
+/// snapshotted first (so the log never mixes configs); otherwise the state is recovered.
+fn prepare(
+    model: &MonitorModel,
     state_dir: Option<&StateDir>,
     settings: &Settings,
-    metrics: &Arc<Metrics>,
     carried: Option<(MonitorState, Results)>,
-) -> std::io::Result<Arc<Monitor>> {
-    let storage = match state_dir {
-        Some(dir) => Some(Storage {
-            dir: dir.monitor(model.name())?,
-            fsync: settings.server.fsync,
-        }),
-        None => None,
+) -> std::io::Result<Start> {
+    let Some(state_dir) = state_dir else {
+        let fresh = || (MonitorState::new(model), Results::default());
+        let (state, results) = carried.unwrap_or_else(fresh);
+        return Ok(Start {
+            state,
+            results,
+            log: None,
+        });
     };
-    let (state, results) = match (carried, &storage) {
-        (Some((state, results)), Some(storage)) => {
-            // Recorded before the first event of the new config is logged.
-            persist::save(&storage.dir, &model, state.clone(), results.clone())?;
+    let storage = Storage {
+        dir: state_dir.monitor(model.name())?,
+        fsync: settings.server.fsync,
+    };
+    let (state, results) = match carried {
+        Some((state, results)) => {
+            persist::save(&storage.dir, model, state.clone(), results.clone())?;
             (state, results)
         }
-        (Some(carried), None) => carried,
-        (None, Some(storage)) => {
-            let (state, results, recovery) = persist::recover(&storage.dir, &model)?;
+        None => {
+            let (state, results, recovery) = persist::recover(&storage.dir, model)?;
             tracing::info!(
                 monitor = model.name(),
                 snapshot = recovery.snapshot,
@@ -242,9 +265,13 @@ fn start_monitor(
             }
             (state, results)
         }
-        (None, None) => (MonitorState::new(&model), Results::default()),
     };
-    Monitor::start(model, state, results, Arc::clone(metrics), storage)
+    let wal = Wal::create(&storage.dir, state.applied + 1)?;
+    Ok(Start {
+        state,
+        results,
+        log: Some((storage, wal)),
+    })
 }
 
 /// The state directory: `--state-dir` when given, else `server.state_dir` relative to the

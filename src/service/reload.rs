@@ -15,9 +15,12 @@ use serde::Serialize;
 
 use crate::config::{self, Problem};
 use crate::engine::model::MonitorModel;
+use crate::engine::monitor::Monitor;
 use crate::engine::persist;
+use crate::engine::results::Results;
+use crate::engine::state::MonitorState;
 use crate::reference::table;
-use crate::service::{MonitorSet, Service, build_models, snapshot, start_monitor};
+use crate::service::{MonitorSet, Service, build_models, prepare};
 
 /// What a reload changed.
 #[derive(Debug, Default, Serialize)]
@@ -79,9 +82,6 @@ impl Service {
             .collect();
         let mut report = ReloadReport::default();
         let mut ordered = Vec::new();
-        let start_problem = |name: &str, e: std::io::Error| {
-            vec![Problem::new(format!("monitor {name:?}"), e.to_string())]
-        };
         for spec in &settings.monitors {
             let name = spec.name.clone();
             if let Some(kept) = reuse.get(&name) {
@@ -92,45 +92,54 @@ impl Service {
             let Some(model) = models.remove(&name) else {
                 continue;
             };
-            let started = match current.get(&name) {
+            let carried = match current.get(&name) {
                 Some(old) => {
                     let (state, results) = old.retire();
                     let (state, results, restarted) = persist::carry_over(&model, state, results);
                     forget_changed(self, &model);
                     report.changed.push((name.clone(), restarted));
-                    start_monitor(
-                        model,
-                        self.state.as_ref(),
-                        &self.settings,
-                        &self.metrics,
-                        Some((state, results)),
-                    )
+                    Some((state, results))
                 }
                 None => {
                     report.added.push(name.clone());
-                    start_monitor(
-                        model,
-                        self.state.as_ref(),
-                        &self.settings,
-                        &self.metrics,
-                        None,
-                    )
+                    None
                 }
             };
-            ordered.push(started.map_err(|e| start_problem(&name, e))?);
+            ordered.push(self.start_or_keep_in_memory(model, carried));
         }
         for old in &current.ordered {
             if settings.monitors.iter().all(|s| s.name != old.name()) {
-                if let Err(e) = snapshot(old) {
+                let (state, results) = old.retire();
+                if let Some(storage) = old.storage()
+                    && let Err(e) = persist::save(&storage.dir, &old.model, state, results)
+                {
                     tracing::error!(monitor = old.name(), error = %e, "Snapshot of a removed monitor failed.");
                 }
-                old.retire();
                 self.metrics.forget(old.name(), &|_| false);
                 report.removed.push(old.name().to_owned());
             }
         }
         self.replace_monitors(MonitorSet::new(ordered));
         Ok(report)
+    }
+
+    /// Starts a reloaded monitor. Its predecessor is already retired, so a failing state
+    /// directory must not leave the name without a monitor: it then runs in memory (logged).
+    fn start_or_keep_in_memory(
+        &self,
+        model: MonitorModel,
+        carried: Option<(MonitorState, Results)>,
+    ) -> Arc<Monitor> {
+        let fallback = carried.clone();
+        match prepare(&model, self.state.as_ref(), &self.settings, carried) {
+            Ok(start) => start.monitor(model, &self.metrics),
+            Err(e) => {
+                tracing::error!(monitor = model.name(), error = %e, "Cannot use the state directory; the monitor keeps its state in memory until the next restart.");
+                let (state, results) =
+                    fallback.unwrap_or_else(|| (MonitorState::new(&model), Results::default()));
+                Monitor::start(model, state, results, Arc::clone(&self.metrics), None)
+            }
+        }
     }
 }
 
