@@ -5,9 +5,10 @@
 //! metrics and JSON.
 //!
 //! # Layout (follows the data)
+//! - [`category`]: one canonical text per category value, shared by config, reference and ingest.
 //! - [`config`]: `monitors.yaml`, environment overrides, validation reporting every problem.
 //! - [`reference`]: reads reference CSV/Parquet with polars (the only polars user).
-//! - [`ingest`]: request bodies → columns (rows, labels, category texts, idempotency keys).
+//! - [`ingest`]: request bodies → columns (rows, labels, idempotency keys).
 //! - [`window`]: the windowing engine (count/time, tumbling/sliding).
 //! - [`stats`]: the statistical tests, pure functions checked against scipy golden values.
 //! - [`engine`]: column checks, alarm policy, learned nulls, window evaluation; the monitor
@@ -21,6 +22,7 @@
 
 pub mod api;
 pub mod calibrate;
+pub mod category;
 pub mod config;
 pub mod engine;
 pub mod export;

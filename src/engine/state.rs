@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::engine::model::MonitorModel;
-use crate::ingest::category;
+use crate::category;
 use crate::ingest::idempotency::{Dropped, IdempotencyCache, IngestAck};
 use crate::ingest::labels;
 use crate::ingest::rows::{ParsedBatch, ParsedColumn};
