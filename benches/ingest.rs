@@ -74,7 +74,11 @@ fn schema() -> Schema {
         )
         .expect("valid check"),
     );
-    Schema::new(&checks, None, Some("id"))
+    Schema::new(
+        checks.iter().map(|c| (c.name.as_str(), &c.reference)),
+        None,
+        Some("id"),
+    )
 }
 
 fn body() -> Vec<u8> {

@@ -98,7 +98,12 @@ fn schema(timestamp: bool, id: bool) -> Schema {
         10,
     )
     .unwrap();
-    Schema::new(&[x, c], timestamp.then_some("ts"), id.then_some("id"))
+    let checks = [x, c];
+    Schema::new(
+        checks.iter().map(|c| (c.name.as_str(), &c.reference)),
+        timestamp.then_some("ts"),
+        id.then_some("id"),
+    )
 }
 
 // ------------------------------------------------------------------------------ generators

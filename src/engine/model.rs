@@ -78,8 +78,12 @@ impl MonitorModel {
             reference_rows,
             fingerprint,
         } = profile;
-        let schema =
-            Schema::new(&checks, spec.timestamp.as_deref(), spec.id.as_deref()).with_limits(limits);
+        let schema = Schema::new(
+            checks.iter().map(|c| (c.name.as_str(), &c.reference)),
+            spec.timestamp.as_deref(),
+            spec.id.as_deref(),
+        )
+        .with_limits(limits);
         Self {
             columns: checks.iter().map(|c| c.name.clone()).collect(),
             spec,
