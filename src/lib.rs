@@ -11,8 +11,9 @@
 //! - [`ingest`]: request bodies → columns (rows, labels, idempotency keys).
 //! - [`window`]: the windowing engine (count/time, tumbling/sliding).
 //! - [`stats`]: the statistical tests, pure functions checked against scipy golden values.
-//! - [`engine`]: column checks, alarm policy, learned nulls, window evaluation; the monitor
-//!   model, its state with the pure `apply`, results, the evaluator thread, persistence.
+//! - [`check`]: one column vs its reference, the alarm policy, learned nulls.
+//! - [`engine`]: window evaluation; the monitor model, its state with the pure `apply`,
+//!   results, the evaluator thread, persistence.
 //! - [`labelled`]: labelled windows: target drift, concept drift and model quality.
 //! - [`export`]: every Prometheus metric.
 //! - [`api`]: routes, JSON errors, middleware, authentication, the connection loop.
@@ -23,6 +24,7 @@
 pub mod api;
 pub mod calibrate;
 pub mod category;
+pub mod check;
 pub mod config;
 pub mod engine;
 pub mod export;

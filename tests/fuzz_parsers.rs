@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use driftscope::engine::check::{ColumnCheck, Role};
+use driftscope::check::{ColumnCheck, Role};
 use driftscope::ingest::error::{BatchError, BatchErrorKind};
 use driftscope::ingest::rows::{ParsedBatch, ParsedColumn, Schema};
 use driftscope::reference::profile::{INVALID_CODE, INVALID_NUMBER, MISSING_CODE};

@@ -183,7 +183,7 @@ impl<'de> Deserialize<'de> for FeatureSpec {
 }
 
 /// A column's `threshold`: a number, or `auto` — learned from the reference for a distance
-/// test (see [`crate::engine::null`]), which then yields a p-value.
+/// test (see [`crate::check::null`]), which then yields a p-value.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Threshold {
     /// A fixed level: a p-value level, or the distance at which drift starts.

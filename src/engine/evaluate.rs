@@ -6,8 +6,8 @@
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::engine::check::{ColumnCheck, ColumnOutcome, Role};
-use crate::engine::policy;
+use crate::check::policy;
+use crate::check::{ColumnCheck, ColumnOutcome, Role};
 use crate::window::ClosedWindow;
 
 /// The published result of one window.

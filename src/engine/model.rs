@@ -4,8 +4,8 @@
 
 use std::sync::Arc;
 
+use crate::check::{ColumnCheck, Role};
 use crate::config::{IngestLimits, MonitorSpec, Window};
-use crate::engine::check::{ColumnCheck, Role};
 use crate::ingest::rows::Schema;
 use crate::labelled::LabelledModel;
 use crate::reference::profile::ReferenceProfile;

@@ -10,8 +10,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::engine::model::MonitorModel;
 use crate::category;
+use crate::engine::model::MonitorModel;
 use crate::ingest::idempotency::{Dropped, IdempotencyCache, IngestAck};
 use crate::ingest::labels;
 use crate::ingest::rows::{ParsedBatch, ParsedColumn};

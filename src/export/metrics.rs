@@ -11,7 +11,7 @@ use prometheus::{
     Registry, TextEncoder, exponential_buckets,
 };
 
-use crate::engine::check::{ColumnCheck, Role};
+use crate::check::{ColumnCheck, Role};
 use crate::engine::evaluate::{ColumnReport, DatasetDrift};
 use crate::engine::model::MonitorModel;
 use crate::labelled::LabelledReport;

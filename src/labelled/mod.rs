@@ -12,7 +12,7 @@ pub mod quality;
 
 use serde::{Deserialize, Serialize};
 
-use crate::engine::check::ColumnCheck;
+use crate::check::ColumnCheck;
 use crate::engine::evaluate::{ColumnReport, rfc3339, unix_now};
 use crate::reference::profile::{INVALID_CODE, MISSING_CODE};
 use crate::stats::ks;

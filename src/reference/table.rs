@@ -10,8 +10,8 @@ use std::path::Path;
 
 use polars::prelude::*;
 
-use crate::config::ColumnKind;
 use crate::category;
+use crate::config::ColumnKind;
 
 /// A reference file loaded into memory.
 pub struct ReferenceTable {

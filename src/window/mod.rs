@@ -20,8 +20,8 @@ use std::collections::VecDeque;
 
 use serde::{Deserialize, Serialize};
 
+use crate::check::ColumnValues;
 use crate::config::Window;
-use crate::engine::check::ColumnValues;
 
 /// Values of one column for a run of rows.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -1,5 +1,5 @@
 use super::*;
-use crate::engine::check::{ColumnCheck, Role};
+use crate::check::{ColumnCheck, Role};
 use crate::reference::profile::{INVALID_CODE, INVALID_NUMBER};
 use crate::reference::table::RawColumn;
 
@@ -29,7 +29,11 @@ fn schema(timestamp: Option<&str>) -> Schema {
     )
     .unwrap();
     let checks = [x, c];
-    Schema::new(checks.iter().map(|c| (c.name.as_str(), &c.reference)), timestamp, None)
+    Schema::new(
+        checks.iter().map(|c| (c.name.as_str(), &c.reference)),
+        timestamp,
+        None,
+    )
 }
 
 fn parse(body: &str) -> Result<ParsedBatch, BatchError> {

@@ -6,21 +6,23 @@
 //! sorted values (KS and Wasserstein are one merge pass against a sorted window), quantile bin
 //! edges and the reference's counts in those bins (PSI, Jensen–Shannon); categorical columns keep
 //! category counts. The test is resolved at that point too (the monitor's policy picks it unless
-//! the config names one, see [`crate::engine::policy`]), so the `test` label of a column's metrics never
+//! the config names one, see [`crate::check::policy`]), so the `test` label of a column's metrics never
 //! changes while running. A column alone decides as a family of one; a window's families are
-//! corrected together by [`crate::engine::policy::decide_families`].
+//! corrected together by [`crate::check::policy::decide_families`].
 
 use std::sync::Arc;
 
 use crate::config::{ColumnKind, Policy, TestKind, Threshold};
-use crate::engine::null::NullDistribution;
-use crate::engine::policy::{self, AlarmRule, FamilySettings};
 use crate::reference::profile::{
     INVALID_CODE, INVALID_NUMBER, MISSING_CODE, NumericProfile, ReferenceProfile,
 };
 use crate::reference::table::RawColumn;
 use crate::stats::{binning, chisquare, effect, jensenshannon, ks, pooling, psi, wasserstein, z};
+use null::NullDistribution;
+use policy::{AlarmRule, FamilySettings};
 
+pub mod null;
+pub mod policy;
 #[cfg(test)]
 mod tests;
 
@@ -52,7 +54,7 @@ pub struct ColumnCheck {
     /// Drift when the adjusted p < threshold (p-value tests) or score ≥ threshold
     /// (distances), and the effect size reaches the rule's `min_effect`.
     pub threshold: f64,
-    /// Correction family, effect floor and pooling (see [`crate::engine::policy`]).
+    /// Correction family, effect floor and pooling (see [`crate::check::policy`]).
     pub rule: AlarmRule,
     /// The reference, profiled.
     pub reference: ReferenceProfile,
@@ -139,7 +141,7 @@ impl ColumnCheck {
     }
 
     /// Profiles `raw` and resolves the test: the column's choice when given, the policy's
-    /// default otherwise (see [`crate::engine::policy`]). Fails (with a message for `driftscope check`)
+    /// default otherwise (see [`crate::check::policy`]). Fails (with a message for `driftscope check`)
     /// when the reference has no usable value or the configured test cannot apply.
     pub fn configured(
         name: &str,

@@ -16,10 +16,10 @@
 
 use serde::Serialize;
 
+use crate::check::{ColumnCheck, ColumnOutcome, Role};
 /// A key of `monitors.yaml`, so defined with the config (which must not depend on the engine).
 pub use crate::config::Policy;
 use crate::config::{ColumnKind, MonitorSpec, TestKind};
-use crate::engine::check::{ColumnCheck, ColumnOutcome, Role};
 use crate::stats::multipletests::{self, Correction};
 
 /// Settings shared by every column of a monitor.
@@ -163,7 +163,7 @@ pub fn decide_families(columns: &mut [(&ColumnCheck, &mut ColumnOutcome)]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::check::{ColumnChoice, ColumnValues};
+    use crate::check::{ColumnChoice, ColumnValues};
     use crate::reference::table::RawColumn;
 
     const CALIBRATED: FamilySettings = FamilySettings {
