@@ -6,8 +6,7 @@
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::check::policy;
-use crate::check::{ColumnCheck, ColumnOutcome, Role};
+use crate::check::{self, ColumnCheck, ColumnOutcome, Role};
 use crate::window::ClosedWindow;
 
 /// The published result of one window.
@@ -99,7 +98,7 @@ pub fn evaluate(checks: &[ColumnCheck], drift_share: f64, window: &ClosedWindow)
         .collect();
     // Their verdicts are not: each family's p-values are corrected together.
     let mut paired: Vec<_> = checks.iter().zip(outcomes.iter_mut()).collect();
-    policy::decide_families(&mut paired);
+    check::decide_families(&mut paired);
     let (mut features, mut predictions) = (Vec::new(), Vec::new());
     for (check, outcome) in checks.iter().zip(outcomes) {
         let report = ColumnReport::new(&check.name, outcome, window.rows);

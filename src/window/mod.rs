@@ -20,7 +20,6 @@ use std::collections::VecDeque;
 
 use serde::{Deserialize, Serialize};
 
-use crate::check::ColumnValues;
 use crate::config::Window;
 
 /// Values of one column for a run of rows.
@@ -31,15 +30,6 @@ pub enum ColumnData {
     /// Category codes; [`crate::reference::profile::MISSING_CODE`] = missing, [`crate::reference::profile::INVALID_CODE`] =
     /// invalid.
     Categorical(Vec<u32>),
-}
-
-impl<'a> From<&'a ColumnData> for ColumnValues<'a> {
-    fn from(data: &'a ColumnData) -> Self {
-        match data {
-            ColumnData::Numeric(v) => ColumnValues::Numeric(v),
-            ColumnData::Categorical(v) => ColumnValues::Categorical(v),
-        }
-    }
 }
 
 /// A window ready to evaluate.
