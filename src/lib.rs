@@ -11,7 +11,7 @@
 //! - [`ingest`]: request bodies → columns (rows, labels, idempotency keys).
 //! - [`window`]: the windowing engine (count/time, tumbling/sliding).
 //! - [`stats`]: the statistical tests, pure functions checked against scipy golden values.
-//! - [`check`]: one column vs its reference, the alarm policy, learned nulls.
+//! - [`check`]: one column vs its reference, the alarm policy, learned nulls, column reports.
 //! - [`engine`]: window evaluation; the monitor model, its state with the pure `apply`,
 //!   results, the evaluator thread, persistence.
 //! - [`labelled`]: labelled windows: target drift, concept drift and model quality.

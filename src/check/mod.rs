@@ -27,6 +27,7 @@ use policy::{AlarmRule, FamilySettings};
 pub mod null;
 pub mod outcome;
 pub mod policy;
+pub mod report;
 #[cfg(test)]
 mod tests;
 

@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde_json::Value;
 
+use crate::check::report::unix_now;
 use crate::config::Fsync;
 use crate::engine::evaluate;
 use crate::engine::evaluator::{Evaluator, Published};
@@ -377,7 +378,7 @@ impl Monitor {
         );
         let mut results = lock(&self.results);
         results.record_window(report, model.spec.history);
-        self.publish_window(&results, evaluate::unix_now());
+        self.publish_window(&results, unix_now());
         true
     }
 
@@ -452,7 +453,7 @@ impl Monitor {
     fn republish(&self) {
         let results = lock(&self.results);
         if results.latest.is_some() {
-            self.publish_window(&results, evaluate::unix_now());
+            self.publish_window(&results, unix_now());
         }
         self.publish_labelled(&results, false);
         self.metrics

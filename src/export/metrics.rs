@@ -11,8 +11,8 @@ use prometheus::{
     Registry, TextEncoder, exponential_buckets,
 };
 
+use crate::check::report::{ColumnReport, DatasetDrift};
 use crate::check::{ColumnCheck, Role};
-use crate::engine::evaluate::{ColumnReport, DatasetDrift};
 use crate::engine::model::MonitorModel;
 use crate::labelled::LabelledReport;
 use crate::labelled::join::UNMATCHED_REASONS;
@@ -602,7 +602,7 @@ impl Metrics {
                     "Unix time of the last successful config load or reload.",
                 )
                 .expect("valid metric definition");
-                g.set(crate::engine::evaluate::unix_now());
+                g.set(crate::check::report::unix_now());
                 r.register(Box::new(g.clone()))
                     .expect("metric names are unique");
                 g
@@ -616,7 +616,7 @@ impl Metrics {
         self.reload_successful.set(i64::from(success));
         if success {
             self.reload_success_timestamp
-                .set(crate::engine::evaluate::unix_now());
+                .set(crate::check::report::unix_now());
         }
     }
 
@@ -749,7 +749,7 @@ impl Metrics {
         if let Some(id) = &spec.id {
             self.values_invalid.with_label_values(&[monitor, id]);
         }
-        let now = crate::engine::evaluate::unix_now();
+        let now = crate::check::report::unix_now();
         self.last_ingest.with_label_values(&[monitor]).set(now);
         self.last_evaluation.with_label_values(&[monitor]).set(now);
         let alerting = &spec.alerting;
@@ -904,7 +904,7 @@ impl Metrics {
         }
         self.last_evaluation
             .with_label_values(&[monitor])
-            .set(crate::engine::evaluate::unix_now());
+            .set(crate::check::report::unix_now());
         self.labelled_windows.with_label_values(&[monitor]).inc();
     }
 
