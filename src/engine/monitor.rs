@@ -102,7 +102,13 @@ impl Monitor {
             Some(s) => Some(Wal::create(&s.dir, state.applied + 1)?),
             None => None,
         };
-        metrics.register_monitor(&model);
+        metrics.register_monitor(
+            &model.spec,
+            &model.checks,
+            model.labelled.as_deref(),
+            model.reference_rows,
+            &model.fingerprint,
+        );
         let monitor = Arc::new_cyclic(|me| Self {
             evaluator: Evaluator::start(me.clone(), model.name()),
             model: Arc::new(model),

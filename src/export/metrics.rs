@@ -13,9 +13,9 @@ use prometheus::{
 
 use crate::check::report::{ColumnReport, DatasetDrift};
 use crate::check::{ColumnCheck, Role};
-use crate::engine::model::MonitorModel;
-use crate::labelled::LabelledReport;
+use crate::config::MonitorSpec;
 use crate::labelled::join::UNMATCHED_REASONS;
+use crate::labelled::{LabelledModel, LabelledReport};
 
 /// `detector` label of the online concept-change detector.
 pub const DETECTOR: &str = "page_hinkley";
@@ -695,15 +695,20 @@ impl Metrics {
     /// Creates the monitor's series with initial values so they exist before the first window:
     /// counters at 0, thresholds, alerting metadata, reference quality, and "last seen"
     /// timestamps at the start time (so no-data alerts fire even if nothing ever arrives).
-    pub fn register_monitor(&self, model: &MonitorModel) {
-        let spec = &model.spec;
-        let checks = model.checks.as_slice();
-        let labelled = model.labelled.as_deref();
+    /// Takes the parts of the monitor's model it reads (the engine calls it with its model).
+    pub fn register_monitor(
+        &self,
+        spec: &MonitorSpec,
+        checks: &[ColumnCheck],
+        labelled: Option<&LabelledModel>,
+        reference_rows: usize,
+        fingerprint: &str,
+    ) {
         let monitor = spec.name.as_str();
         self.reference_rows
             .with_label_values(&[monitor])
-            .set(model.reference_rows as i64);
-        let fingerprint = model.fingerprint.get(..16).unwrap_or(&model.fingerprint);
+            .set(reference_rows as i64);
+        let fingerprint = fingerprint.get(..16).unwrap_or(fingerprint);
         self.reference_info
             .with_label_values(&[monitor, fingerprint])
             .set(1);
