@@ -16,9 +16,10 @@
 //!   results, the evaluator thread, persistence.
 //! - [`labelled`]: labelled windows: target drift, concept drift and model quality.
 //! - [`export`]: every Prometheus metric.
-//! - [`api`]: routes, JSON errors, middleware, authentication, the connection loop.
+//! - [`api`]: routes, JSON errors, middleware (authentication), the connection loop.
 //! - [`state`]: the write-ahead log and snapshots on disk (generic frames and files).
-//! - [`service`]: config → running monitors (shared by `serve`, `check` and `calibrate`).
+//! - [`service`]: config → running monitors and bearer tokens (shared by `serve`, `check` and
+//!   `calibrate`).
 //! - [`calibrate`]: `driftscope calibrate`, false-alarm rate and power on the reference.
 
 pub mod api;
