@@ -16,7 +16,7 @@ use serde_json::Value;
 use crate::check::report::unix_now;
 use crate::config::Fsync;
 use crate::engine::evaluate;
-use crate::engine::evaluator::{Evaluator, Published};
+use crate::engine::evaluator::{Evaluate, Evaluator, Published};
 use crate::engine::model::MonitorModel;
 use crate::engine::results::Results;
 use crate::engine::state::{Closed, Event, MonitorState, Outputs};
@@ -505,4 +505,14 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl Evaluate for Monitor {
+    fn name(&self) -> &str {
+        Monitor::name(self)
+    }
+
+    fn evaluate_closed(&self, closed: &Closed) -> (usize, usize) {
+        Monitor::evaluate_closed(self, closed)
+    }
 }
