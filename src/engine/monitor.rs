@@ -27,6 +27,8 @@ use crate::labelled::join::LabelOutcome;
 use crate::state::wal::Wal;
 use crate::window::ClosedWindow;
 
+mod publish;
+
 /// Where and how a monitor persists its events.
 #[derive(Debug, Clone)]
 pub struct Storage {
@@ -412,60 +414,6 @@ impl Monitor {
         results.record_labelled(report, self.model.spec.history);
         self.publish_labelled(&results, change_detected);
         true
-    }
-
-    /// Sets the gauges of the latest feature window.
-    fn publish_window(&self, results: &Results, evaluated_at: f64) {
-        let Some(report) = &results.latest else {
-            return;
-        };
-        let name = self.name();
-        for check in self.model.checks.iter() {
-            let column = report
-                .features
-                .iter()
-                .chain(&report.predictions)
-                .find(|c| c.name == check.name);
-            if let Some(c) = column {
-                let streak = results.column_streak(&check.name);
-                self.metrics.publish_column(name, check, c, streak);
-            }
-        }
-        self.metrics.publish_dataset(
-            name,
-            &report.dataset,
-            report.rows,
-            results.dataset_streak,
-            evaluated_at,
-        );
-    }
-
-    /// Sets the gauges of the latest labelled window.
-    fn publish_labelled(&self, results: &Results, change_detected: bool) {
-        let (Some(report), Some(target)) = (&results.labelled_latest, self.model.roles.target)
-        else {
-            return;
-        };
-        let name = self.name();
-        let check = &self.model.checks[target];
-        let streak = results.column_streak(&check.name);
-        self.metrics
-            .publish_column(name, check, &report.target, streak);
-        self.metrics
-            .publish_labelled(name, report, results.concept_streak, change_detected);
-    }
-
-    /// Restores the gauges from results carried over a restart or reload.
-    fn republish(&self) {
-        let results = lock(&self.results);
-        if results.latest.is_some() {
-            self.publish_window(&results, unix_now());
-        }
-        self.publish_labelled(&results, false);
-        self.metrics
-            .labels_pending
-            .with_label_values(&[self.name()])
-            .set(self.lock_core().state.join.len() as i64);
     }
 
     /// The latest published results and recent summaries, as JSON.
