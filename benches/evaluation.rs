@@ -15,8 +15,8 @@
 #![allow(missing_docs)] // criterion_group! generates an undocumented function.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use driftscope::check::{ColumnCheck, Role};
 use driftscope::config::TestKind;
-use driftscope::engine::check::{ColumnCheck, Role};
 use driftscope::engine::evaluate::evaluate;
 use driftscope::reference::table::RawColumn;
 use driftscope::window::{ClosedWindow, ColumnData};

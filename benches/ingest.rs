@@ -9,8 +9,8 @@
 #![allow(missing_docs)] // criterion_group! generates an undocumented function.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use driftscope::check::{ColumnCheck, Role};
 use driftscope::config::TestKind;
-use driftscope::engine::check::{ColumnCheck, Role};
 use driftscope::ingest::rows::Schema;
 use driftscope::reference::table::RawColumn;
 use serde_json::json;
@@ -74,7 +74,11 @@ fn schema() -> Schema {
         )
         .expect("valid check"),
     );
-    Schema::new(&checks, None, Some("id"))
+    Schema::new(
+        checks.iter().map(|c| (c.name.as_str(), &c.reference)),
+        None,
+        Some("id"),
+    )
 }
 
 fn body() -> Vec<u8> {

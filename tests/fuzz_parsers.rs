@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use driftscope::engine::check::{ColumnCheck, Role};
+use driftscope::check::{ColumnCheck, Role};
 use driftscope::ingest::error::{BatchError, BatchErrorKind};
 use driftscope::ingest::rows::{ParsedBatch, ParsedColumn, Schema};
 use driftscope::reference::profile::{INVALID_CODE, INVALID_NUMBER, MISSING_CODE};
@@ -98,7 +98,12 @@ fn schema(timestamp: bool, id: bool) -> Schema {
         10,
     )
     .unwrap();
-    Schema::new(&[x, c], timestamp.then_some("ts"), id.then_some("id"))
+    let checks = [x, c];
+    Schema::new(
+        checks.iter().map(|c| (c.name.as_str(), &c.reference)),
+        timestamp.then_some("ts"),
+        id.then_some("id"),
+    )
 }
 
 // ------------------------------------------------------------------------------ generators

@@ -9,8 +9,8 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use crate::api::auth::Denied;
 use crate::ingest::error::{BatchError, BatchErrorKind};
+use crate::service::auth::Denied;
 
 /// A request-level error: status, fixed code, and a message naming what is wrong.
 #[derive(Debug)]

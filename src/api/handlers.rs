@@ -17,7 +17,7 @@ use tokio::sync::OwnedSemaphorePermit;
 
 use super::AppState;
 use super::error::ApiError;
-use crate::engine::evaluate::unix_now;
+use crate::check::report::unix_now;
 use crate::engine::monitor::{Monitor, Refused};
 use crate::ingest::idempotency;
 use crate::labelled::join::LabelOutcome;

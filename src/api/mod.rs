@@ -8,7 +8,6 @@
 //! Handlers never hold a lock or do CPU work on the async workers: parsing, ingest, label
 //! joins, results and `/metrics` rendering run on blocking threads.
 
-pub mod auth;
 pub mod error;
 pub mod guard;
 pub mod handlers;
@@ -24,9 +23,9 @@ use axum::routing::{get, post};
 use tokio::sync::Semaphore;
 use tower_http::trace::TraceLayer;
 
-use crate::api::auth::Auth;
 use crate::export::metrics::Metrics;
 use crate::service::Service;
+use crate::service::auth::Auth;
 
 /// Shared state of all handlers.
 #[derive(Debug, Clone)]

@@ -4,7 +4,7 @@
 //! It draws `--windows` windows of the monitor's size from the reference — disjoint when the
 //! reference holds them all, otherwise independent random subsets (windows then share rows,
 //! and the report says so) — compares each with the reference *without its rows* (see
-//! [`sample`]) through the monitor's own checks and [`crate::engine::policy::decide_families`], the
+//! [`sample`]) through the monitor's own checks and [`crate::check::decide_families`], the
 //! code the service runs, and then repeats each window with one feature shifted by each
 //! standard shift. Everything is seeded (`--seed`): the same command prints the same numbers,
 //! and configs that differ only in policy see the same windows.
@@ -21,9 +21,9 @@ use rand::seq::SliceRandom;
 use rand_pcg::Pcg64;
 use rayon::prelude::*;
 
+use crate::check::policy::FamilySettings;
+use crate::check::{ColumnCheck, ColumnOutcome, Role};
 use crate::config::{Problem, Window};
-use crate::engine::check::{ColumnCheck, ColumnOutcome, Role};
-use crate::engine::policy::{self, FamilySettings};
 use crate::reference::table::ReferenceTable;
 pub use report::{Calibration, FeatureRates, Rate};
 use sample::{RefColumn, Shift, WindowColumn};
@@ -227,7 +227,7 @@ fn evaluate_window(
         .collect();
     let decide = |outcomes: &mut Vec<ColumnOutcome>| {
         let mut paired: Vec<_> = checks.iter().zip(outcomes.iter_mut()).collect();
-        policy::decide_families(&mut paired);
+        crate::check::decide_families(&mut paired);
     };
     let mut clean = base.clone();
     decide(&mut clean);

@@ -8,9 +8,9 @@ use serde::Serialize;
 
 use super::WindowVerdicts;
 use super::sample::Shift;
+use crate::check::ColumnCheck;
+use crate::check::policy::FamilySettings;
 use crate::config::MonitorSpec;
-use crate::engine::check::ColumnCheck;
-use crate::engine::policy::FamilySettings;
 
 /// z of a two-sided 95 % interval.
 const Z95: f64 = 1.959_963_984_540_054;

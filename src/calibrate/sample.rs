@@ -12,8 +12,8 @@
 use rand::RngExt;
 use rand_pcg::Pcg64;
 
+use crate::check::{ColumnCheck, ColumnValues};
 use crate::config::TestKind;
-use crate::engine::check::{ColumnCheck, ColumnValues};
 use crate::reference::profile::{
     CategoricalProfile, MISSING_CODE, NumericProfile, ReferenceProfile,
 };
@@ -250,7 +250,7 @@ fn mode_value(sorted: &[f64]) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::check::Role;
+    use crate::check::Role;
     use crate::reference::table::RawColumn;
     use rand::SeedableRng;
 

@@ -183,7 +183,7 @@ impl<'de> Deserialize<'de> for FeatureSpec {
 }
 
 /// A column's `threshold`: a number, or `auto` — learned from the reference for a distance
-/// test (see [`crate::engine::null`]), which then yields a p-value.
+/// test (see [`crate::check::null`]), which then yields a p-value.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Threshold {
     /// A fixed level: a p-value level, or the distance at which drift starts.
@@ -275,11 +275,11 @@ fn de_category<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Err
         }
         fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
             let mut text = String::new();
-            crate::ingest::category::number_text(v, &mut text);
+            crate::category::number_text(v, &mut text);
             Ok(Some(text))
         }
         fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
-            Ok(Some(crate::ingest::category::bool_text(v).to_owned()))
+            Ok(Some(crate::category::bool_text(v).to_owned()))
         }
     }
     d.deserialize_any(CategoryVisitor)

@@ -5,8 +5,17 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Weak, mpsc};
 
-use crate::engine::monitor::Monitor;
 use crate::engine::state::Closed;
+
+/// What the evaluator thread runs jobs on: the monitor (implemented in `monitor.rs`, so this
+/// file does not import the monitor that owns the evaluator).
+pub trait Evaluate: Send + Sync + 'static {
+    /// The monitor's name, for logs.
+    fn name(&self) -> &str;
+    /// Evaluates and publishes one job's windows; returns (feature windows, labelled windows)
+    /// published.
+    fn evaluate_closed(&self, closed: &Closed) -> (usize, usize);
+}
 
 /// A job for the evaluator thread.
 #[derive(Debug)]
@@ -50,7 +59,7 @@ pub struct Evaluator {
 impl Evaluator {
     /// Starts the thread for `monitor`. It holds only a weak reference and ends once the
     /// monitor is dropped and the queued jobs are done.
-    pub fn start(monitor: Weak<Monitor>, name: &str) -> Self {
+    pub fn start<M: Evaluate>(monitor: Weak<M>, name: &str) -> Self {
         let (jobs, queue) = mpsc::channel();
         let queued = Arc::new(AtomicUsize::new(0));
         let counter = Arc::clone(&queued);
@@ -98,7 +107,7 @@ impl Evaluator {
 
 /// Evaluates jobs in queue (= window) order until the monitor is gone. A panic in one
 /// evaluation is logged and the thread carries on, so one bad window never stops a monitor.
-fn run(monitor: &Weak<Monitor>, queue: &mpsc::Receiver<Job>, queued: &AtomicUsize) {
+fn run<M: Evaluate>(monitor: &Weak<M>, queue: &mpsc::Receiver<Job>, queued: &AtomicUsize) {
     while let Ok(job) = queue.recv() {
         let Some(monitor) = monitor.upgrade() else {
             break;

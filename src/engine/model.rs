@@ -4,8 +4,8 @@
 
 use std::sync::Arc;
 
+use crate::check::{ColumnCheck, Role};
 use crate::config::{IngestLimits, MonitorSpec, Window};
-use crate::engine::check::{ColumnCheck, Role};
 use crate::ingest::rows::Schema;
 use crate::labelled::LabelledModel;
 use crate::reference::profile::ReferenceProfile;
@@ -78,8 +78,12 @@ impl MonitorModel {
             reference_rows,
             fingerprint,
         } = profile;
-        let schema =
-            Schema::new(&checks, spec.timestamp.as_deref(), spec.id.as_deref()).with_limits(limits);
+        let schema = Schema::new(
+            checks.iter().map(|c| (c.name.as_str(), &c.reference)),
+            spec.timestamp.as_deref(),
+            spec.id.as_deref(),
+        )
+        .with_limits(limits);
         Self {
             columns: checks.iter().map(|c| c.name.clone()).collect(),
             spec,

@@ -13,9 +13,10 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde_json::Value;
 
+use crate::check::report::unix_now;
 use crate::config::Fsync;
 use crate::engine::evaluate;
-use crate::engine::evaluator::{Evaluator, Published};
+use crate::engine::evaluator::{Evaluate, Evaluator, Published};
 use crate::engine::model::MonitorModel;
 use crate::engine::results::Results;
 use crate::engine::state::{Closed, Event, MonitorState, Outputs};
@@ -25,6 +26,8 @@ use crate::ingest::rows::{ParsedBatch, ParsedColumn};
 use crate::labelled::join::LabelOutcome;
 use crate::state::wal::{Syncer, Wal};
 use crate::window::ClosedWindow;
+
+mod publish;
 
 /// Where and how a monitor persists its events.
 #[derive(Debug, Clone)]
@@ -102,7 +105,13 @@ impl Monitor {
         log: Option<(Storage, Wal)>,
     ) -> Arc<Self> {
         let (storage, wal) = log.unzip();
-        metrics.register_monitor(&model);
+        metrics.register_monitor(
+            &model.spec,
+            &model.checks,
+            model.labelled.as_deref(),
+            model.reference_rows,
+            &model.fingerprint,
+        );
         let monitor = Arc::new_cyclic(|me| Self {
             evaluator: Evaluator::start(me.clone(), model.name()),
             model: Arc::new(model),
@@ -389,7 +398,7 @@ impl Monitor {
         );
         let mut results = lock(&self.results);
         results.record_window(report, model.spec.history);
-        self.publish_window(&results, evaluate::unix_now());
+        self.publish_window(&results, unix_now());
         true
     }
 
@@ -417,60 +426,6 @@ impl Monitor {
         results.record_labelled(report, self.model.spec.history);
         self.publish_labelled(&results, change_detected);
         true
-    }
-
-    /// Sets the gauges of the latest feature window.
-    fn publish_window(&self, results: &Results, evaluated_at: f64) {
-        let Some(report) = &results.latest else {
-            return;
-        };
-        let name = self.name();
-        for check in self.model.checks.iter() {
-            let column = report
-                .features
-                .iter()
-                .chain(&report.predictions)
-                .find(|c| c.name == check.name);
-            if let Some(c) = column {
-                let streak = results.column_streak(&check.name);
-                self.metrics.publish_column(name, check, c, streak);
-            }
-        }
-        self.metrics.publish_dataset(
-            name,
-            &report.dataset,
-            report.rows,
-            results.dataset_streak,
-            evaluated_at,
-        );
-    }
-
-    /// Sets the gauges of the latest labelled window.
-    fn publish_labelled(&self, results: &Results, change_detected: bool) {
-        let (Some(report), Some(target)) = (&results.labelled_latest, self.model.roles.target)
-        else {
-            return;
-        };
-        let name = self.name();
-        let check = &self.model.checks[target];
-        let streak = results.column_streak(&check.name);
-        self.metrics
-            .publish_column(name, check, &report.target, streak);
-        self.metrics
-            .publish_labelled(name, report, results.concept_streak, change_detected);
-    }
-
-    /// Restores the gauges from results carried over a restart or reload.
-    fn republish(&self) {
-        let results = lock(&self.results);
-        if results.latest.is_some() {
-            self.publish_window(&results, evaluate::unix_now());
-        }
-        self.publish_labelled(&results, false);
-        self.metrics
-            .labels_pending
-            .with_label_values(&[self.name()])
-            .set(self.lock_core().state.join.len() as i64);
     }
 
     /// The latest published results and recent summaries, as JSON.
@@ -510,4 +465,14 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl Evaluate for Monitor {
+    fn name(&self) -> &str {
+        Monitor::name(self)
+    }
+
+    fn evaluate_closed(&self, closed: &Closed) -> (usize, usize) {
+        Monitor::evaluate_closed(self, closed)
+    }
 }

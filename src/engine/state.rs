@@ -10,15 +10,20 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::category;
 use crate::engine::model::MonitorModel;
-use crate::ingest::category;
 use crate::ingest::idempotency::{Dropped, IdempotencyCache, IngestAck};
 use crate::ingest::labels;
 use crate::ingest::rows::{ParsedBatch, ParsedColumn};
 use crate::labelled::concept::PageHinkley;
 use crate::labelled::join::{Cell, JoinBuffer, LabelOutcome, Unmatched};
-use crate::reference::profile::{INVALID_CODE, INVALID_NUMBER, MISSING_CODE, ReferenceProfile};
+use crate::reference::profile::ReferenceProfile;
 use crate::window::{ClosedWindow, ColumnData, WindowEngine};
+use rows::{align, cell, drop_future_rows, number, push_labelled_row};
+
+mod rows;
+#[cfg(test)]
+mod tests;
 
 /// New categories a column may learn before further unseen values share one overflow code;
 /// bounds memory when a client sends free text in a categorical column.
@@ -408,88 +413,6 @@ impl MonitorState {
     }
 }
 
-/// Removes rows whose event time is after `limit` (`window.max_future_skew` ahead of the
-/// clock), so a row in milliseconds or from the year 2100 cannot move the window; returns how
-/// many.
-fn drop_future_rows(batch: &mut ParsedBatch, limit: f64) -> u64 {
-    let Some(times) = &batch.timestamps else {
-        return 0;
-    };
-    let keep: Vec<bool> = times.iter().map(|&t| t <= limit).collect();
-    let dropped = keep.iter().filter(|&&k| !k).count();
-    if dropped > 0 {
-        batch.retain_rows(&keep);
-    }
-    dropped as u64
-}
-
-/// Re-orders the columns of a batch logged under another column list into the model's order;
-/// a column the batch lacks (or had with another type) is missing in every row.
-fn align(mut batch: ParsedBatch, names: &[String], model: &MonitorModel) -> ParsedBatch {
-    let mut logged: Vec<Option<ParsedColumn>> = batch.columns.drain(..).map(Some).collect();
-    let rows = batch.rows;
-    batch.columns =
-        model
-            .checks
-            .iter()
-            .enumerate()
-            .map(|(i, check)| {
-                let found = names
-                    .iter()
-                    .position(|n| *n == model.columns[i])
-                    .and_then(|at| logged.get_mut(at).and_then(Option::take));
-                match (found, &check.reference) {
-                    (Some(c @ ParsedColumn::Numeric { .. }), ReferenceProfile::Numeric(_))
-                    | (
-                        Some(c @ ParsedColumn::Categorical { .. }),
-                        ReferenceProfile::Categorical(_),
-                    ) => c,
-                    (_, ReferenceProfile::Numeric(_)) => ParsedColumn::Numeric {
-                        values: vec![f64::NAN; rows],
-                        invalid: 0,
-                    },
-                    (_, ReferenceProfile::Categorical(_)) => ParsedColumn::Categorical {
-                        codes: vec![MISSING_CODE; rows],
-                        novel: Vec::new(),
-                        invalid: 0,
-                    },
-                }
-            })
-            .collect();
-    batch
-}
-
-fn push_labelled_row(rows: &mut [ColumnData], prediction: Cell, target: Cell, probability: f64) {
-    for (column, value) in rows
-        .iter_mut()
-        .zip([prediction, target, Cell::Number(probability)])
-    {
-        match (column, value) {
-            (ColumnData::Numeric(v), Cell::Number(x)) => v.push(x),
-            (ColumnData::Categorical(v), Cell::Code(c)) => v.push(c),
-            (ColumnData::Numeric(v), Cell::Code(_)) => v.push(f64::NAN),
-            (ColumnData::Categorical(v), Cell::Number(_)) => v.push(MISSING_CODE),
-        }
-    }
-}
-
-/// A present (neither missing nor invalid) value of `column` at `row`.
-fn cell(column: &ColumnData, row: usize) -> Option<Cell> {
-    match column {
-        ColumnData::Numeric(v) => v[row].is_finite().then_some(Cell::Number(v[row])),
-        ColumnData::Categorical(v) => {
-            (v[row] != MISSING_CODE && v[row] != INVALID_CODE).then_some(Cell::Code(v[row]))
-        }
-    }
-}
-
-fn number(column: &ColumnData, row: usize) -> f64 {
-    match column {
-        ColumnData::Numeric(v) if v[row] != INVALID_NUMBER => v[row],
-        _ => f64::NAN,
-    }
-}
-
 /// Categories a column learned that the reference does not have, bounded in count and bytes.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct NewCategories {
@@ -514,36 +437,5 @@ impl NewCategories {
         } else {
             first_new + MAX_NEW_CATEGORIES
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn new_categories_get_stable_codes_then_share_an_overflow_code() {
-        let mut known = NewCategories::default();
-        assert_eq!(known.code(5, "x".into(), usize::MAX), 5);
-        assert_eq!(known.code(5, "y".into(), usize::MAX), 6);
-        assert_eq!(known.code(5, "x".into(), usize::MAX), 5);
-        for i in 0..MAX_NEW_CATEGORIES {
-            known.code(5, format!("v{i}"), usize::MAX);
-        }
-        assert_eq!(known.codes.len() as u32, MAX_NEW_CATEGORIES);
-        assert_eq!(
-            known.code(5, "late".into(), usize::MAX),
-            5 + MAX_NEW_CATEGORIES
-        );
-        const { assert!(5 + MAX_NEW_CATEGORIES < crate::labelled::NO_CLASS) };
-    }
-
-    #[test]
-    fn new_category_text_is_bounded_in_bytes() {
-        let mut known = NewCategories::default();
-        assert_eq!(known.code(0, "a".repeat(600), 1000), 0);
-        assert_eq!(known.code(0, "b".repeat(600), 1000), MAX_NEW_CATEGORIES);
-        assert_eq!(known.code(0, "c".repeat(400), 1000), 1);
-        assert_eq!(known.bytes, 1000);
     }
 }

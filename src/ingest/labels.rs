@@ -6,7 +6,7 @@ use std::fmt;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
-use crate::ingest::category;
+use crate::category;
 use crate::ingest::error::{BatchError, BatchErrorKind};
 
 /// The canonical text of a row or label id: strings as given, integral numbers without a

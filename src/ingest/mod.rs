@@ -1,6 +1,5 @@
-//! Request bodies into columns: rows, labels, canonical category texts, idempotency keys.
+//! Request bodies into columns: rows, labels, idempotency keys (category texts: [`crate::category`]).
 
-pub mod category;
 pub mod error;
 pub mod idempotency;
 pub mod labels;

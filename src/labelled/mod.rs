@@ -12,8 +12,8 @@ pub mod quality;
 
 use serde::{Deserialize, Serialize};
 
-use crate::engine::check::ColumnCheck;
-use crate::engine::evaluate::{ColumnReport, rfc3339, unix_now};
+use crate::check::ColumnCheck;
+use crate::check::report::{ColumnReport, rfc3339, unix_now};
 use crate::reference::profile::{INVALID_CODE, MISSING_CODE};
 use crate::stats::ks;
 use crate::window::{ClosedWindow, ColumnData};

@@ -10,8 +10,8 @@ use std::path::Path;
 
 use polars::prelude::*;
 
+use crate::category;
 use crate::config::ColumnKind;
-use crate::ingest::category;
 
 /// A reference file loaded into memory.
 pub struct ReferenceTable {
@@ -57,7 +57,7 @@ pub enum RawColumn {
         /// Null or non-finite entries.
         missing: usize,
     },
-    /// Category texts (canonical form, see [`crate::ingest::category`]) and the null count.
+    /// Category texts (canonical form, see [`crate::category`]) and the null count.
     Categorical {
         /// Non-missing values in file order.
         values: Vec<String>,

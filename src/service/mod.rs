@@ -1,10 +1,12 @@
 //! Turns a validated config into running monitors, and keeps them running: recovery from the
 //! state directory at start-up, hot reload, snapshots and the clock.
 //!
+//! - [`auth`]: bearer tokens resolved from `server.auth` (checked by the API's guard);
 //! - [`profile`]: reference files → column checks (shared by `serve`, `check`, `calibrate`);
 //! - [`reload`]: a new config, validated completely before it replaces the old one;
 //! - [`tasks`]: the ticker, log syncs and periodic snapshots.
 
+pub mod auth;
 pub mod profile;
 pub mod reload;
 pub mod tasks;
@@ -13,7 +15,6 @@ use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 
-use crate::api::auth::Auth;
 use crate::config::{self, MonitorSpec, Problem, Settings};
 use crate::engine::model::{MonitorModel, MonitorProfile};
 use crate::engine::monitor::{Monitor, Storage};
@@ -21,6 +22,7 @@ use crate::engine::persist;
 use crate::engine::results::Results;
 use crate::engine::state::MonitorState;
 use crate::export::metrics::Metrics;
+use crate::service::auth::Auth;
 use crate::state::StateDir;
 use crate::state::wal::Wal;
 

@@ -2,11 +2,11 @@
 //! reference, profiles it, and prepares the labelled-stream reference (target drift, concept
 //! drift, model quality).
 
+use crate::check::null;
+use crate::check::policy::FamilySettings;
+use crate::check::{ColumnCheck, ColumnChoice, Role};
 use crate::config::{ColumnKind, ColumnSpec, MonitorSpec, Problem, Settings, Window};
-use crate::engine::check::{ColumnCheck, ColumnChoice, Role};
 use crate::engine::model::{ColumnRoles, MonitorProfile};
-use crate::engine::null;
-use crate::engine::policy::FamilySettings;
 use crate::labelled::quality;
 use crate::labelled::{
     ClassificationReference, LabelledModel, NO_CLASS, RegressionReference, Task,

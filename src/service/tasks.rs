@@ -4,8 +4,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::check::report::unix_now;
 use crate::config::Fsync;
-use crate::engine::evaluate::unix_now;
 use crate::service::Service;
 
 /// Clock work for every monitor: closes time windows on the server clock (feature windows of

@@ -2,7 +2,7 @@
 //!
 //! A p-value falls with the window size for any fixed difference, so on 100 000-row windows
 //! every negligible shift becomes "significant". The verdict therefore also asks for an effect
-//! size of at least `min_effect` (see [`crate::engine::policy`]). KS uses its statistic D, distances
+//! size of at least `min_effect` (see [`crate::check::policy`]). KS uses its statistic D, distances
 //! their score; the count tests use Cohen's measures defined here.
 
 /// Cohen's w of a 2 × k homogeneity table: `sqrt(χ² · (n₁ + n₂) / (n₁ n₂))`, which equals

@@ -19,7 +19,6 @@ use std::collections::HashMap;
 use serde::de::{self, DeserializeSeed};
 
 use crate::config::IngestLimits;
-use crate::engine::check::ColumnCheck;
 use crate::ingest::error::{BatchError, BatchErrorKind};
 use crate::reference::profile::{MISSING_CODE, ReferenceProfile};
 use seeds::BatchSeed;
@@ -87,16 +86,20 @@ pub struct ParsedBatch {
 }
 
 impl Schema {
-    /// The schema for `checks` (in order), an optional event-time column and an optional row
-    /// id column (kept for joining labels).
-    pub fn new(checks: &[ColumnCheck], timestamp: Option<&str>, id: Option<&str>) -> Self {
+    /// The schema for `columns` (name and reference profile, in order), an optional event-time
+    /// column and an optional row id column (kept for joining labels).
+    pub fn new<'a>(
+        columns: impl IntoIterator<Item = (&'a str, &'a ReferenceProfile)>,
+        timestamp: Option<&str>,
+        id: Option<&str>,
+    ) -> Self {
         let mut slots = HashMap::new();
-        let columns = checks
-            .iter()
+        let columns = columns
+            .into_iter()
             .enumerate()
-            .map(|(i, check)| {
-                slots.insert(check.name.clone(), Slot::Column(i));
-                match &check.reference {
+            .map(|(i, (name, reference))| {
+                slots.insert(name.to_owned(), Slot::Column(i));
+                match reference {
                     ReferenceProfile::Numeric(_) => SchemaColumn::Numeric,
                     ReferenceProfile::Categorical(c) => SchemaColumn::Categorical(c.index.clone()),
                 }

@@ -7,7 +7,7 @@ use std::fmt::Write;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use super::{Builder, ParsedColumn, SchemaColumn, Slot};
-use crate::ingest::category;
+use crate::category;
 use crate::ingest::error::BatchErrorKind;
 use crate::reference::profile::{INVALID_CODE, INVALID_NUMBER};
 

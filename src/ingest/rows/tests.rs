@@ -1,5 +1,5 @@
 use super::*;
-use crate::engine::check::Role;
+use crate::check::{ColumnCheck, Role};
 use crate::reference::profile::{INVALID_CODE, INVALID_NUMBER};
 use crate::reference::table::RawColumn;
 
@@ -28,7 +28,12 @@ fn schema(timestamp: Option<&str>) -> Schema {
         10,
     )
     .unwrap();
-    Schema::new(&[x, c], timestamp, None)
+    let checks = [x, c];
+    Schema::new(
+        checks.iter().map(|c| (c.name.as_str(), &c.reference)),
+        timestamp,
+        None,
+    )
 }
 
 fn parse(body: &str) -> Result<ParsedBatch, BatchError> {

@@ -16,11 +16,11 @@
 
 use serde::Serialize;
 
+use crate::check::outcome::ColumnOutcome;
 /// A key of `monitors.yaml`, so defined with the config (which must not depend on the engine).
 pub use crate::config::Policy;
 use crate::config::{ColumnKind, MonitorSpec, TestKind};
-use crate::engine::check::{ColumnCheck, ColumnOutcome, Role};
-use crate::stats::multipletests::{self, Correction};
+use crate::stats::multipletests::Correction;
 
 /// Settings shared by every column of a monitor.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -133,37 +133,10 @@ pub fn verdict(outcome: &ColumnOutcome) -> bool {
     significant && outcome.effect_size.unwrap_or(0.0) >= outcome.min_effect
 }
 
-/// Corrects each family of a window — features, prediction columns, target — and re-decides
-/// its members' verdicts. `columns` pairs every check with its outcome in this window.
-pub fn decide_families(columns: &mut [(&ColumnCheck, &mut ColumnOutcome)]) {
-    for role in [Role::Feature, Role::Prediction, Role::Target] {
-        let members: Vec<usize> = (0..columns.len())
-            .filter(|&i| {
-                let (check, outcome) = &columns[i];
-                check.role == role && check.rule.in_family && outcome.p_value.is_some()
-            })
-            .collect();
-        let Some(&first) = members.first() else {
-            continue;
-        };
-        let correction = columns[first].0.rule.correction;
-        let raw: Vec<f64> = members
-            .iter()
-            .map(|&i| columns[i].1.p_value.unwrap_or(1.0))
-            .collect();
-        let adjusted = multipletests::adjust(&raw, correction);
-        for (&i, p) in members.iter().zip(adjusted) {
-            let outcome = &mut columns[i].1;
-            outcome.p_value_adjusted = Some(p);
-            outcome.drifted = verdict(outcome);
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::check::{ColumnChoice, ColumnValues};
+    use crate::check::{ColumnCheck, ColumnChoice, ColumnValues, Role, decide_families};
     use crate::reference::table::RawColumn;
 
     const CALIBRATED: FamilySettings = FamilySettings {

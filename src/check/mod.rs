@@ -6,39 +6,34 @@
 //! sorted values (KS and Wasserstein are one merge pass against a sorted window), quantile bin
 //! edges and the reference's counts in those bins (PSI, Jensen–Shannon); categorical columns keep
 //! category counts. The test is resolved at that point too (the monitor's policy picks it unless
-//! the config names one, see [`crate::engine::policy`]), so the `test` label of a column's metrics never
+//! the config names one, see [`crate::check::policy`]), so the `test` label of a column's metrics never
 //! changes while running. A column alone decides as a family of one; a window's families are
-//! corrected together by [`crate::engine::policy::decide_families`].
+//! corrected together by [`crate::check::decide_families`].
 
 use std::sync::Arc;
 
 use crate::config::{ColumnKind, Policy, TestKind, Threshold};
-use crate::engine::null::NullDistribution;
-use crate::engine::policy::{self, AlarmRule, FamilySettings};
 use crate::reference::profile::{
     INVALID_CODE, INVALID_NUMBER, MISSING_CODE, NumericProfile, ReferenceProfile,
 };
 use crate::reference::table::RawColumn;
-use crate::stats::{binning, chisquare, effect, jensenshannon, ks, pooling, psi, wasserstein, z};
+use crate::stats::{
+    binning, chisquare, effect, jensenshannon, ks, multipletests, pooling, psi, wasserstein, z,
+};
+use null::NullDistribution;
+pub use outcome::{ColumnOutcome, ColumnValues, Role};
+use policy::{AlarmRule, FamilySettings};
 
+pub mod null;
+pub mod outcome;
+pub mod policy;
+pub mod report;
 #[cfg(test)]
 mod tests;
 
 /// Reference rows at or below which Evidently's matrix picks p-value tests (KS, chi-square, z);
 /// above it, distances (Wasserstein, Jensen–Shannon) that do not flag every tiny shift.
 const SMALL_REFERENCE_ROWS: usize = 1000;
-
-/// What a column is to the model; decides which metrics its result feeds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    /// A model input; counts towards dataset drift.
-    Feature,
-    /// The model's output (prediction drift).
-    Prediction,
-    /// Ground truth (target drift).
-    Target,
-}
 
 /// How the column is tested, fixed at start-up.
 #[derive(Debug, Clone)]
@@ -52,7 +47,7 @@ pub struct ColumnCheck {
     /// Drift when the adjusted p < threshold (p-value tests) or score ≥ threshold
     /// (distances), and the effect size reaches the rule's `min_effect`.
     pub threshold: f64,
-    /// Correction family, effect floor and pooling (see [`crate::engine::policy`]).
+    /// Correction family, effect floor and pooling (see [`crate::check::policy`]).
     pub rule: AlarmRule,
     /// The reference, profiled.
     pub reference: ReferenceProfile,
@@ -76,48 +71,6 @@ pub struct ColumnChoice {
     /// Effect-size floor.
     pub min_effect: Option<f64>,
 }
-/// One window's values of a column, as the window engine stores them.
-#[derive(Debug, Clone, Copy)]
-pub enum ColumnValues<'a> {
-    /// NaN = missing, [`INVALID_NUMBER`] = invalid.
-    Numeric(&'a [f64]),
-    /// [`MISSING_CODE`] = missing, [`INVALID_CODE`] = invalid; codes past the reference's
-    /// categories are new categories.
-    Categorical(&'a [u32]),
-}
-
-/// The result of one column in one window.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct ColumnOutcome {
-    /// Test applied.
-    pub test: TestKind,
-    /// Statistic or distance; `None` when the window held no usable value.
-    pub score: Option<f64>,
-    /// p-value for tests that have one.
-    pub p_value: Option<f64>,
-    /// The p-value after the family's correction (equal to `p_value` outside a family or
-    /// without correction); this is what `threshold` is compared with.
-    pub p_value_adjusted: Option<f64>,
-    /// Threshold the verdict used.
-    pub threshold: f64,
-    /// Effect size: KS D, Cohen's w (chi-square), Cohen's h (z), or the distance itself.
-    pub effect_size: Option<f64>,
-    /// Smallest effect size that counts as drift.
-    pub min_effect: f64,
-    /// Drift verdict; false when there was nothing to test.
-    pub drifted: bool,
-    /// Values tested (neither missing nor invalid).
-    pub values: usize,
-    /// Absent or `null` values.
-    pub missing: usize,
-    /// Values of the wrong type (treated as missing by the test).
-    pub invalid: usize,
-    /// Numeric values outside the reference's [min, max].
-    pub out_of_range: usize,
-    /// Categorical values never seen in the reference.
-    pub new_category: usize,
-}
-
 impl ColumnCheck {
     /// A check under `policy: evidently` (Evidently's matrix and thresholds, no correction):
     /// see [`ColumnCheck::configured`].
@@ -139,7 +92,7 @@ impl ColumnCheck {
     }
 
     /// Profiles `raw` and resolves the test: the column's choice when given, the policy's
-    /// default otherwise (see [`crate::engine::policy`]). Fails (with a message for `driftscope check`)
+    /// default otherwise (see [`crate::check::policy`]). Fails (with a message for `driftscope check`)
     /// when the reference has no usable value or the configured test cannot apply.
     pub fn configured(
         name: &str,
@@ -294,7 +247,7 @@ impl ColumnCheck {
                 None => tested.p_value,
             };
             // Alone, a column is a family of one: every correction leaves its p-value as is.
-            // [`policy::decide_families`] corrects a window's families afterwards.
+            // [`decide_families`] corrects a window's families afterwards.
             outcome.p_value_adjusted = outcome.p_value;
             outcome.effect_size = Some(tested.effect);
             outcome.drifted = policy::verdict(&outcome);
@@ -438,4 +391,31 @@ fn reference_min_position(reference: &[f64], current: &[f64]) -> usize {
     let below = current.partition_point(|&v| v < min);
     // Distinct window values below the reference minimum come first in the union.
     1 + current[..below].windows(2).filter(|w| w[0] != w[1]).count() - usize::from(below == 0)
+}
+
+/// Corrects each family of a window — features, prediction columns, target — and re-decides
+/// its members' verdicts. `columns` pairs every check with its outcome in this window.
+pub fn decide_families(columns: &mut [(&ColumnCheck, &mut ColumnOutcome)]) {
+    for role in [Role::Feature, Role::Prediction, Role::Target] {
+        let members: Vec<usize> = (0..columns.len())
+            .filter(|&i| {
+                let (check, outcome) = &columns[i];
+                check.role == role && check.rule.in_family && outcome.p_value.is_some()
+            })
+            .collect();
+        let Some(&first) = members.first() else {
+            continue;
+        };
+        let correction = columns[first].0.rule.correction;
+        let raw: Vec<f64> = members
+            .iter()
+            .map(|&i| columns[i].1.p_value.unwrap_or(1.0))
+            .collect();
+        let adjusted = multipletests::adjust(&raw, correction);
+        for (&i, p) in members.iter().zip(adjusted) {
+            let outcome = &mut columns[i].1;
+            outcome.p_value_adjusted = Some(p);
+            outcome.drifted = policy::verdict(outcome);
+        }
+    }
 }

@@ -214,7 +214,7 @@ fn distance(test: TestKind, reference: &[u64], window: &[u64]) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::check::{ColumnCheck, Role};
+    use crate::check::{ColumnCheck, Role};
     use crate::reference::table::RawColumn;
 
     fn profile(values: Vec<f64>) -> ReferenceProfile {

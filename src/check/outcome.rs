@@ -1,0 +1,68 @@
+//! What a check reads and produces: a column's role, one window's values of it, and its outcome.
+
+use crate::config::TestKind;
+use crate::window::ColumnData;
+
+/// What a column is to the model; decides which metrics its result feeds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// A model input; counts towards dataset drift.
+    Feature,
+    /// The model's output (prediction drift).
+    Prediction,
+    /// Ground truth (target drift).
+    Target,
+}
+
+/// One window's values of a column, as the window engine stores them.
+#[derive(Debug, Clone, Copy)]
+pub enum ColumnValues<'a> {
+    /// NaN = missing, [`INVALID_NUMBER`](crate::reference::profile::INVALID_NUMBER) = invalid.
+    Numeric(&'a [f64]),
+    /// [`MISSING_CODE`](crate::reference::profile::MISSING_CODE) = missing,
+    /// [`INVALID_CODE`](crate::reference::profile::INVALID_CODE) = invalid; codes past the
+    /// reference's categories are new categories.
+    Categorical(&'a [u32]),
+}
+
+impl<'a> From<&'a ColumnData> for ColumnValues<'a> {
+    fn from(data: &'a ColumnData) -> Self {
+        match data {
+            ColumnData::Numeric(v) => ColumnValues::Numeric(v),
+            ColumnData::Categorical(v) => ColumnValues::Categorical(v),
+        }
+    }
+}
+
+/// The result of one column in one window.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ColumnOutcome {
+    /// Test applied.
+    pub test: TestKind,
+    /// Statistic or distance; `None` when the window held no usable value.
+    pub score: Option<f64>,
+    /// p-value for tests that have one.
+    pub p_value: Option<f64>,
+    /// The p-value after the family's correction (equal to `p_value` outside a family or
+    /// without correction); this is what `threshold` is compared with.
+    pub p_value_adjusted: Option<f64>,
+    /// Threshold the verdict used.
+    pub threshold: f64,
+    /// Effect size: KS D, Cohen's w (chi-square), Cohen's h (z), or the distance itself.
+    pub effect_size: Option<f64>,
+    /// Smallest effect size that counts as drift.
+    pub min_effect: f64,
+    /// Drift verdict; false when there was nothing to test.
+    pub drifted: bool,
+    /// Values tested (neither missing nor invalid).
+    pub values: usize,
+    /// Absent or `null` values.
+    pub missing: usize,
+    /// Values of the wrong type (treated as missing by the test).
+    pub invalid: usize,
+    /// Numeric values outside the reference's [min, max].
+    pub out_of_range: usize,
+    /// Categorical values never seen in the reference.
+    pub new_category: usize,
+}

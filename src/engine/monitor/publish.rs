@@ -1,0 +1,62 @@
+//! Publishing a monitor's results as metrics: the gauges of the latest windows, and all of
+//! them again after a restart or reload.
+
+use super::{Monitor, lock};
+use crate::check::report::unix_now;
+use crate::engine::results::Results;
+
+impl Monitor {
+    /// Sets the gauges of the latest feature window.
+    pub(super) fn publish_window(&self, results: &Results, evaluated_at: f64) {
+        let Some(report) = &results.latest else {
+            return;
+        };
+        let name = self.name();
+        for check in self.model.checks.iter() {
+            let column = report
+                .features
+                .iter()
+                .chain(&report.predictions)
+                .find(|c| c.name == check.name);
+            if let Some(c) = column {
+                let streak = results.column_streak(&check.name);
+                self.metrics.publish_column(name, check, c, streak);
+            }
+        }
+        self.metrics.publish_dataset(
+            name,
+            &report.dataset,
+            report.rows,
+            results.dataset_streak,
+            evaluated_at,
+        );
+    }
+
+    /// Sets the gauges of the latest labelled window.
+    pub(super) fn publish_labelled(&self, results: &Results, change_detected: bool) {
+        let (Some(report), Some(target)) = (&results.labelled_latest, self.model.roles.target)
+        else {
+            return;
+        };
+        let name = self.name();
+        let check = &self.model.checks[target];
+        let streak = results.column_streak(&check.name);
+        self.metrics
+            .publish_column(name, check, &report.target, streak);
+        self.metrics
+            .publish_labelled(name, report, results.concept_streak, change_detected);
+    }
+
+    /// Restores the gauges from results carried over a restart or reload.
+    pub(super) fn republish(&self) {
+        let results = lock(&self.results);
+        if results.latest.is_some() {
+            self.publish_window(&results, unix_now());
+        }
+        self.publish_labelled(&results, false);
+        self.metrics
+            .labels_pending
+            .with_label_values(&[self.name()])
+            .set(self.lock_core().state.join.len() as i64);
+    }
+}

@@ -1,0 +1,246 @@
+//! A monitor's series: created with initial values at start-up, then set from each window's
+//! results.
+
+use prometheus::GaugeVec;
+
+use super::{DETECTOR, DROP_REASONS, Metrics, REJECTION_CODES};
+use crate::check::report::{ColumnReport, DatasetDrift};
+use crate::check::{ColumnCheck, Role};
+use crate::config::MonitorSpec;
+use crate::labelled::join::UNMATCHED_REASONS;
+use crate::labelled::{LabelledModel, LabelledReport};
+
+impl Metrics {
+    /// Creates the monitor's series with initial values so they exist before the first window:
+    /// counters at 0, thresholds, alerting metadata, reference quality, and "last seen"
+    /// timestamps at the start time (so no-data alerts fire even if nothing ever arrives).
+    /// Takes the parts of the monitor's model it reads (the engine calls it with its model).
+    pub fn register_monitor(
+        &self,
+        spec: &MonitorSpec,
+        checks: &[ColumnCheck],
+        labelled: Option<&LabelledModel>,
+        reference_rows: usize,
+        fingerprint: &str,
+    ) {
+        let monitor = spec.name.as_str();
+        self.reference_rows
+            .with_label_values(&[monitor])
+            .set(reference_rows as i64);
+        let fingerprint = fingerprint.get(..16).unwrap_or(fingerprint);
+        self.reference_info
+            .with_label_values(&[monitor, fingerprint])
+            .set(1);
+        for counter in [
+            &self.windows_evaluated,
+            &self.drift_windows,
+            &self.rows_ingested,
+            &self.labelled_windows,
+            &self.labels_received,
+            &self.labels_matched,
+            &self.predictions_expired,
+        ] {
+            counter.with_label_values(&[monitor]);
+        }
+        self.labels_pending.with_label_values(&[monitor]).set(0);
+        for reason in ["below_min_rows", "labelled_below_min_rows"] {
+            self.windows_skipped.with_label_values(&[monitor, reason]);
+        }
+        for reason in DROP_REASONS {
+            self.rows_dropped.with_label_values(&[monitor, reason]);
+        }
+        for code in REJECTION_CODES {
+            self.requests_rejected.with_label_values(&[monitor, code]);
+        }
+        for reason in UNMATCHED_REASONS {
+            self.labels_unmatched
+                .with_label_values(&[monitor, reason.as_str()]);
+        }
+        for check in checks {
+            self.values_invalid
+                .with_label_values(&[monitor, &check.name]);
+            let gauges = self.gauges(check.role);
+            let labels = [monitor, check.name.as_str(), check.test.as_str()];
+            gauges
+                .threshold
+                .with_label_values(&labels)
+                .set(check.threshold);
+            gauges
+                .min_effect
+                .with_label_values(&labels)
+                .set(check.rule.min_effect);
+        }
+        if let Some(id) = &spec.id {
+            self.values_invalid.with_label_values(&[monitor, id]);
+        }
+        let now = crate::check::report::unix_now();
+        self.last_ingest.with_label_values(&[monitor]).set(now);
+        self.last_evaluation.with_label_values(&[monitor]).set(now);
+        let alerting = &spec.alerting;
+        let mut info: Vec<&str> = vec![monitor, &alerting.severity, &alerting.team];
+        for name in &self.info_extra_labels {
+            info.push(alerting.labels.get(name).map_or("", String::as_str));
+        }
+        self.monitor_info.with_label_values(&info).set(1);
+        self.alert_for_windows
+            .with_label_values(&[monitor])
+            .set(i64::from(alerting.for_windows));
+        self.no_data_seconds
+            .with_label_values(&[monitor])
+            .set(alerting.no_data_after.as_secs_f64());
+        self.data_quality_threshold
+            .with_label_values(&[monitor, "missing"])
+            .set(alerting.max_missing_ratio);
+        self.data_quality_threshold
+            .with_label_values(&[monitor, "new_category"])
+            .set(alerting.max_new_category_ratio);
+        if let Some(model) = labelled {
+            for (metric, value) in &model.reference_quality {
+                self.model_quality
+                    .with_label_values(&[monitor, metric.as_str(), "reference"])
+                    .set(*value);
+            }
+            if model.task.is_some() {
+                self.concept_change_detected
+                    .with_label_values(&[monitor, DETECTOR])
+                    .set(0);
+                self.concept_change_points
+                    .with_label_values(&[monitor, DETECTOR]);
+            }
+        }
+    }
+
+    /// Publishes one column's latest result. A column without a score (no usable value in the
+    /// window) has its score and p-value series removed rather than set to NaN or left stale.
+    pub fn publish_column(
+        &self,
+        monitor: &str,
+        check: &ColumnCheck,
+        report: &ColumnReport,
+        streak: u32,
+    ) {
+        let g = self.gauges(check.role);
+        let outcome = &report.outcome;
+        let labels = [monitor, check.name.as_str(), check.test.as_str()];
+        g.threshold
+            .with_label_values(&labels)
+            .set(outcome.threshold);
+        set_or_remove(&g.score, &labels, outcome.score);
+        set_or_remove(&g.p_value, &labels, outcome.p_value);
+        set_or_remove(&g.p_value_adjusted, &labels, outcome.p_value_adjusted);
+        set_or_remove(&g.effect_size, &labels, outcome.effect_size);
+        let column = [monitor, check.name.as_str()];
+        g.detected
+            .with_label_values(&column)
+            .set(i64::from(outcome.drifted));
+        g.streak.with_label_values(&column).set(i64::from(streak));
+        if check.role == Role::Feature {
+            self.feature_missing_ratio
+                .with_label_values(&column)
+                .set(report.missing_ratio);
+            self.feature_invalid_ratio
+                .with_label_values(&column)
+                .set(report.invalid_ratio);
+            self.feature_out_of_range_ratio
+                .with_label_values(&column)
+                .set(report.out_of_range_ratio);
+            self.feature_new_category_ratio
+                .with_label_values(&column)
+                .set(report.new_category_ratio);
+        }
+    }
+
+    /// Publishes the dataset-level result of a window.
+    pub fn publish_dataset(
+        &self,
+        monitor: &str,
+        d: &DatasetDrift,
+        rows: usize,
+        streak: u32,
+        at: f64,
+    ) {
+        self.dataset_share
+            .with_label_values(&[monitor])
+            .set(d.drift_share);
+        self.dataset_detected
+            .with_label_values(&[monitor])
+            .set(i64::from(d.drifted));
+        self.dataset_streak
+            .with_label_values(&[monitor])
+            .set(i64::from(streak));
+        self.drifted_features
+            .with_label_values(&[monitor])
+            .set(d.drifted_features as i64);
+        self.window_rows
+            .with_label_values(&[monitor])
+            .set(rows as i64);
+        self.last_evaluation.with_label_values(&[monitor]).set(at);
+        self.windows_evaluated.with_label_values(&[monitor]).inc();
+        if d.drifted {
+            self.drift_windows.with_label_values(&[monitor]).inc();
+        }
+    }
+
+    /// Publishes a labelled window's concept drift, quality and detector state.
+    pub fn publish_labelled(
+        &self,
+        monitor: &str,
+        report: &LabelledReport,
+        concept_streak: u32,
+        change_detected: bool,
+    ) {
+        if let Some(concept) = &report.concept {
+            for t in &concept.tests {
+                self.concept_score
+                    .with_label_values(&[monitor, t.test.as_str()])
+                    .set(t.result.score);
+                self.concept_p_value
+                    .with_label_values(&[monitor, t.test.as_str()])
+                    .set(t.result.p_value);
+            }
+            self.concept_detected
+                .with_label_values(&[monitor])
+                .set(i64::from(concept.drifted));
+            self.concept_streak
+                .with_label_values(&[monitor])
+                .set(i64::from(concept_streak));
+            self.concept_change_detected
+                .with_label_values(&[monitor, DETECTOR])
+                .set(i64::from(change_detected));
+        }
+        for q in &report.quality {
+            self.model_quality
+                .with_label_values(&[monitor, q.metric.as_str(), "current"])
+                .set(q.current);
+            if q.reference.is_some() {
+                self.model_quality_degraded
+                    .with_label_values(&[monitor, q.metric.as_str()])
+                    .set(i64::from(q.degraded));
+            }
+        }
+        self.last_evaluation
+            .with_label_values(&[monitor])
+            .set(crate::check::report::unix_now());
+        self.labelled_windows.with_label_values(&[monitor]).inc();
+    }
+
+    /// Records a change point of the online detector.
+    pub fn concept_change(&self, monitor: &str) {
+        self.concept_change_points
+            .with_label_values(&[monitor, DETECTOR])
+            .inc();
+        self.concept_change_detected
+            .with_label_values(&[monitor, DETECTOR])
+            .set(1);
+    }
+}
+
+fn set_or_remove(gauge: &GaugeVec, labels: &[&str], value: Option<f64>) {
+    match value {
+        Some(v) => gauge.with_label_values(labels).set(v),
+        None => {
+            // Absent already is fine: there is nothing stale to remove.
+            let _ = gauge.remove_label_values(labels);
+        }
+    }
+}
