@@ -75,7 +75,7 @@ fn schema() -> Schema {
         .expect("valid check"),
     );
     Schema::new(
-        checks.iter().map(|c| (c.name.as_str(), &c.reference)),
+        checks.iter().map(|c| (c.name.as_str(), &*c.reference)),
         None,
         Some("id"),
     )

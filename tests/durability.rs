@@ -266,6 +266,12 @@ fn a_graceful_restart_resumes_open_windows_and_reload_keeps_state() {
     let (status, answer) = process.send("POST", "/-/reload", "", "").unwrap();
     assert_eq!(status, 200, "{answer}");
     assert_eq!(answer["changes"]["added"], json!(["m2"]), "{answer}");
+    // m changed only policy and lost a column: its profiles are reused, its file not re-read.
+    assert_eq!(
+        answer["changes"]["references_read"],
+        json!(["m2"]),
+        "{answer}"
+    );
     let after = process.get("/v1/monitors/m");
     assert_eq!(after["buffered_rows"], 300, "{after}");
     let metrics = process.metrics();

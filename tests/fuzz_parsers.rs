@@ -100,7 +100,7 @@ fn schema(timestamp: bool, id: bool) -> Schema {
     .unwrap();
     let checks = [x, c];
     Schema::new(
-        checks.iter().map(|c| (c.name.as_str(), &c.reference)),
+        checks.iter().map(|c| (c.name.as_str(), &*c.reference)),
         timestamp.then_some("ts"),
         id.then_some("id"),
     )

@@ -87,7 +87,7 @@ fn describe(monitor: &Monitor, base_dir: &FsPath) -> Value {
         .checks
         .iter()
         .map(|c| {
-            let kind = match c.reference {
+            let kind = match &*c.reference {
                 ReferenceProfile::Numeric(_) => "numerical",
                 ReferenceProfile::Categorical(_) => "categorical",
             };

@@ -33,7 +33,7 @@ impl RefColumn {
     pub fn read(table: &ReferenceTable, check: &ColumnCheck) -> Result<Self, String> {
         match (
             table.cells(&check.name, check.reference.kind())?,
-            &check.reference,
+            &*check.reference,
         ) {
             (Cells::Numeric(cells), _) => Ok(Self::Numeric(
                 cells.into_iter().map(|v| v.unwrap_or(f64::NAN)).collect(),
@@ -88,7 +88,7 @@ impl WindowColumn {
 /// `check` with the window's rows removed from its reference (see the module docs). Bin edges
 /// stay those of the full reference, as the service uses them.
 pub fn leave_out(check: &ColumnCheck, window: &WindowColumn) -> ColumnCheck {
-    let reference = match (&check.reference, window) {
+    let reference = match (&*check.reference, window) {
         (ReferenceProfile::Numeric(profile), WindowColumn::Numeric(values)) => {
             let mut removed: Vec<f64> = values.iter().copied().filter(|v| !v.is_nan()).collect();
             removed.sort_unstable_by(f64::total_cmp);
@@ -120,10 +120,10 @@ pub fn leave_out(check: &ColumnCheck, window: &WindowColumn) -> ColumnCheck {
                 index: profile.index.clone(),
             })
         }
-        _ => check.reference.clone(),
+        _ => (*check.reference).clone(),
     };
     ColumnCheck {
-        reference,
+        reference: std::sync::Arc::new(reference),
         ..check.clone()
     }
 }
@@ -183,7 +183,7 @@ impl Shift {
 
     /// The shifts that apply to `check`'s column.
     pub fn for_check(check: &ColumnCheck) -> &'static [Shift] {
-        match (&check.reference, check.test) {
+        match (&*check.reference, check.test) {
             (ReferenceProfile::Numeric(_), TestKind::Chisquare | TestKind::Z)
             | (ReferenceProfile::Categorical(_), _) => &CATEGORICAL_SHIFTS,
             (ReferenceProfile::Numeric(_), _) => &NUMERIC_SHIFTS,
@@ -198,7 +198,7 @@ impl Shift {
         rng: &mut Pcg64,
     ) -> WindowColumn {
         let mut out = window.clone();
-        match (&mut out, &check.reference) {
+        match (&mut out, &*check.reference) {
             (WindowColumn::Numeric(values), ReferenceProfile::Numeric(profile)) => {
                 let sorted = &profile.sorted;
                 let mean = sorted.iter().sum::<f64>() / sorted.len() as f64;
@@ -276,7 +276,7 @@ mod tests {
         let rest: Vec<f64> = all[..10].iter().chain(&all[20..]).copied().collect();
         let direct = ColumnCheck::new("x", Role::Feature, raw(&rest), None, None, 4).unwrap();
         let (ReferenceProfile::Numeric(a), ReferenceProfile::Numeric(b)) =
-            (&left.reference, &direct.reference)
+            (&*left.reference, &*direct.reference)
         else {
             unreachable!("numeric checks")
         };

@@ -49,8 +49,10 @@ pub struct ColumnCheck {
     pub threshold: f64,
     /// Correction family, effect floor and pooling (see [`crate::check::policy`]).
     pub rule: AlarmRule,
-    /// The reference, profiled.
-    pub reference: ReferenceProfile,
+    /// The reference, profiled; shared, so a reload that changes only policy reuses it.
+    pub reference: Arc<ReferenceProfile>,
+    /// PSI / Jensen–Shannon bins the profile was built with.
+    pub bins: usize,
     /// `threshold: auto`: the distance's learned null distribution, which gives it a p-value
     /// (set by [`ColumnCheck::learn_null`] at start-up).
     pub null: Option<Arc<NullDistribution>>,
@@ -101,7 +103,19 @@ impl ColumnCheck {
         choice: ColumnChoice,
         family: FamilySettings,
     ) -> Result<Self, String> {
-        let reference = ReferenceProfile::from_raw(raw, choice.bins);
+        let reference = Arc::new(ReferenceProfile::from_raw(raw, choice.bins));
+        Self::with_profile(name, role, reference, choice, family)
+    }
+
+    /// A check over an already profiled reference (built with `choice.bins` bins): resolves
+    /// the test and threshold as [`ColumnCheck::configured`] does.
+    pub fn with_profile(
+        name: &str,
+        role: Role,
+        reference: Arc<ReferenceProfile>,
+        choice: ColumnChoice,
+        family: FamilySettings,
+    ) -> Result<Self, String> {
         let (rows, distinct) = (reference.rows(), reference.distinct());
         if rows == 0 {
             return Err(format!(
@@ -153,6 +167,7 @@ impl ColumnCheck {
                 choice.min_effect,
             ),
             reference,
+            bins: choice.bins,
             null: None,
             learned_threshold: learned,
         })
@@ -183,7 +198,7 @@ impl ColumnCheck {
             out_of_range: 0,
             new_category: 0,
         };
-        let tested = match (&self.reference, values) {
+        let tested = match (&*self.reference, values) {
             (ReferenceProfile::Numeric(reference), ColumnValues::Numeric(window)) => {
                 let mut current = Vec::with_capacity(window.len());
                 let (min, max) = (

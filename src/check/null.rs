@@ -227,7 +227,7 @@ mod tests {
             10,
         )
         .unwrap();
-        check.reference
+        (*check.reference).clone()
     }
 
     #[test]

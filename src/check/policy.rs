@@ -262,7 +262,7 @@ mod tests {
                     .unwrap();
             assert_eq!(pooled.test, TestKind::Chisquare);
             let crate::reference::profile::ReferenceProfile::Categorical(profile) =
-                &pooled.reference
+                &*pooled.reference
             else {
                 unreachable!("a categorical check")
             };

@@ -237,7 +237,7 @@ fn false_alarm_rates_under_no_drift_are_calibrated() {
 /// Evidently's chi-square: window counts against reference shares scaled to the window.
 fn goodness_of_fit_p(check: &ColumnCheck, window: &[u32]) -> f64 {
     use statrs::distribution::{ChiSquared, ContinuousCDF};
-    let ReferenceProfile::Categorical(reference) = &check.reference else {
+    let ReferenceProfile::Categorical(reference) = &*check.reference else {
         unreachable!("the calibration test builds categorical checks")
     };
     let n_ref: u64 = reference.counts.iter().sum();

@@ -79,7 +79,7 @@ impl MonitorModel {
             fingerprint,
         } = profile;
         let schema = Schema::new(
-            checks.iter().map(|c| (c.name.as_str(), &c.reference)),
+            checks.iter().map(|c| (c.name.as_str(), &*c.reference)),
             spec.timestamp.as_deref(),
             spec.id.as_deref(),
         )
@@ -133,7 +133,7 @@ impl MonitorModel {
     /// Categories column `column` has in the reference (0 for numeric columns): new
     /// categories are coded from there on.
     pub fn reference_categories(&self, column: usize) -> u32 {
-        match &self.checks[column].reference {
+        match &*self.checks[column].reference {
             ReferenceProfile::Categorical(c) => c.categories.len() as u32,
             ReferenceProfile::Numeric(_) => 0,
         }
@@ -141,7 +141,7 @@ impl MonitorModel {
 }
 
 fn empty_column(check: &ColumnCheck) -> ColumnData {
-    match check.reference {
+    match &*check.reference {
         ReferenceProfile::Numeric(_) => ColumnData::Numeric(Vec::new()),
         ReferenceProfile::Categorical(_) => ColumnData::Categorical(Vec::new()),
     }

@@ -364,7 +364,7 @@ impl MonitorState {
     }
 
     fn target_value(&mut self, model: &MonitorModel, target: usize, value: &Value) -> Option<Cell> {
-        match &model.checks[target].reference {
+        match &*model.checks[target].reference {
             ReferenceProfile::Numeric(_) => {
                 value.as_f64().filter(|x| x.is_finite()).map(Cell::Number)
             }

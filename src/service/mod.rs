@@ -118,7 +118,8 @@ pub fn build_service(
     path: &Path,
     state_dir: Option<&Path>,
 ) -> Result<Service, Vec<Problem>> {
-    let (models, auth) = build_models(&settings, path, &HashMap::new())?;
+    let none = HashMap::new();
+    let Models { models, auth, .. } = build_models(&settings, path, &none, &none)?;
     let extra_labels: BTreeSet<String> = settings
         .monitors
         .iter()
@@ -152,15 +153,24 @@ pub fn build_service(
     })
 }
 
-/// Models of the monitors to (re)build, and the resolved authentication.
-type Models = (Vec<MonitorModel>, Option<Arc<Auth>>);
+/// What [`build_models`] built.
+struct Models {
+    /// Models of the monitors that were (re)built.
+    models: Vec<MonitorModel>,
+    /// The resolved authentication.
+    auth: Option<Arc<Auth>>,
+    /// Monitors whose reference file was read.
+    read: Vec<String>,
+}
 
-/// Validates `settings` and builds the model of every monitor; `reuse` holds profiles that need
-/// not be rebuilt (a reload's unchanged monitors are not rebuilt at all). Reports every problem.
+/// Validates `settings` and builds the model of every monitor but those in `unchanged` (a
+/// reload keeps them as they are); `same_reference` holds running models whose reference file
+/// is unchanged, whose profiles are reused. Reports every problem.
 fn build_models(
     settings: &Settings,
     path: &Path,
-    reuse: &HashMap<String, Arc<Monitor>>,
+    unchanged: &HashMap<String, Arc<Monitor>>,
+    same_reference: &HashMap<String, Arc<Monitor>>,
 ) -> Result<Models, Vec<Problem>> {
     let label = |problems: Vec<Problem>| {
         problems
@@ -171,12 +181,20 @@ fn build_models(
     // Static problems and reference problems are reported together, so one run of
     // `driftscope check` shows everything.
     let mut problems = settings.validate();
-    let mut built: Vec<(&MonitorSpec, Option<MonitorProfile>)> = Vec::new();
+    let mut built: Vec<(&MonitorSpec, MonitorProfile)> = Vec::new();
+    let mut read = Vec::new();
     for (i, spec) in settings.monitors.iter().enumerate() {
-        if reuse.contains_key(&spec.name) {
-            built.push((spec, None));
-        } else if let Some(b) = profile::build_monitor(settings, i, spec, &mut problems) {
-            built.push((spec, Some(b)));
+        if unchanged.contains_key(&spec.name) {
+            continue;
+        }
+        let previous = same_reference.get(&spec.name).map(|m| &*m.model);
+        if let Some((b, was_read)) =
+            profile::build_monitor(settings, i, spec, previous, &mut problems)
+        {
+            if was_read {
+                read.push(spec.name.clone());
+            }
+            built.push((spec, b));
         }
     }
     let auth = settings.server.auth.as_ref().and_then(|spec| {
@@ -191,7 +209,7 @@ fn build_models(
     let mut models = Vec::new();
     for (spec, profile) in built {
         // No problems means every window resolved in `validate`.
-        let (Ok(window), Some(profile)) = (spec.window.resolve(), profile) else {
+        let Ok(window) = spec.window.resolve() else {
             continue;
         };
         models.push(MonitorModel::new(
@@ -201,7 +219,7 @@ fn build_models(
             settings.server.ingest_limits(),
         ));
     }
-    Ok((models, auth))
+    Ok(Models { models, auth, read })
 }
 
 /// Where a monitor starts: its state, its results and, with a state directory, its log.

@@ -2,11 +2,13 @@
 //! reference, profiles it, and prepares the labelled-stream reference (target drift, concept
 //! drift, model quality).
 
-use crate::check::null;
+use std::sync::Arc;
+
+use crate::check::null::{self, NullDistribution};
 use crate::check::policy::FamilySettings;
 use crate::check::{ColumnCheck, ColumnChoice, Role};
 use crate::config::{ColumnKind, ColumnSpec, MonitorSpec, Problem, Settings, Window};
-use crate::engine::model::{ColumnRoles, MonitorProfile};
+use crate::engine::model::{ColumnRoles, MonitorModel, MonitorProfile};
 use crate::labelled::quality;
 use crate::labelled::{
     ClassificationReference, LabelledModel, NO_CLASS, RegressionReference, Task,
@@ -15,34 +17,39 @@ use crate::reference::profile::ReferenceProfile;
 use crate::reference::table::{Cells, ReferenceTable};
 
 /// The profile of monitor `index`, or `None` with its problems added to `problems`.
+///
+/// `previous` is the running model of the same name when its reference file has the same
+/// content (a reload): column profiles, learned nulls and the labelled-stream reference that
+/// do not depend on what changed are taken from it, and the file is read only when something
+/// is missing. Returns whether the file was read.
 pub fn build_monitor(
     settings: &Settings,
     index: usize,
     spec: &MonitorSpec,
+    previous: Option<&MonitorModel>,
     problems: &mut Vec<Problem>,
-) -> Option<MonitorProfile> {
+) -> Option<(MonitorProfile, bool)> {
     let at = format!("monitors[{index}]");
     let path = settings.reference_path(spec);
-    let table = match ReferenceTable::read(&path) {
-        Ok(t) => t,
-        Err(e) => {
-            problems.push(Problem::new(
-                format!("{at}.reference"),
-                format!("{}: {e}", path.display()),
-            ));
-            return None;
-        }
+    let reusable = previous.filter(|p| covers(p, spec));
+    let table = match reusable {
+        Some(_) => None,
+        None => match ReferenceTable::read(&path) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                problems.push(Problem::new(
+                    format!("{at}.reference"),
+                    format!("{}: {e}", path.display()),
+                ));
+                return None;
+            }
+        },
     };
     let before = problems.len();
     let mut checks = Vec::new();
     let mut roles = ColumnRoles::default();
     let family = FamilySettings::of(spec);
-    // Rows a window can hold, for learned thresholds: exactly `rows` for count windows, from
-    // `min_rows` to `max_rows` for time windows.
-    let window_rows = match spec.window.resolve() {
-        Ok(Window::CountTumbling { size } | Window::CountSliding { size, .. }) => (size, size),
-        _ => (spec.window.min_rows, spec.window.max_rows()),
-    };
+    let window_rows = window_rows(spec);
     let mut add = |key: String,
                    name: &str,
                    role: Role,
@@ -57,13 +64,23 @@ pub fn build_monitor(
             bins: bins.unwrap_or(spec.bins),
             min_effect,
         };
-        let result = table
-            .column(name, kind)
-            .and_then(|raw| ColumnCheck::configured(name, role, raw, choice, family))
+        let profile = match (&table, reusable) {
+            (Some(table), _) => table
+                .column(name, kind)
+                .map(|raw| Arc::new(ReferenceProfile::from_raw(raw, choice.bins))),
+            (None, Some(previous)) => Ok(cached_profile(previous, name, kind, choice.bins)
+                .expect("`covers` found every column")),
+            (None, None) => unreachable!("the table is read unless the previous model covers it"),
+        };
+        let result = profile
+            .and_then(|profile| ColumnCheck::with_profile(name, role, profile, choice, family))
             .and_then(|mut check| {
                 if check.learned_threshold {
                     let sizes = null::grid(window_rows.0, window_rows.1, check.reference.rows());
-                    check.learn_null(&sizes, null::seed(&spec.name, name))?;
+                    match previous.and_then(|p| cached_null(p, &check, &sizes)) {
+                        Some(null) => check.null = Some(null),
+                        None => check.learn_null(&sizes, null::seed(&spec.name, name))?,
+                    }
                 }
                 Ok(check)
             });
@@ -139,9 +156,18 @@ pub fn build_monitor(
     if problems.len() != before {
         return None;
     }
-    let labelled = match (roles.target, &spec.target) {
-        (Some(target), Some(target_spec)) => {
-            let built = labelled_model(&table, spec, &checks, roles, target, target_spec);
+    let labelled = match (roles.target, &spec.target, &table) {
+        (Some(target), Some(_), None) => {
+            let previous = reusable.and_then(|p| p.labelled.as_deref());
+            previous.map(|p| LabelledModel {
+                target: checks[target].clone(),
+                concept_threshold: spec.concept.threshold,
+                quality_tolerance: spec.alerting.quality_tolerance,
+                ..p.clone()
+            })
+        }
+        (Some(target), Some(target_spec), Some(table)) => {
+            let built = labelled_model(table, spec, &checks, roles, target, target_spec);
             match built {
                 Ok(model) => Some(model),
                 Err(problem) => {
@@ -155,13 +181,99 @@ pub fn build_monitor(
         }
         _ => None,
     };
-    Some(MonitorProfile {
+    let (reference_rows, fingerprint) = match (&table, reusable) {
+        (Some(table), _) => (table.rows(), table.fingerprint.clone()),
+        (None, Some(p)) => (p.reference_rows, p.fingerprint.clone()),
+        (None, None) => unreachable!("the table is read unless the previous model covers it"),
+    };
+    let profile = MonitorProfile {
         checks,
         roles,
         labelled,
-        reference_rows: table.rows(),
-        fingerprint: table.fingerprint.clone(),
-    })
+        reference_rows,
+        fingerprint,
+    };
+    Some((profile, table.is_some()))
+}
+
+/// Rows a window can hold, for learned thresholds: exactly `rows` for count windows, from
+/// `min_rows` to `max_rows` for time windows.
+fn window_rows(spec: &MonitorSpec) -> (usize, usize) {
+    match spec.window.resolve() {
+        Ok(Window::CountTumbling { size } | Window::CountSliding { size, .. }) => (size, size),
+        _ => (spec.window.min_rows, spec.window.max_rows()),
+    }
+}
+
+/// Whether `previous` holds everything `spec` needs from the reference file: every column's
+/// profile (same name, type and bins) and, with a target, the same prediction, probability
+/// and target columns (the task statistics and reference quality depend on nothing else).
+fn covers(previous: &MonitorModel, spec: &MonitorSpec) -> bool {
+    let columns = spec
+        .features
+        .numerical
+        .iter()
+        .map(|f| (&f.name, ColumnKind::Numerical, f.bins))
+        .chain(
+            spec.features
+                .categorical
+                .iter()
+                .map(|f| (&f.name, ColumnKind::Categorical, f.bins)),
+        )
+        .chain(spec.prediction.iter().map(|p| (&p.column, p.kind, p.bins)))
+        .chain(
+            spec.prediction
+                .iter()
+                .filter_map(|p| p.probability.as_ref())
+                .map(|q| (q, ColumnKind::Numerical, None)),
+        )
+        .chain(spec.target.iter().map(|t| (&t.column, t.kind, t.bins)));
+    let profiles = columns.into_iter().all(|(name, kind, bins)| {
+        cached_profile(previous, name, kind, bins.unwrap_or(spec.bins)).is_some()
+    });
+    let same_task = |a: &Option<ColumnSpec>, b: &Option<ColumnSpec>| match (a, b) {
+        (Some(a), Some(b)) => {
+            (&a.column, a.kind, &a.positive_class, &a.probability)
+                == (&b.column, b.kind, &b.positive_class, &b.probability)
+        }
+        (None, None) => true,
+        _ => false,
+    };
+    let old = &previous.spec;
+    let labelled = spec.target.is_none()
+        || (previous.labelled.is_some()
+            && same_task(&old.prediction, &spec.prediction)
+            && same_task(&old.target, &spec.target));
+    profiles && labelled
+}
+
+/// The previous model's profile of column `name`, when it was built the same way.
+fn cached_profile(
+    previous: &MonitorModel,
+    name: &str,
+    kind: ColumnKind,
+    bins: usize,
+) -> Option<Arc<ReferenceProfile>> {
+    previous
+        .checks
+        .iter()
+        .find(|c| c.name == name && c.reference.kind() == kind && c.bins == bins)
+        .map(|c| Arc::clone(&c.reference))
+}
+
+/// The previous model's learned null for `check`, when it was learned for the same profile,
+/// test and window sizes (learning one takes seconds).
+fn cached_null(
+    previous: &MonitorModel,
+    check: &ColumnCheck,
+    sizes: &[usize],
+) -> Option<Arc<NullDistribution>> {
+    let (min, max) = window_rows(&previous.spec);
+    let old = previous.checks.iter().find(|c| {
+        c.name == check.name && c.test == check.test && Arc::ptr_eq(&c.reference, &check.reference)
+    })?;
+    let same_sizes = null::grid(min, max, old.reference.rows()) == sizes;
+    old.null.clone().filter(|_| same_sizes)
 }
 
 /// The labelled-stream reference: target check, task statistics and reference quality.
@@ -205,8 +317,8 @@ fn labelled_model(
         None => None,
     };
     match (
-        &checks[p].reference,
-        &checks[target].reference,
+        &*checks[p].reference,
+        &*checks[target].reference,
         predictions,
         targets,
     ) {

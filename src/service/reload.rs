@@ -34,6 +34,9 @@ pub struct ReloadReport {
     pub added: Vec<String>,
     /// Monitors stopped.
     pub removed: Vec<String>,
+    /// Monitors whose reference file was read and profiled again (a new or changed file, new
+    /// columns, other bins); the others reuse their profiles.
+    pub references_read: Vec<String>,
 }
 
 impl Service {
@@ -62,17 +65,23 @@ impl Service {
         let settings = config::load(&self.config_path, None)
             .map_err(|e| vec![Problem::new("", e.to_string())])?;
         let current = self.monitors();
-        let mut reuse = HashMap::new();
+        let (mut reuse, mut same_reference) = (HashMap::new(), HashMap::new());
         for spec in &settings.monitors {
-            if let Some(old) = current.get(&spec.name)
-                && old.model.spec == *spec
-                && table::fingerprint(&settings.reference_path(spec)).ok()
-                    == Some(old.model.fingerprint.clone())
-            {
-                reuse.insert(spec.name.clone(), Arc::clone(old));
+            let Some(old) = current.get(&spec.name) else {
+                continue;
+            };
+            let fingerprint = table::fingerprint(&settings.reference_path(spec)).ok();
+            if fingerprint.as_ref() == Some(&old.model.fingerprint) {
+                let kept = if old.model.spec == *spec {
+                    &mut reuse
+                } else {
+                    &mut same_reference
+                };
+                kept.insert(spec.name.clone(), Arc::clone(old));
             }
         }
-        let (models, _) = build_models(&settings, &self.config_path, &reuse)?;
+        let built = build_models(&settings, &self.config_path, &reuse, &same_reference)?;
+        let models = built.models;
         if format!("{:?}", settings.server) != format!("{:?}", self.settings.server) {
             tracing::warn!("`server` settings changed; they apply after a restart.");
         }
@@ -80,7 +89,10 @@ impl Service {
             .into_iter()
             .map(|m| (m.name().to_owned(), m))
             .collect();
-        let mut report = ReloadReport::default();
+        let mut report = ReloadReport {
+            references_read: built.read,
+            ..ReloadReport::default()
+        };
         let mut ordered = Vec::new();
         for spec in &settings.monitors {
             let name = spec.name.clone();

@@ -37,7 +37,7 @@ pub(super) fn align(mut batch: ParsedBatch, names: &[String], model: &MonitorMod
                     .iter()
                     .position(|n| *n == model.columns[i])
                     .and_then(|at| logged.get_mut(at).and_then(Option::take));
-                match (found, &check.reference) {
+                match (found, &*check.reference) {
                     (Some(c @ ParsedColumn::Numeric { .. }), ReferenceProfile::Numeric(_))
                     | (
                         Some(c @ ParsedColumn::Categorical { .. }),

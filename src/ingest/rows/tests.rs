@@ -30,7 +30,7 @@ fn schema(timestamp: Option<&str>) -> Schema {
     .unwrap();
     let checks = [x, c];
     Schema::new(
-        checks.iter().map(|c| (c.name.as_str(), &c.reference)),
+        checks.iter().map(|c| (c.name.as_str(), &*c.reference)),
         timestamp,
         None,
     )
