@@ -309,3 +309,103 @@ fn a_graceful_restart_resumes_open_windows_and_reload_keeps_state() {
     );
     assert_eq!(process.get("/v1/monitors/m")["buffered_rows"], 300);
 }
+
+#[test]
+fn torn_logs_changed_references_and_changed_windows_restart_only_what_they_must() {
+    let dir = tempfile::tempdir().unwrap();
+    // A private copy of the reference, so the test can change its content.
+    let reference = dir.path().join("reference.csv");
+    std::fs::copy(common::fixture_reference(), &reference).unwrap();
+    let config = config(dir.path(), "    window: {rows: 1000}\n");
+    let text = std::fs::read_to_string(&config).unwrap().replace(
+        &common::fixture_reference().display().to_string(),
+        "reference.csv",
+    );
+    std::fs::write(&config, &text).unwrap();
+    let state = dir.path().join("state");
+    let monitor_dir = state.join("monitors/m");
+    let mut rng = common::Rng::new(9);
+    let mut rows = common::rows(&mut rng, 200, false);
+    for (n, row) in rows.iter_mut().enumerate() {
+        row["ts"] = json!(1_767_225_600 + n as i64);
+    }
+    let body = json!({ "rows": rows }).to_string();
+
+    // A torn write at the end of the log (the process died mid-frame) is cut at start-up.
+    let process = Process::start(&config, &state);
+    assert_eq!(
+        process
+            .send("POST", "/v1/monitors/m/rows", "", &body)
+            .unwrap()
+            .0,
+        200
+    );
+    drop(process); // SIGKILL
+    let segment = std::fs::read_dir(&monitor_dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "log"))
+        .max()
+        .unwrap();
+    let mut log = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&segment)
+        .unwrap();
+    log.write_all(&[0x20, 0, 0, 0, 0xde, 0xad, 0xbe, 0xef, 1, 2, 3])
+        .unwrap();
+    drop(log);
+    let process = Process::start(&config, &state);
+    let results = process.get("/v1/monitors/m");
+    assert_eq!(results["buffered_rows"], 200, "{results}");
+
+    // A changed window definition restarts the windows and nothing else.
+    std::fs::write(
+        &config,
+        text.replace("window: {rows: 1000}", "window: {rows: 500}"),
+    )
+    .unwrap();
+    let (status, answer) = process.send("POST", "/-/reload", "", "").unwrap();
+    assert_eq!(status, 200, "{answer}");
+    // Labelled windows share the window definition; waiting predictions stay.
+    assert_eq!(
+        answer["changes"]["changed"],
+        json!([["m", ["window", "labelled"]]])
+    );
+    assert_eq!(answer["changes"]["references_read"], json!([]));
+    let results = process.get("/v1/monitors/m");
+    assert_eq!(results["buffered_rows"], 0, "{results}");
+    assert_eq!(results["labelled"]["pending_predictions"], 200);
+    assert_eq!(
+        process
+            .send("POST", "/v1/monitors/m/rows", "", &body)
+            .unwrap()
+            .0,
+        200
+    );
+
+    // New reference content: what was coded against the old file restarts at the next
+    // start, the fingerprint changes, and the log says why.
+    let before = process.get("/v1/monitors")["monitors"][0]["reference_fingerprint"].clone();
+    process.signal("TERM");
+    let mut process = process;
+    process.wait();
+    let mut csv = std::fs::read_to_string(&reference).unwrap();
+    let first_row = csv.lines().nth(1).unwrap().to_owned();
+    csv.push_str(&first_row);
+    csv.push('\n');
+    std::fs::write(&reference, csv).unwrap();
+    let process = Process::start(&config, &state);
+    let results = process.get("/v1/monitors/m");
+    assert_eq!(results["buffered_rows"], 0, "{results}");
+    assert_eq!(results["labelled"]["pending_predictions"], 0);
+    let after = process.get("/v1/monitors")["monitors"][0]["reference_fingerprint"].clone();
+    assert_ne!(before, after);
+    let short = after.as_str().unwrap()[..16].to_owned();
+    assert!(
+        process.metrics().contains(&format!(
+            "driftscope_reference_info{{fingerprint=\"{short}\",monitor=\"m\"}} 1"
+        )),
+        "{}",
+        process.metrics()
+    );
+}
