@@ -70,8 +70,8 @@ pub struct Service {
     pub auth: Option<Arc<Auth>>,
     /// Where state is persisted, when it is.
     pub state: Option<StateDir>,
-    /// One reload at a time.
-    reloading: Mutex<()>,
+    /// One reload or round of snapshots at a time: both write snapshot files.
+    maintenance: Mutex<()>,
 }
 
 impl Service {
@@ -86,6 +86,7 @@ impl Service {
 
     /// Snapshots every monitor (shutdown, and periodically); errors are logged.
     pub fn snapshot_all(&self) {
+        let _exclusive = self.maintenance.lock().unwrap_or_else(|e| e.into_inner());
         for monitor in &self.monitors().ordered {
             if let Err(e) = snapshot(monitor) {
                 tracing::error!(monitor = monitor.name(), error = %e, "Snapshot failed.");
@@ -149,7 +150,7 @@ pub fn build_service(
         metrics,
         auth,
         state,
-        reloading: Mutex::new(()),
+        maintenance: Mutex::new(()),
     })
 }
 

@@ -43,7 +43,7 @@ impl Service {
     /// Re-reads the config file and applies it, or changes nothing and returns every problem.
     /// Exported as `driftscope_config_last_reload_successful`.
     pub fn reload(&self) -> Result<ReloadReport, Vec<Problem>> {
-        let _one_at_a_time = self.reloading.lock().unwrap_or_else(|e| e.into_inner());
+        let _exclusive = self.maintenance.lock().unwrap_or_else(|e| e.into_inner());
         let result = self.try_reload();
         self.metrics.reload_outcome(result.is_ok());
         match &result {

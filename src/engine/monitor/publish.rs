@@ -49,14 +49,16 @@ impl Monitor {
 
     /// Restores the gauges from results carried over a restart or reload.
     pub(super) fn republish(&self) {
+        // State before results, the order `checkpoint` takes them in.
+        let pending = self.lock_core().state.join.len();
+        self.metrics
+            .labels_pending
+            .with_label_values(&[self.name()])
+            .set(pending as i64);
         let results = lock(&self.results);
         if results.latest.is_some() {
             self.publish_window(&results, unix_now());
         }
         self.publish_labelled(&results, false);
-        self.metrics
-            .labels_pending
-            .with_label_values(&[self.name()])
-            .set(self.lock_core().state.join.len() as i64);
     }
 }
