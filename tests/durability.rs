@@ -409,3 +409,46 @@ fn torn_logs_changed_references_and_changed_windows_restart_only_what_they_must(
         process.metrics()
     );
 }
+
+#[test]
+fn events_logged_under_an_older_config_replay_into_the_new_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(dir.path(), "    window: {rows: 250}\n");
+    let state = dir.path().join("state");
+    let process = Process::start(&config, &state);
+    let mut rng = common::Rng::new(4);
+    let mut rows = common::rows(&mut rng, 200, false);
+    for (n, row) in rows.iter_mut().enumerate() {
+        row["ts"] = json!(1_767_225_600 + n as i64);
+    }
+    let body = json!({ "rows": rows }).to_string();
+    assert_eq!(
+        process
+            .send("POST", "/v1/monitors/m/rows", "", &body)
+            .unwrap()
+            .0,
+        200
+    );
+    drop(process); // SIGKILL: the rows are only in the log.
+    // While the service is down, feature y is dropped from the config.
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&config, text.replace("numerical: [x, y]", "numerical: [x]")).unwrap();
+    let process = Process::start(&config, &state);
+    let results = process.get("/v1/monitors/m");
+    assert_eq!(results["buffered_rows"], 200, "{results}");
+    // The replayed rows fill the window with the new columns: 50 more close it.
+    let more = json!({ "rows": &rows[..50] }).to_string();
+    let (_, answer) = process
+        .send("POST", "/v1/monitors/m/rows", "", &more)
+        .unwrap();
+    assert_eq!(answer["windows_evaluated"], 1, "{answer}");
+    let latest = &process.get("/v1/monitors/m")["latest"];
+    let features: Vec<&str> = latest["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(features, ["x", "c", "b"], "{latest}");
+    assert_eq!(latest["rows"], 250);
+}
