@@ -23,6 +23,7 @@
 //!   `calibrate`).
 //! - [`api`]: routes, JSON errors, middleware (authentication), the connection loop.
 //! - [`calibrate`]: `driftscope calibrate`, false-alarm rate and power on the reference.
+//! - [`init`]: `driftscope init`, a commented `monitors.yaml` for a reference file.
 
 pub mod api;
 pub mod calibrate;
@@ -32,6 +33,7 @@ pub mod config;
 pub mod engine;
 pub mod export;
 pub mod ingest;
+pub mod init;
 pub mod labelled;
 pub mod reference;
 pub mod service;

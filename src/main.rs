@@ -25,6 +25,8 @@ enum Command {
     Check(CheckArgs),
     /// Measure a monitor's false-alarm rate and power on windows drawn from its reference.
     Calibrate(driftscope::calibrate::Args),
+    /// Write a commented monitors.yaml for a reference file (column types inferred).
+    Init(driftscope::init::Args),
 }
 
 #[derive(Debug, Args)]
@@ -71,6 +73,17 @@ fn main() -> ExitCode {
         Some(Command::Check(args)) => check(&args),
         Some(Command::Calibrate(args)) => match driftscope::calibrate::main(&args) {
             Ok(()) => ExitCode::SUCCESS,
+            Err(problems) => report(&problems),
+        },
+        Some(Command::Init(args)) => match driftscope::init::main(&args) {
+            Ok(path) => {
+                println!(
+                    "wrote {}; review it, then: driftscope check --config {}",
+                    path.display(),
+                    path.display()
+                );
+                ExitCode::SUCCESS
+            }
             Err(problems) => report(&problems),
         },
         Some(Command::Serve(args)) => serve(args),

@@ -211,3 +211,77 @@ fn container_config_is_the_demo_with_authentication_on() {
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+#[test]
+fn init_writes_a_config_that_check_accepts_as_is() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = dir.path().join("monitors.yaml");
+    let run = |extra: &[&str]| {
+        driftscope()
+            .args([
+                "init",
+                "--reference",
+                "reference_data/employment_ma_2015.parquet",
+            ])
+            .args(["--target", "employed", "--prediction", "prediction"])
+            .args(["--probability", "predicted_probability", "--output"])
+            .arg(&output)
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let written = run(&[]);
+    assert!(written.status.success(), "{written:?}");
+    let text = std::fs::read_to_string(&output).unwrap();
+    // The rule: text → categorical, many distinct numbers → numerical; ids and constants out.
+    let numerical = text.find("numerical:").unwrap();
+    let categorical = text.find("categorical:").unwrap();
+    let at = |name: &str| text.find(&format!("- \"{name}\"")).unwrap();
+    assert!(numerical < at("AGEP") && at("AGEP") < categorical, "{text}");
+    assert!(
+        at("SCHL") > categorical && at("RAC1P") > categorical,
+        "{text}"
+    );
+    assert!(text.contains("id: \"id\""), "{text}");
+    assert!(text.contains("not monitored: \"year\""), "{text}");
+    assert!(
+        text.contains("probability: \"predicted_probability\"")
+            && !text.contains("- \"predicted_probability\""),
+        "{text}"
+    );
+    let check = driftscope()
+        .args(["check", "--config"])
+        .arg(&output)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&check.stdout);
+    assert!(check.status.success(), "{stdout}{check:?}");
+    assert!(
+        stdout.contains("19 columns, 68785 reference rows"),
+        "{stdout}"
+    );
+
+    // An existing file is kept unless --force; an unknown column is named with the known ones.
+    let again = run(&[]);
+    assert_eq!(again.status.code(), Some(78));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("--force"));
+    let unknown = driftscope()
+        .args([
+            "init",
+            "--reference",
+            "tests/fixtures/reference.csv",
+            "--target",
+            "nope",
+        ])
+        .args(["--output"])
+        .arg(dir.path().join("other.yaml"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&unknown.stderr);
+    assert!(
+        !unknown.status.success()
+            && stderr.contains("no column \"nope\"")
+            && stderr.contains("x, y"),
+        "{stderr}"
+    );
+}

@@ -189,6 +189,85 @@ impl ReferenceTable {
     }
 }
 
+/// How a column is stored in the file, as `driftscope init` sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Storage {
+    /// Integers or floats.
+    Number,
+    /// `true` / `false`.
+    Boolean,
+    /// Dates and times.
+    Temporal,
+    /// Text and everything else.
+    Text,
+}
+
+/// One column in brief, for `driftscope init`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ColumnSummary {
+    /// Column name.
+    pub name: String,
+    /// How the file stores it.
+    pub storage: Storage,
+    /// Distinct non-null values.
+    pub distinct: usize,
+    /// Null entries.
+    pub nulls: usize,
+    /// Numbers only: every value is a whole number.
+    pub whole_numbers: bool,
+    /// The first non-null value as text (recognises timestamps stored as text).
+    pub first: Option<String>,
+}
+
+impl ReferenceTable {
+    /// Every column in brief, in file order.
+    pub fn summaries(&self) -> Result<Vec<ColumnSummary>, String> {
+        self.frame
+            .columns()
+            .iter()
+            .map(|column| {
+                let name = column.name().to_string();
+                let fail = |e: PolarsError| format!("column {name:?}: {e}");
+                let dtype = column.dtype();
+                let storage = if dtype.is_bool() {
+                    Storage::Boolean
+                } else if dtype.is_primitive_numeric() {
+                    Storage::Number
+                } else if dtype.is_temporal() {
+                    Storage::Temporal
+                } else {
+                    Storage::Text
+                };
+                let whole_numbers = storage == Storage::Number && {
+                    let floats = column.cast(&DataType::Float64).map_err(fail)?;
+                    floats
+                        .f64()
+                        .map_err(fail)?
+                        .iter()
+                        .flatten()
+                        .all(|x| x.fract() == 0.0)
+                };
+                let text = column.cast(&DataType::String).map_err(fail)?;
+                let first = text
+                    .str()
+                    .map_err(fail)?
+                    .iter()
+                    .flatten()
+                    .next()
+                    .map(str::to_owned);
+                Ok(ColumnSummary {
+                    distinct: column.drop_nulls().n_unique().map_err(fail)?,
+                    nulls: column.null_count(),
+                    name,
+                    storage,
+                    whole_numbers,
+                    first,
+                })
+            })
+            .collect()
+    }
+}
+
 /// A reference column row by row.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Cells {
