@@ -16,10 +16,11 @@
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use driftscope::check::{ColumnCheck, Role};
+use driftscope::column::ColumnData;
 use driftscope::config::TestKind;
 use driftscope::engine::evaluate::evaluate;
 use driftscope::reference::table::RawColumn;
-use driftscope::window::{ClosedWindow, ColumnData};
+use driftscope::window::ClosedWindow;
 
 const ROWS: usize = 100_000;
 const NUMERIC: usize = 15;

@@ -17,9 +17,9 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use driftscope::check::{ColumnCheck, Role};
+use driftscope::column::{INVALID_CODE, INVALID_NUMBER, MISSING_CODE};
 use driftscope::ingest::error::{BatchError, BatchErrorKind};
 use driftscope::ingest::rows::{ParsedBatch, ParsedColumn, Schema};
-use driftscope::reference::profile::{INVALID_CODE, INVALID_NUMBER, MISSING_CODE};
 use driftscope::reference::table::RawColumn;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};

@@ -13,10 +13,9 @@ use rand::RngExt;
 use rand_pcg::Pcg64;
 
 use crate::check::{ColumnCheck, ColumnValues};
+use crate::column::MISSING_CODE;
 use crate::config::TestKind;
-use crate::reference::profile::{
-    CategoricalProfile, MISSING_CODE, NumericProfile, ReferenceProfile,
-};
+use crate::reference::profile::{CategoricalProfile, NumericProfile, ReferenceProfile};
 use crate::reference::table::{Cells, ReferenceTable};
 use crate::stats::{binning, wasserstein};
 

@@ -12,10 +12,9 @@
 
 use std::sync::Arc;
 
+use crate::column::{INVALID_CODE, INVALID_NUMBER, MISSING_CODE};
 use crate::config::{ColumnKind, Policy, TestKind, Threshold};
-use crate::reference::profile::{
-    INVALID_CODE, INVALID_NUMBER, MISSING_CODE, NumericProfile, ReferenceProfile,
-};
+use crate::reference::profile::{NumericProfile, ReferenceProfile};
 use crate::reference::table::RawColumn;
 use crate::stats::{
     binning, chisquare, effect, jensenshannon, ks, multipletests, pooling, psi, wasserstein, z,

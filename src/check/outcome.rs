@@ -1,7 +1,7 @@
 //! What a check reads and produces: a column's role, one window's values of it, and its outcome.
 
+use crate::column::ColumnData;
 use crate::config::TestKind;
-use crate::window::ColumnData;
 
 /// What a column is to the model; decides which metrics its result feeds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -18,10 +18,10 @@ pub enum Role {
 /// One window's values of a column, as the window engine stores them.
 #[derive(Debug, Clone, Copy)]
 pub enum ColumnValues<'a> {
-    /// NaN = missing, [`INVALID_NUMBER`](crate::reference::profile::INVALID_NUMBER) = invalid.
+    /// NaN = missing, [`INVALID_NUMBER`](crate::column::INVALID_NUMBER) = invalid.
     Numeric(&'a [f64]),
-    /// [`MISSING_CODE`](crate::reference::profile::MISSING_CODE) = missing,
-    /// [`INVALID_CODE`](crate::reference::profile::INVALID_CODE) = invalid; codes past the
+    /// [`MISSING_CODE`](crate::column::MISSING_CODE) = missing,
+    /// [`INVALID_CODE`](crate::column::INVALID_CODE) = invalid; codes past the
     /// reference's categories are new categories.
     Categorical(&'a [u32]),
 }

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::category;
+use crate::column::ColumnData;
 use crate::engine::model::MonitorModel;
 use crate::ingest::idempotency::{Dropped, IdempotencyCache, IngestAck};
 use crate::ingest::labels;
@@ -18,7 +19,7 @@ use crate::ingest::rows::{ParsedBatch, ParsedColumn};
 use crate::labelled::concept::PageHinkley;
 use crate::labelled::join::{Cell, JoinBuffer, LabelOutcome, Unmatched};
 use crate::reference::profile::ReferenceProfile;
-use crate::window::{ClosedWindow, ColumnData, WindowEngine};
+use crate::window::{ClosedWindow, WindowEngine};
 use rows::{align, cell, drop_future_rows, number, push_labelled_row};
 
 mod rows;
@@ -400,10 +401,7 @@ impl MonitorState {
         let Some(engine) = &mut self.labelled else {
             return Vec::new();
         };
-        let count = match &rows[1] {
-            ColumnData::Numeric(v) => v.len(),
-            ColumnData::Categorical(v) => v.len(),
-        };
+        let count = rows[1].len();
         let closed = engine.push(rows, &vec![now; count]).closed;
         if closed.is_empty() {
             return Vec::new();

@@ -1,22 +1,10 @@
-//! A reference column summarised once at start-up for fast window comparisons, and the
-//! sentinels that mark missing and invalid values in window columns (written by ingest, read by
-//! the checks).
+//! A reference column summarised once at start-up for fast window comparisons.
 
 use std::collections::HashMap;
 
 use crate::config::ColumnKind;
 use crate::reference::table::RawColumn;
 use crate::stats::{binning, wasserstein};
-
-/// Window code of a missing (absent or `null`) categorical value.
-pub const MISSING_CODE: u32 = u32::MAX;
-
-/// Window code of an invalid categorical value (an object or array where a category belongs).
-pub const INVALID_CODE: u32 = u32::MAX - 1;
-
-/// Window value of an invalid numeric value (text, boolean, object or array). Missing numeric
-/// values are NaN; JSON cannot carry infinities, so neither sentinel collides with data.
-pub const INVALID_NUMBER: f64 = f64::NEG_INFINITY;
 
 /// A reference column summarised for fast window comparisons.
 #[derive(Debug, Clone)]

@@ -1,11 +1,11 @@
 //! Rows into the state's shape: a logged batch aligned to the model's columns, rows from the
 //! future dropped, and labelled rows (prediction, target, probability) built cell by cell.
 
+use crate::column::{ColumnData, INVALID_CODE, INVALID_NUMBER, MISSING_CODE};
 use crate::engine::model::MonitorModel;
 use crate::ingest::rows::{ParsedBatch, ParsedColumn};
 use crate::labelled::join::Cell;
-use crate::reference::profile::{INVALID_CODE, INVALID_NUMBER, MISSING_CODE, ReferenceProfile};
-use crate::window::ColumnData;
+use crate::reference::profile::ReferenceProfile;
 
 /// Removes rows whose event time is after `limit` (`window.max_future_skew` ahead of the
 /// clock), so a row in milliseconds or from the year 2100 cannot move the window; returns how

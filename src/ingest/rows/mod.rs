@@ -5,7 +5,7 @@
 //! each known field into its column: numbers into `f64` vectors, categories into reference codes
 //! (a hash lookup on the borrowed text, no allocation unless the category is new). Unknown fields
 //! are skipped. Per-value problems (text in a numeric column, objects as values) count as invalid
-//! and are stored as the invalid sentinels of [`crate::reference::profile`]; whole-request problems return a [`BatchError`] and nothing is kept.
+//! and are stored as the invalid sentinels of [`crate::column`]; whole-request problems return a [`BatchError`] and nothing is kept.
 //!
 //! The seeds that walk the JSON live in `seeds.rs`; this file holds the schema and the columns
 //! they fill.
@@ -18,9 +18,10 @@ use std::collections::HashMap;
 
 use serde::de::{self, DeserializeSeed};
 
+use crate::column::MISSING_CODE;
 use crate::config::IngestLimits;
 use crate::ingest::error::{BatchError, BatchErrorKind};
-use crate::reference::profile::{MISSING_CODE, ReferenceProfile};
+use crate::reference::profile::ReferenceProfile;
 use seeds::BatchSeed;
 
 /// Which columns a monitor reads from a row, built once per monitor.
@@ -49,7 +50,7 @@ enum Slot {
 /// One parsed column of a batch.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum ParsedColumn {
-    /// Values (NaN = missing, [`INVALID_NUMBER`](crate::reference::profile::INVALID_NUMBER) =
+    /// Values (NaN = missing, [`INVALID_NUMBER`](crate::column::INVALID_NUMBER) =
     /// invalid) and the count of invalid values.
     Numeric {
         /// One value per row.
@@ -60,7 +61,7 @@ pub enum ParsedColumn {
     /// Reference codes, categories not in the reference, and the count of invalid values.
     Categorical {
         /// One code per row; [`MISSING_CODE`] for missing and not-yet-coded values,
-        /// [`INVALID_CODE`](crate::reference::profile::INVALID_CODE) for invalid ones.
+        /// [`INVALID_CODE`](crate::column::INVALID_CODE) for invalid ones.
         codes: Vec<u32>,
         /// `(row, text)` of values absent from the reference, coded later by the monitor.
         novel: Vec<(usize, String)>,

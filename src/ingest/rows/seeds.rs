@@ -8,8 +8,8 @@ use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqA
 
 use super::{Builder, ParsedColumn, SchemaColumn, Slot};
 use crate::category;
+use crate::column::{INVALID_CODE, INVALID_NUMBER};
 use crate::ingest::error::BatchErrorKind;
-use crate::reference::profile::{INVALID_CODE, INVALID_NUMBER};
 
 pub(super) struct BatchSeed<'b, 's> {
     pub(super) builder: &'b mut Builder<'s>,

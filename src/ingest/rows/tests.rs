@@ -1,6 +1,6 @@
 use super::*;
 use crate::check::{ColumnCheck, Role};
-use crate::reference::profile::{INVALID_CODE, INVALID_NUMBER};
+use crate::column::{INVALID_CODE, INVALID_NUMBER};
 use crate::reference::table::RawColumn;
 
 fn schema(timestamp: Option<&str>) -> Schema {
