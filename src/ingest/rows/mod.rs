@@ -18,7 +18,7 @@ use std::collections::HashMap;
 
 use serde::de::{self, DeserializeSeed};
 
-use crate::column::MISSING_CODE;
+use crate::column::{ColumnData, MISSING_CODE};
 use crate::config::IngestLimits;
 use crate::ingest::error::{BatchError, BatchErrorKind};
 use crate::reference::profile::ReferenceProfile;
@@ -47,27 +47,14 @@ enum Slot {
     Id,
 }
 
-/// One parsed column of a batch.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub enum ParsedColumn {
-    /// Values (NaN = missing, [`INVALID_NUMBER`](crate::column::INVALID_NUMBER) =
-    /// invalid) and the count of invalid values.
-    Numeric {
-        /// One value per row.
-        values: Vec<f64>,
-        /// Values of the wrong type.
-        invalid: u64,
-    },
-    /// Reference codes, categories not in the reference, and the count of invalid values.
-    Categorical {
-        /// One code per row; [`MISSING_CODE`] for missing and not-yet-coded values,
-        /// [`INVALID_CODE`](crate::column::INVALID_CODE) for invalid ones.
-        codes: Vec<u32>,
-        /// `(row, text)` of values absent from the reference, coded later by the monitor.
-        novel: Vec<(usize, String)>,
-        /// Values of the wrong type.
-        invalid: u64,
-    },
+/// What the parser found in one column besides its values.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ParsedExtras {
+    /// Categorical columns: `(row, text)` of values absent from the reference, coded later by
+    /// the monitor (their code is [`MISSING_CODE`] until then).
+    pub novel: Vec<(usize, String)>,
+    /// Values of the wrong type.
+    pub invalid: u64,
 }
 
 /// A parsed request body.
@@ -75,8 +62,13 @@ pub enum ParsedColumn {
 pub struct ParsedBatch {
     /// Number of rows.
     pub rows: usize,
-    /// One entry per schema column, in schema order.
-    pub columns: Vec<ParsedColumn>,
+    /// One entry per schema column, in schema order: numbers (NaN = missing,
+    /// [`INVALID_NUMBER`](crate::column::INVALID_NUMBER) = invalid) or reference codes
+    /// ([`MISSING_CODE`] for missing and not-yet-coded values,
+    /// [`INVALID_CODE`](crate::column::INVALID_CODE) for invalid ones).
+    pub columns: Vec<ColumnData>,
+    /// One entry per schema column, parallel to `columns`.
+    pub extras: Vec<ParsedExtras>,
     /// Event times (unix seconds) when the monitor has a timestamp column.
     pub timestamps: Option<Vec<f64>>,
     /// Canonical row ids when the monitor has an id column (`None` = absent or not a string or
@@ -158,6 +150,7 @@ impl Schema {
         Ok(ParsedBatch {
             rows: builder.rows,
             columns: builder.columns,
+            extras: builder.extras,
             timestamps: builder.timestamps,
             ids: builder.ids,
             invalid_ids: builder.invalid_ids,
@@ -175,22 +168,23 @@ impl ParsedBatch {
                 keep[row - 1]
             });
         }
-        for column in &mut self.columns {
+        for (column, extras) in self.columns.iter_mut().zip(&mut self.extras) {
             match column {
-                ParsedColumn::Numeric { values, .. } => retain(values, keep),
-                ParsedColumn::Categorical { codes, novel, .. } => {
-                    // Novel entries point at rows; renumber them for the rows kept.
-                    let mut new_index = Vec::with_capacity(keep.len());
-                    let mut next = 0;
-                    for &k in keep {
-                        new_index.push(next);
-                        next += usize::from(k);
-                    }
-                    novel.retain(|(row, _)| keep[*row]);
-                    for (row, _) in novel.iter_mut() {
-                        *row = new_index[*row];
-                    }
-                    retain(codes, keep);
+                ColumnData::Numeric(values) => retain(values, keep),
+                ColumnData::Categorical(codes) => retain(codes, keep),
+            }
+            let novel = &mut extras.novel;
+            if !novel.is_empty() {
+                // Novel entries point at rows; renumber them for the rows kept.
+                let mut new_index = Vec::with_capacity(keep.len());
+                let mut next = 0;
+                for &k in keep {
+                    new_index.push(next);
+                    next += usize::from(k);
+                }
+                novel.retain(|(row, _)| keep[*row]);
+                for (row, _) in novel.iter_mut() {
+                    *row = new_index[*row];
                 }
             }
         }
@@ -207,7 +201,8 @@ impl ParsedBatch {
 struct Builder<'s> {
     schema: &'s Schema,
     rows: usize,
-    columns: Vec<ParsedColumn>,
+    columns: Vec<ColumnData>,
+    extras: Vec<ParsedExtras>,
     timestamps: Option<Vec<f64>>,
     ids: Option<Vec<Option<String>>>,
     invalid_ids: u64,
@@ -221,21 +216,16 @@ impl<'s> Builder<'s> {
             .columns
             .iter()
             .map(|c| match c {
-                SchemaColumn::Numeric => ParsedColumn::Numeric {
-                    values: Vec::new(),
-                    invalid: 0,
-                },
-                SchemaColumn::Categorical(_) => ParsedColumn::Categorical {
-                    codes: Vec::new(),
-                    novel: Vec::new(),
-                    invalid: 0,
-                },
+                SchemaColumn::Numeric => ColumnData::Numeric(Vec::new()),
+                SchemaColumn::Categorical(_) => ColumnData::Categorical(Vec::new()),
             })
             .collect();
+        let extras = vec![ParsedExtras::default(); schema.columns.len()];
         Self {
             schema,
             rows: 0,
             columns,
+            extras,
             timestamps: schema.timestamp.as_ref().map(|_| Vec::new()),
             ids: schema.has_id.then(Vec::new),
             invalid_ids: 0,
@@ -248,8 +238,8 @@ impl<'s> Builder<'s> {
     fn begin_row(&mut self) {
         for column in &mut self.columns {
             match column {
-                ParsedColumn::Numeric { values, .. } => values.push(f64::NAN),
-                ParsedColumn::Categorical { codes, .. } => codes.push(MISSING_CODE),
+                ColumnData::Numeric(values) => values.push(f64::NAN),
+                ColumnData::Categorical(codes) => codes.push(MISSING_CODE),
             }
         }
         if let Some(t) = &mut self.timestamps {
