@@ -12,7 +12,7 @@
 
 use std::sync::Arc;
 
-use crate::column::{INVALID_CODE, INVALID_NUMBER, MISSING_CODE};
+use crate::column::{ColumnData, INVALID_CODE, INVALID_NUMBER, MISSING_CODE};
 use crate::config::{ColumnKind, Policy, TestKind, Threshold};
 use crate::reference::profile::{NumericProfile, ReferenceProfile};
 use crate::reference::table::RawColumn;
@@ -20,7 +20,7 @@ use crate::stats::{
     binning, chisquare, effect, jensenshannon, ks, multipletests, pooling, psi, wasserstein, z,
 };
 use null::NullDistribution;
-pub use outcome::{ColumnOutcome, ColumnValues, Role};
+pub use outcome::{ColumnOutcome, Role};
 use policy::{AlarmRule, FamilySettings};
 
 pub mod null;
@@ -181,7 +181,7 @@ impl ColumnCheck {
 
     /// Compares one window's values with the reference. Missing and invalid values are counted,
     /// not tested; a window with no usable value gets no score and no drift verdict.
-    pub fn evaluate(&self, values: ColumnValues<'_>) -> ColumnOutcome {
+    pub fn evaluate(&self, values: &ColumnData) -> ColumnOutcome {
         let mut outcome = ColumnOutcome {
             test: self.test,
             score: None,
@@ -198,7 +198,7 @@ impl ColumnCheck {
             new_category: 0,
         };
         let tested = match (&*self.reference, values) {
-            (ReferenceProfile::Numeric(reference), ColumnValues::Numeric(window)) => {
+            (ReferenceProfile::Numeric(reference), ColumnData::Numeric(window)) => {
                 let mut current = Vec::with_capacity(window.len());
                 let (min, max) = (
                     reference.sorted[0],
@@ -223,7 +223,7 @@ impl ColumnCheck {
                     self.numeric_test(reference, &current)
                 })
             }
-            (ReferenceProfile::Categorical(reference), ColumnValues::Categorical(window)) => {
+            (ReferenceProfile::Categorical(reference), ColumnData::Categorical(window)) => {
                 let known = reference.counts.len();
                 let mut counts = vec![0u64; known];
                 for &code in window {
@@ -347,14 +347,6 @@ impl Tested {
             score,
             p_value,
             effect,
-        }
-    }
-}
-impl ColumnValues<'_> {
-    fn len(&self) -> usize {
-        match self {
-            ColumnValues::Numeric(v) => v.len(),
-            ColumnValues::Categorical(v) => v.len(),
         }
     }
 }

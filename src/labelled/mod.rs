@@ -180,7 +180,7 @@ impl LabelledModel {
     pub fn evaluate(&self, window: &ClosedWindow) -> LabelledReport {
         let target = ColumnReport::new(
             &self.target.name,
-            self.target.evaluate((&window.columns[1]).into()),
+            self.target.evaluate(&window.columns[1]),
             window.rows,
         );
         let probability = match window.columns.get(2) {
