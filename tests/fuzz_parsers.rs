@@ -20,7 +20,7 @@ use driftscope::check::{ColumnCheck, Role};
 use driftscope::column::{ColumnData, INVALID_CODE, INVALID_NUMBER, MISSING_CODE};
 use driftscope::ingest::error::{BatchError, BatchErrorKind};
 use driftscope::ingest::rows::{ParsedBatch, ParsedExtras, Schema};
-use driftscope::reference::table::RawColumn;
+use driftscope::reference::table::Cells;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use serde_json::Value;
@@ -77,10 +77,7 @@ fn schema(timestamp: bool, id: bool) -> Schema {
     let x = ColumnCheck::new(
         "x",
         Role::Feature,
-        RawColumn::Numeric {
-            values: vec![1.0, 2.0, 3.0, 4.0],
-            missing: 0,
-        },
+        Cells::numbers(vec![1.0, 2.0, 3.0, 4.0]),
         None,
         None,
         10,
@@ -89,10 +86,7 @@ fn schema(timestamp: bool, id: bool) -> Schema {
     let c = ColumnCheck::new(
         "c",
         Role::Feature,
-        RawColumn::Categorical {
-            values: CATEGORIES.iter().map(|s| (*s).to_owned()).collect(),
-            missing: 0,
-        },
+        Cells::texts(CATEGORIES.iter().map(|s| (*s).to_owned()).collect()),
         None,
         None,
         10,

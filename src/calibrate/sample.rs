@@ -218,7 +218,7 @@ fn mode_value(sorted: &[f64]) -> f64 {
 mod tests {
     use super::*;
     use crate::check::Role;
-    use crate::reference::table::RawColumn;
+    use crate::reference::table::Cells;
     use rand::SeedableRng;
 
     #[test]
@@ -233,10 +233,7 @@ mod tests {
     #[test]
     fn leaving_a_window_out_equals_profiling_the_rest() {
         let all: Vec<f64> = (0..50).map(|i| f64::from(i % 17)).collect();
-        let raw = |v: &[f64]| RawColumn::Numeric {
-            values: v.to_vec(),
-            missing: 0,
-        };
+        let raw = |v: &[f64]| Cells::numbers(v.to_vec());
         let check = ColumnCheck::new("x", Role::Feature, raw(&all), None, None, 4).unwrap();
         let window = ColumnData::Numeric(all[10..20].to_vec());
         let left = leave_out(&check, &window);
@@ -254,10 +251,7 @@ mod tests {
 
     #[test]
     fn shifts_move_values_as_named() {
-        let raw = RawColumn::Numeric {
-            values: vec![0.0, 2.0, 2.0, 4.0],
-            missing: 0,
-        };
+        let raw = Cells::numbers(vec![0.0, 2.0, 2.0, 4.0]);
         let check = ColumnCheck::new("x", Role::Feature, raw, None, None, 4).unwrap();
         let mut rng = Pcg64::seed_from_u64(1);
         let window = ColumnData::Numeric(vec![0.0, f64::NAN, 4.0]);

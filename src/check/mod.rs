@@ -15,7 +15,7 @@ use std::sync::Arc;
 use crate::column::{ColumnData, INVALID_CODE, INVALID_NUMBER, MISSING_CODE};
 use crate::config::{ColumnKind, Policy, TestKind, Threshold};
 use crate::reference::profile::{NumericProfile, ReferenceProfile};
-use crate::reference::table::RawColumn;
+use crate::reference::table::Cells;
 use crate::stats::{
     binning, chisquare, effect, jensenshannon, ks, multipletests, pooling, psi, wasserstein, z,
 };
@@ -78,7 +78,7 @@ impl ColumnCheck {
     pub fn new(
         name: &str,
         role: Role,
-        raw: RawColumn,
+        cells: Cells,
         test: Option<TestKind>,
         threshold: Option<f64>,
         bins: usize,
@@ -89,20 +89,20 @@ impl ColumnCheck {
             bins,
             min_effect: None,
         };
-        Self::configured(name, role, raw, choice, FamilySettings::EVIDENTLY)
+        Self::configured(name, role, cells, choice, FamilySettings::EVIDENTLY)
     }
 
-    /// Profiles `raw` and resolves the test: the column's choice when given, the policy's
+    /// Profiles the reference column `cells` and resolves the test: the column's choice when given, the policy's
     /// default otherwise (see [`crate::check::policy`]). Fails (with a message for `driftscope check`)
     /// when the reference has no usable value or the configured test cannot apply.
     pub fn configured(
         name: &str,
         role: Role,
-        raw: RawColumn,
+        cells: Cells,
         choice: ColumnChoice,
         family: FamilySettings,
     ) -> Result<Self, String> {
-        let reference = Arc::new(ReferenceProfile::from_raw(raw, choice.bins));
+        let reference = Arc::new(ReferenceProfile::from_cells(cells, choice.bins));
         Self::with_profile(name, role, reference, choice, family)
     }
 

@@ -138,7 +138,7 @@ mod tests {
     use super::*;
     use crate::check::{ColumnCheck, ColumnChoice, Role, decide_families};
     use crate::column::ColumnData;
-    use crate::reference::table::RawColumn;
+    use crate::reference::table::Cells;
 
     const CALIBRATED: FamilySettings = FamilySettings {
         policy: Policy::Calibrated,
@@ -157,7 +157,7 @@ mod tests {
 
     fn numeric_check(name: &str, threshold: Option<f64>) -> ColumnCheck {
         let values = (0..1000).map(|i| f64::from(i) / 1000.0).collect();
-        let raw = RawColumn::Numeric { values, missing: 0 };
+        let raw = Cells::numbers(values);
         ColumnCheck::configured(name, Role::Feature, raw, choice(threshold), CALIBRATED).unwrap()
     }
 
@@ -251,10 +251,7 @@ mod tests {
         };
         let (mut flagged, mut flagged_unpooled) = (0, 0);
         for _ in 0..REPS {
-            let raw = RawColumn::Categorical {
-                values: (0..1000).map(|_| draw()).collect(),
-                missing: 0,
-            };
+            let raw = Cells::texts((0..1000).map(|_| draw()).collect());
             let pooled =
                 ColumnCheck::configured("c", Role::Feature, raw.clone(), choice(None), CALIBRATED)
                     .unwrap();

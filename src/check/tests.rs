@@ -1,17 +1,11 @@
 use super::*;
 
-fn numeric(values: &[f64]) -> RawColumn {
-    RawColumn::Numeric {
-        values: values.to_vec(),
-        missing: 0,
-    }
+fn numeric(values: &[f64]) -> Cells {
+    Cells::numbers(values.to_vec())
 }
 
-fn categorical(values: &[&str]) -> RawColumn {
-    RawColumn::Categorical {
-        values: values.iter().map(|s| s.to_string()).collect(),
-        missing: 0,
-    }
+fn categorical(values: &[&str]) -> Cells {
+    Cells::texts(values.iter().map(|s| s.to_string()).collect())
 }
 
 #[test]

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use crate::config::ColumnKind;
-use crate::reference::table::RawColumn;
+use crate::reference::table::Cells;
 use crate::stats::{binning, wasserstein};
 
 /// A reference column summarised for fast window comparisons.
@@ -40,10 +40,12 @@ pub struct CategoricalProfile {
 }
 
 impl ReferenceProfile {
-    /// Profiles `raw`; numeric columns get `bins` quantile bins for PSI / Jensen–Shannon.
-    pub fn from_raw(raw: RawColumn, bins: usize) -> Self {
-        match raw {
-            RawColumn::Numeric { mut values, .. } => {
+    /// Profiles a reference column's non-missing cells; numeric columns get `bins` quantile
+    /// bins for PSI / Jensen–Shannon.
+    pub fn from_cells(cells: Cells, bins: usize) -> Self {
+        match cells {
+            Cells::Numeric(cells) => {
+                let mut values: Vec<f64> = cells.into_iter().flatten().collect();
                 values.sort_unstable_by(f64::total_cmp);
                 let edges = binning::quantile_edges(&values, bins);
                 let bin_counts = binning::bin_counts(&edges, &values);
@@ -55,10 +57,10 @@ impl ReferenceProfile {
                     bin_counts,
                 })
             }
-            RawColumn::Categorical { values, .. } => {
+            Cells::Categorical(cells) => {
                 let mut counted: HashMap<String, u64> = HashMap::new();
-                for v in &values {
-                    *counted.entry(v.clone()).or_default() += 1;
+                for v in cells.into_iter().flatten() {
+                    *counted.entry(v).or_default() += 1;
                 }
                 let mut pairs: Vec<(String, u64)> = counted.into_iter().collect();
                 pairs.sort_unstable();

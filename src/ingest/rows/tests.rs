@@ -1,16 +1,13 @@
 use super::*;
 use crate::check::{ColumnCheck, Role};
 use crate::column::{ColumnData, INVALID_CODE, INVALID_NUMBER};
-use crate::reference::table::RawColumn;
+use crate::reference::table::Cells;
 
 fn schema(timestamp: Option<&str>) -> Schema {
     let x = ColumnCheck::new(
         "x",
         Role::Feature,
-        RawColumn::Numeric {
-            values: vec![1.0, 2.0, 3.0],
-            missing: 0,
-        },
+        Cells::numbers(vec![1.0, 2.0, 3.0]),
         None,
         None,
         10,
@@ -19,10 +16,7 @@ fn schema(timestamp: Option<&str>) -> Schema {
     let c = ColumnCheck::new(
         "c",
         Role::Feature,
-        RawColumn::Categorical {
-            values: vec!["21".into(), "a".into(), "true".into()],
-            missing: 0,
-        },
+        Cells::texts(vec!["21".into(), "a".into(), "true".into()]),
         None,
         None,
         10,
