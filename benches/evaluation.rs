@@ -16,10 +16,11 @@
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use driftscope::check::{ColumnCheck, Role};
+use driftscope::column::ColumnData;
 use driftscope::config::TestKind;
 use driftscope::engine::evaluate::evaluate;
-use driftscope::reference::table::RawColumn;
-use driftscope::window::{ClosedWindow, ColumnData};
+use driftscope::reference::table::Cells;
+use driftscope::window::ClosedWindow;
 
 const ROWS: usize = 100_000;
 const NUMERIC: usize = 15;
@@ -44,17 +45,16 @@ impl Rng {
 }
 
 /// The raw reference columns: 15 standard normal, 5 with 12 categories.
-fn reference(rng: &mut Rng) -> Vec<RawColumn> {
-    let numeric = (0..NUMERIC).map(|_| RawColumn::Numeric {
-        values: (0..ROWS).map(|_| rng.normal(0.0)).collect(),
-        missing: 0,
-    });
-    let numeric: Vec<RawColumn> = numeric.collect();
-    let categorical = (0..CATEGORICAL).map(|_| RawColumn::Categorical {
-        values: (0..ROWS)
-            .map(|_| format!("cat{:02}", (rng.uniform() * CATEGORIES) as u32))
-            .collect(),
-        missing: 0,
+fn reference(rng: &mut Rng) -> Vec<Cells> {
+    let numeric =
+        (0..NUMERIC).map(|_| Cells::numbers((0..ROWS).map(|_| rng.normal(0.0)).collect()));
+    let numeric: Vec<Cells> = numeric.collect();
+    let categorical = (0..CATEGORICAL).map(|_| {
+        Cells::texts(
+            (0..ROWS)
+                .map(|_| format!("cat{:02}", (rng.uniform() * CATEGORIES) as u32))
+                .collect(),
+        )
     });
     numeric
         .into_iter()
@@ -63,14 +63,14 @@ fn reference(rng: &mut Rng) -> Vec<RawColumn> {
 }
 
 /// Profiles the reference with `numeric_test` on numeric columns, chi-square on categorical.
-fn checks(numeric_test: TestKind, reference: &[RawColumn]) -> Vec<ColumnCheck> {
+fn checks(numeric_test: TestKind, reference: &[Cells]) -> Vec<ColumnCheck> {
     reference
         .iter()
         .enumerate()
         .map(|(i, raw)| {
             let test = match raw {
-                RawColumn::Numeric { .. } => numeric_test,
-                RawColumn::Categorical { .. } => TestKind::Chisquare,
+                Cells::Numeric(_) => numeric_test,
+                Cells::Categorical(_) => TestKind::Chisquare,
             };
             ColumnCheck::new(
                 &format!("f{i}"),

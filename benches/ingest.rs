@@ -12,7 +12,7 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use driftscope::check::{ColumnCheck, Role};
 use driftscope::config::TestKind;
 use driftscope::ingest::rows::Schema;
-use driftscope::reference::table::RawColumn;
+use driftscope::reference::table::Cells;
 use serde_json::json;
 
 const ROWS: usize = 10_000;
@@ -26,10 +26,7 @@ fn schema() -> Schema {
         ColumnCheck::new(
             "AGEP",
             Role::Feature,
-            RawColumn::Numeric {
-                values: (0..100).map(f64::from).collect(),
-                missing: 0,
-            },
+            Cells::numbers((0..100).map(f64::from).collect()),
             Some(TestKind::Ks),
             None,
             10,
@@ -39,15 +36,8 @@ fn schema() -> Schema {
     for name in CODES {
         let values = (0..100).map(|i| (i % 20).to_string()).collect();
         checks.push(
-            ColumnCheck::new(
-                name,
-                Role::Feature,
-                RawColumn::Categorical { values, missing: 0 },
-                None,
-                None,
-                10,
-            )
-            .expect("valid check"),
+            ColumnCheck::new(name, Role::Feature, Cells::texts(values), None, None, 10)
+                .expect("valid check"),
         );
     }
     let values = (0..100).map(|i| (i % 2).to_string()).collect();
@@ -55,7 +45,7 @@ fn schema() -> Schema {
         ColumnCheck::new(
             "prediction",
             Role::Prediction,
-            RawColumn::Categorical { values, missing: 0 },
+            Cells::texts(values),
             None,
             None,
             10,
@@ -67,7 +57,7 @@ fn schema() -> Schema {
         ColumnCheck::new(
             "predicted_probability",
             Role::Prediction,
-            RawColumn::Numeric { values, missing: 0 },
+            Cells::numbers(values),
             None,
             None,
             10,

@@ -11,7 +11,7 @@
 
 use clap::Parser;
 use driftscope::config::ColumnKind;
-use driftscope::reference::table::{RawColumn, ReferenceTable};
+use driftscope::reference::table::{Cells, ReferenceTable};
 use serde_json::{Map, Value};
 
 /// Posts the rows of a file to `POST /v1/monitors/{monitor}/rows`.
@@ -73,24 +73,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         } else {
             ColumnKind::Categorical
         };
-        // The demo files have no missing values, so values line up with rows.
-        match table.column(name, kind)? {
-            RawColumn::Numeric { values, missing: 0 } => {
-                for (row, v) in rows.iter_mut().zip(values) {
-                    row.insert(name.clone(), v.into());
-                }
-            }
-            RawColumn::Categorical { values, missing: 0 } => {
-                for (row, v) in rows.iter_mut().zip(values) {
-                    row.insert(name.clone(), v.into());
-                }
-            }
-            _ => {
-                return Err(format!(
-                    "column {name:?} has missing values; replay needs complete rows"
-                )
-                .into());
-            }
+        // The demo files have no missing values; replay needs complete rows.
+        let values: Option<Vec<Value>> = match table.cells(name, kind)? {
+            Cells::Numeric(cells) => cells.into_iter().map(|v| v.map(Value::from)).collect(),
+            Cells::Categorical(cells) => cells.into_iter().map(|v| v.map(Value::from)).collect(),
+        };
+        let Some(values) = values else {
+            return Err(
+                format!("column {name:?} has missing values; replay needs complete rows").into(),
+            );
+        };
+        for (row, v) in rows.iter_mut().zip(values) {
+            row.insert(name.clone(), v);
         }
     }
     let endpoint = format!("{}/v1/monitors/{}/rows", args.url, args.monitor);
@@ -155,20 +149,16 @@ async fn post_labels(
     args: &Args,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let table = ReferenceTable::read(&args.labels_file)?;
-    let (
-        RawColumn::Numeric {
-            values: ids,
-            missing: 0,
-        },
-        RawColumn::Categorical {
-            values: targets,
-            missing: 0,
-        },
-    ) = (
-        table.column(&args.id_column, ColumnKind::Numerical)?,
-        table.column(&args.target_column, ColumnKind::Categorical)?,
-    )
-    else {
+    let (Cells::Numeric(ids), Cells::Categorical(targets)) = (
+        table.cells(&args.id_column, ColumnKind::Numerical)?,
+        table.cells(&args.target_column, ColumnKind::Categorical)?,
+    ) else {
+        return Err("the label file has missing ids or targets".into());
+    };
+    let (Some(ids), Some(targets)) = (
+        ids.into_iter().collect::<Option<Vec<f64>>>(),
+        targets.into_iter().collect::<Option<Vec<String>>>(),
+    ) else {
         return Err("the label file has missing ids or targets".into());
     };
     let labels: Vec<Value> = ids

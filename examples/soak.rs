@@ -41,7 +41,7 @@ use std::time::{Duration, Instant};
 use axum::body::Bytes;
 use clap::Parser;
 use driftscope::config::ColumnKind;
-use driftscope::reference::table::{RawColumn, ReferenceTable};
+use driftscope::reference::table::{Cells, ReferenceTable};
 use serde_json::{Map, Value, json};
 use tokio::sync::Semaphore;
 
@@ -526,19 +526,16 @@ fn batches(args: &Args) -> Result<Vec<(Bytes, u64)>, String> {
         } else {
             ColumnKind::Categorical
         };
-        // Like examples/replay.rs: values line up with rows only without missing values.
-        match table.column(name, kind)? {
-            RawColumn::Numeric { values, missing: 0 } => {
-                for (row, v) in rows.iter_mut().zip(values) {
-                    row.insert(name.clone(), v.into());
-                }
-            }
-            RawColumn::Categorical { values, missing: 0 } => {
-                for (row, v) in rows.iter_mut().zip(values) {
-                    row.insert(name.clone(), v.into());
-                }
-            }
-            _ => return Err(format!("column {name:?} has missing values")),
+        // Like examples/replay.rs: a column with missing values is refused.
+        let values: Option<Vec<Value>> = match table.cells(name, kind)? {
+            Cells::Numeric(cells) => cells.into_iter().map(|v| v.map(Value::from)).collect(),
+            Cells::Categorical(cells) => cells.into_iter().map(|v| v.map(Value::from)).collect(),
+        };
+        let Some(values) = values else {
+            return Err(format!("column {name:?} has missing values"));
+        };
+        for (row, v) in rows.iter_mut().zip(values) {
+            row.insert(name.clone(), v);
         }
     }
     let batches: Vec<(Bytes, u64)> = rows

@@ -8,6 +8,8 @@
 //! Listed from the bottom up: a module imports only modules above it in this list, never one
 //! below (`tests/layout.rs` checks there is no import cycle, and no file over 500 lines).
 //! - [`category`]: one canonical text per category value, shared by config, reference and ingest.
+//! - [`column`]: `ColumnData`, the one column type from ingest to the checks, and its
+//!   missing/invalid sentinels.
 //! - [`stats`]: the statistical tests, pure functions checked against scipy golden values.
 //! - [`config`]: `monitors.yaml`, environment overrides, validation reporting every problem.
 //! - [`reference`]: reads reference CSV/Parquet with polars (the only polars user).
@@ -29,6 +31,7 @@ pub mod api;
 pub mod calibrate;
 pub mod category;
 pub mod check;
+pub mod column;
 pub mod config;
 pub mod engine;
 pub mod export;

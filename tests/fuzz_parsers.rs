@@ -17,10 +17,10 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use driftscope::check::{ColumnCheck, Role};
+use driftscope::column::{ColumnData, INVALID_CODE, INVALID_NUMBER, MISSING_CODE};
 use driftscope::ingest::error::{BatchError, BatchErrorKind};
-use driftscope::ingest::rows::{ParsedBatch, ParsedColumn, Schema};
-use driftscope::reference::profile::{INVALID_CODE, INVALID_NUMBER, MISSING_CODE};
-use driftscope::reference::table::RawColumn;
+use driftscope::ingest::rows::{ParsedBatch, ParsedExtras, Schema};
+use driftscope::reference::table::Cells;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use serde_json::Value;
@@ -77,10 +77,7 @@ fn schema(timestamp: bool, id: bool) -> Schema {
     let x = ColumnCheck::new(
         "x",
         Role::Feature,
-        RawColumn::Numeric {
-            values: vec![1.0, 2.0, 3.0, 4.0],
-            missing: 0,
-        },
+        Cells::numbers(vec![1.0, 2.0, 3.0, 4.0]),
         None,
         None,
         10,
@@ -89,10 +86,7 @@ fn schema(timestamp: bool, id: bool) -> Schema {
     let c = ColumnCheck::new(
         "c",
         Role::Feature,
-        RawColumn::Categorical {
-            values: CATEGORIES.iter().map(|s| (*s).to_owned()).collect(),
-            missing: 0,
-        },
+        Cells::texts(CATEGORIES.iter().map(|s| (*s).to_owned()).collect()),
         None,
         None,
         10,
@@ -239,18 +233,16 @@ fn deep_nesting() -> impl Strategy<Value = (usize, String)> {
 /// Every column and the optional ids/timestamps have one entry per row.
 fn check_shape(batch: &ParsedBatch) -> Result<(), TestCaseError> {
     prop_assert!(batch.rows > 0, "an accepted batch has rows");
-    for column in &batch.columns {
+    prop_assert_eq!(batch.extras.len(), batch.columns.len());
+    for (column, ParsedExtras { novel, invalid }) in batch.columns.iter().zip(&batch.extras) {
         match column {
-            ParsedColumn::Numeric { values, invalid } => {
+            ColumnData::Numeric(values) => {
                 prop_assert_eq!(values.len(), batch.rows);
                 let sentinels = values.iter().filter(|v| **v == INVALID_NUMBER).count();
                 prop_assert!(sentinels as u64 <= *invalid);
+                prop_assert!(novel.is_empty(), "numeric columns have no new categories");
             }
-            ParsedColumn::Categorical {
-                codes,
-                novel,
-                invalid,
-            } => {
+            ColumnData::Categorical(codes) => {
                 prop_assert_eq!(codes.len(), batch.rows);
                 let sentinels = codes.iter().filter(|c| **c == INVALID_CODE).count();
                 prop_assert!(sentinels as u64 <= *invalid);
@@ -547,7 +539,9 @@ fn rows_well_formed_batches_keep_their_counts() {
             prop_assert_eq!(batch.rows, rows.len());
             let count = |f: &dyn Fn(&Row) -> bool| rows.iter().filter(|r| f(r)).count();
 
-            let ParsedColumn::Numeric { values, invalid } = &batch.columns[0] else {
+            let (ColumnData::Numeric(values), ParsedExtras { invalid, .. }) =
+                (&batch.columns[0], &batch.extras[0])
+            else {
                 return Err(TestCaseError::fail("x is numeric"));
             };
             let want_missing = count(&|r| matches!(r.0, NumCell::Absent | NumCell::Null));
@@ -567,11 +561,8 @@ fn rows_well_formed_batches_keep_their_counts() {
                 }
             }
 
-            let ParsedColumn::Categorical {
-                codes,
-                novel,
-                invalid,
-            } = &batch.columns[1]
+            let (ColumnData::Categorical(codes), ParsedExtras { novel, invalid }) =
+                (&batch.columns[1], &batch.extras[1])
             else {
                 return Err(TestCaseError::fail("c is categorical"));
             };

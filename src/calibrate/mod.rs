@@ -23,10 +23,11 @@ use rayon::prelude::*;
 
 use crate::check::policy::FamilySettings;
 use crate::check::{ColumnCheck, ColumnOutcome, Role};
+use crate::column::ColumnData;
 use crate::config::{Problem, Window};
 use crate::reference::table::ReferenceTable;
 pub use report::{Calibration, FeatureRates, Rate};
-use sample::{RefColumn, Shift, WindowColumn};
+use sample::Shift;
 
 /// Options of `driftscope calibrate`.
 #[derive(Debug, Clone, clap::Args)]
@@ -108,7 +109,7 @@ pub fn main(args: &Args) -> Result<(), Vec<Problem>> {
         .collect();
     let columns = features
         .iter()
-        .map(|c| RefColumn::read(&table, c))
+        .map(|c| sample::read(&table, c))
         .collect::<Result<Vec<_>, _>>()
         .map_err(problem)?;
     if rows == 0 || rows >= table.rows() || args.windows == 0 {
@@ -167,17 +168,13 @@ pub struct WindowVerdicts {
 /// come from one seeded permutation (or draw) and its shifts from an RNG seeded by `(seed, k)`.
 pub fn run(
     features: &[&ColumnCheck],
-    columns: &[RefColumn],
+    columns: &[ColumnData],
     rows: usize,
     windows: usize,
     seed: u64,
     progress: &indicatif::ProgressBar,
 ) -> Vec<WindowVerdicts> {
-    let reference_rows = match columns.first() {
-        Some(RefColumn::Numeric(v)) => v.len(),
-        Some(RefColumn::Categorical(v)) => v.len(),
-        None => 0,
-    };
+    let reference_rows = columns.first().map_or(0, ColumnData::len);
     let mut rng = Pcg64::seed_from_u64(seed);
     let mut order: Vec<usize> = (0..reference_rows).collect();
     let draws: Vec<Vec<usize>> = if windows * rows <= reference_rows {
@@ -210,11 +207,11 @@ pub fn run(
 
 fn evaluate_window(
     features: &[&ColumnCheck],
-    columns: &[RefColumn],
+    columns: &[ColumnData],
     draw: &[usize],
     rng: &mut Pcg64,
 ) -> WindowVerdicts {
-    let values: Vec<WindowColumn> = columns.iter().map(|c| c.take(draw)).collect();
+    let values: Vec<ColumnData> = columns.iter().map(|c| sample::take(c, draw)).collect();
     let checks: Vec<ColumnCheck> = features
         .iter()
         .zip(&values)
@@ -223,7 +220,7 @@ fn evaluate_window(
     let base: Vec<ColumnOutcome> = checks
         .iter()
         .zip(&values)
-        .map(|(check, window)| check.evaluate(window.values()))
+        .map(|(check, window)| check.evaluate(window))
         .collect();
     let decide = |outcomes: &mut Vec<ColumnOutcome>| {
         let mut paired: Vec<_> = checks.iter().zip(outcomes.iter_mut()).collect();
@@ -236,7 +233,7 @@ fn evaluate_window(
         for &shift in Shift::for_check(check) {
             let moved = shift.apply(check, &values[j], rng);
             let mut outcomes = base.clone();
-            outcomes[j] = check.evaluate(moved.values());
+            outcomes[j] = check.evaluate(&moved);
             decide(&mut outcomes);
             shifted.insert((j, shift.label()), outcomes[j].drifted);
         }

@@ -12,84 +12,56 @@
 use rand::RngExt;
 use rand_pcg::Pcg64;
 
-use crate::check::{ColumnCheck, ColumnValues};
+use crate::check::ColumnCheck;
+use crate::column::{ColumnData, MISSING_CODE};
 use crate::config::TestKind;
-use crate::reference::profile::{
-    CategoricalProfile, MISSING_CODE, NumericProfile, ReferenceProfile,
-};
+use crate::reference::profile::{CategoricalProfile, NumericProfile, ReferenceProfile};
 use crate::reference::table::{Cells, ReferenceTable};
 use crate::stats::{binning, wasserstein};
 
-/// A reference column row by row, in window encoding (NaN / [`MISSING_CODE`] = missing).
-pub enum RefColumn {
-    /// Numeric values.
-    Numeric(Vec<f64>),
-    /// Category codes of the check's reference index.
-    Categorical(Vec<u32>),
-}
-
-impl RefColumn {
-    /// Reads `check`'s column from `table`, encoded like ingest would.
-    pub fn read(table: &ReferenceTable, check: &ColumnCheck) -> Result<Self, String> {
-        match (
-            table.cells(&check.name, check.reference.kind())?,
-            &*check.reference,
-        ) {
-            (Cells::Numeric(cells), _) => Ok(Self::Numeric(
-                cells.into_iter().map(|v| v.unwrap_or(f64::NAN)).collect(),
-            )),
-            (Cells::Categorical(cells), ReferenceProfile::Categorical(profile)) => {
-                Ok(Self::Categorical(
-                    cells
-                        .iter()
-                        .map(|v| {
-                            v.as_ref()
-                                .and_then(|c| profile.index.get(c).copied())
-                                .unwrap_or(MISSING_CODE)
-                        })
-                        .collect(),
-                ))
-            }
-            (Cells::Categorical(_), ReferenceProfile::Numeric(_)) => Err(format!(
-                "column {:?}: categorical cells for a numeric check",
-                check.name
-            )),
+/// Reads `check`'s column from `table` row by row, encoded like ingest would (NaN /
+/// [`MISSING_CODE`] = missing).
+pub fn read(table: &ReferenceTable, check: &ColumnCheck) -> Result<ColumnData, String> {
+    match (
+        table.cells(&check.name, check.reference.kind())?,
+        &*check.reference,
+    ) {
+        (Cells::Numeric(cells), _) => Ok(ColumnData::Numeric(
+            cells.into_iter().map(|v| v.unwrap_or(f64::NAN)).collect(),
+        )),
+        (Cells::Categorical(cells), ReferenceProfile::Categorical(profile)) => {
+            Ok(ColumnData::Categorical(
+                cells
+                    .iter()
+                    .map(|v| {
+                        v.as_ref()
+                            .and_then(|c| profile.index.get(c).copied())
+                            .unwrap_or(MISSING_CODE)
+                    })
+                    .collect(),
+            ))
         }
-    }
-
-    /// The values of `rows`.
-    pub fn take(&self, rows: &[usize]) -> WindowColumn {
-        match self {
-            Self::Numeric(v) => WindowColumn::Numeric(rows.iter().map(|&r| v[r]).collect()),
-            Self::Categorical(v) => WindowColumn::Categorical(rows.iter().map(|&r| v[r]).collect()),
-        }
+        (Cells::Categorical(_), ReferenceProfile::Numeric(_)) => Err(format!(
+            "column {:?}: categorical cells for a numeric check",
+            check.name
+        )),
     }
 }
 
-/// One window's values of one column (owned, so shifts can rewrite them).
-#[derive(Clone)]
-pub enum WindowColumn {
-    /// NaN = missing.
-    Numeric(Vec<f64>),
-    /// [`MISSING_CODE`] = missing.
-    Categorical(Vec<u32>),
-}
-
-impl WindowColumn {
-    /// Borrowed as the checks read window columns.
-    pub fn values(&self) -> ColumnValues<'_> {
-        match self {
-            Self::Numeric(v) => ColumnValues::Numeric(v),
-            Self::Categorical(v) => ColumnValues::Categorical(v),
-        }
+/// The values of `rows` of `column` (a window drawn from the reference, owned so shifts can
+/// rewrite it).
+pub fn take(column: &ColumnData, rows: &[usize]) -> ColumnData {
+    match column {
+        ColumnData::Numeric(v) => ColumnData::Numeric(rows.iter().map(|&r| v[r]).collect()),
+        ColumnData::Categorical(v) => ColumnData::Categorical(rows.iter().map(|&r| v[r]).collect()),
     }
 }
 
 /// `check` with the window's rows removed from its reference (see the module docs). Bin edges
 /// stay those of the full reference, as the service uses them.
-pub fn leave_out(check: &ColumnCheck, window: &WindowColumn) -> ColumnCheck {
+pub fn leave_out(check: &ColumnCheck, window: &ColumnData) -> ColumnCheck {
     let reference = match (&*check.reference, window) {
-        (ReferenceProfile::Numeric(profile), WindowColumn::Numeric(values)) => {
+        (ReferenceProfile::Numeric(profile), ColumnData::Numeric(values)) => {
             let mut removed: Vec<f64> = values.iter().copied().filter(|v| !v.is_nan()).collect();
             removed.sort_unstable_by(f64::total_cmp);
             let sorted = multiset_difference(&profile.sorted, &removed);
@@ -107,7 +79,7 @@ pub fn leave_out(check: &ColumnCheck, window: &WindowColumn) -> ColumnCheck {
                 bin_counts,
             })
         }
-        (ReferenceProfile::Categorical(profile), WindowColumn::Categorical(codes)) => {
+        (ReferenceProfile::Categorical(profile), ColumnData::Categorical(codes)) => {
             let mut counts = profile.counts.clone();
             for &code in codes {
                 if let Some(c) = counts.get_mut(code as usize) {
@@ -191,15 +163,10 @@ impl Shift {
     }
 
     /// `window` with the shift applied (missing values stay missing).
-    pub fn apply(
-        self,
-        check: &ColumnCheck,
-        window: &WindowColumn,
-        rng: &mut Pcg64,
-    ) -> WindowColumn {
+    pub fn apply(self, check: &ColumnCheck, window: &ColumnData, rng: &mut Pcg64) -> ColumnData {
         let mut out = window.clone();
         match (&mut out, &*check.reference) {
-            (WindowColumn::Numeric(values), ReferenceProfile::Numeric(profile)) => {
+            (ColumnData::Numeric(values), ReferenceProfile::Numeric(profile)) => {
                 let sorted = &profile.sorted;
                 let mean = sorted.iter().sum::<f64>() / sorted.len() as f64;
                 let (mode, unseen) = (mode_value(sorted), sorted[sorted.len() - 1] + 1.0);
@@ -213,7 +180,7 @@ impl Shift {
                     };
                 }
             }
-            (WindowColumn::Categorical(codes), ReferenceProfile::Categorical(profile)) => {
+            (ColumnData::Categorical(codes), ReferenceProfile::Categorical(profile)) => {
                 let mode = (0..profile.counts.len())
                     .max_by_key(|&i| (profile.counts[i], std::cmp::Reverse(i)))
                     .unwrap_or(0) as u32;
@@ -251,7 +218,7 @@ fn mode_value(sorted: &[f64]) -> f64 {
 mod tests {
     use super::*;
     use crate::check::Role;
-    use crate::reference::table::RawColumn;
+    use crate::reference::table::Cells;
     use rand::SeedableRng;
 
     #[test]
@@ -266,12 +233,9 @@ mod tests {
     #[test]
     fn leaving_a_window_out_equals_profiling_the_rest() {
         let all: Vec<f64> = (0..50).map(|i| f64::from(i % 17)).collect();
-        let raw = |v: &[f64]| RawColumn::Numeric {
-            values: v.to_vec(),
-            missing: 0,
-        };
+        let raw = |v: &[f64]| Cells::numbers(v.to_vec());
         let check = ColumnCheck::new("x", Role::Feature, raw(&all), None, None, 4).unwrap();
-        let window = WindowColumn::Numeric(all[10..20].to_vec());
+        let window = ColumnData::Numeric(all[10..20].to_vec());
         let left = leave_out(&check, &window);
         let rest: Vec<f64> = all[..10].iter().chain(&all[20..]).copied().collect();
         let direct = ColumnCheck::new("x", Role::Feature, raw(&rest), None, None, 4).unwrap();
@@ -287,25 +251,20 @@ mod tests {
 
     #[test]
     fn shifts_move_values_as_named() {
-        let raw = RawColumn::Numeric {
-            values: vec![0.0, 2.0, 2.0, 4.0],
-            missing: 0,
-        };
+        let raw = Cells::numbers(vec![0.0, 2.0, 2.0, 4.0]);
         let check = ColumnCheck::new("x", Role::Feature, raw, None, None, 4).unwrap();
         let mut rng = Pcg64::seed_from_u64(1);
-        let window = WindowColumn::Numeric(vec![0.0, f64::NAN, 4.0]);
-        let WindowColumn::Numeric(moved) = Shift::Mean(0.5).apply(&check, &window, &mut rng) else {
+        let window = ColumnData::Numeric(vec![0.0, f64::NAN, 4.0]);
+        let ColumnData::Numeric(moved) = Shift::Mean(0.5).apply(&check, &window, &mut rng) else {
             unreachable!("numeric in, numeric out")
         };
         // std of 0, 2, 2, 4 is √2.
         assert!((moved[0] - 0.5 * 2f64.sqrt()).abs() < 1e-12 && moved[1].is_nan());
-        let WindowColumn::Numeric(scaled) = Shift::Scale(1.5).apply(&check, &window, &mut rng)
-        else {
+        let ColumnData::Numeric(scaled) = Shift::Scale(1.5).apply(&check, &window, &mut rng) else {
             unreachable!("numeric in, numeric out")
         };
         assert_eq!((scaled[0], scaled[2]), (-1.0, 5.0));
-        let WindowColumn::Numeric(all_new) =
-            Shift::NewCategory(1.0).apply(&check, &window, &mut rng)
+        let ColumnData::Numeric(all_new) = Shift::NewCategory(1.0).apply(&check, &window, &mut rng)
         else {
             unreachable!("numeric in, numeric out")
         };

@@ -12,16 +12,15 @@
 
 use std::sync::Arc;
 
+use crate::column::{ColumnData, INVALID_CODE, INVALID_NUMBER, MISSING_CODE};
 use crate::config::{ColumnKind, Policy, TestKind, Threshold};
-use crate::reference::profile::{
-    INVALID_CODE, INVALID_NUMBER, MISSING_CODE, NumericProfile, ReferenceProfile,
-};
-use crate::reference::table::RawColumn;
+use crate::reference::profile::{NumericProfile, ReferenceProfile};
+use crate::reference::table::Cells;
 use crate::stats::{
     binning, chisquare, effect, jensenshannon, ks, multipletests, pooling, psi, wasserstein, z,
 };
 use null::NullDistribution;
-pub use outcome::{ColumnOutcome, ColumnValues, Role};
+pub use outcome::{ColumnOutcome, Role};
 use policy::{AlarmRule, FamilySettings};
 
 pub mod null;
@@ -79,7 +78,7 @@ impl ColumnCheck {
     pub fn new(
         name: &str,
         role: Role,
-        raw: RawColumn,
+        cells: Cells,
         test: Option<TestKind>,
         threshold: Option<f64>,
         bins: usize,
@@ -90,20 +89,20 @@ impl ColumnCheck {
             bins,
             min_effect: None,
         };
-        Self::configured(name, role, raw, choice, FamilySettings::EVIDENTLY)
+        Self::configured(name, role, cells, choice, FamilySettings::EVIDENTLY)
     }
 
-    /// Profiles `raw` and resolves the test: the column's choice when given, the policy's
+    /// Profiles the reference column `cells` and resolves the test: the column's choice when given, the policy's
     /// default otherwise (see [`crate::check::policy`]). Fails (with a message for `driftscope check`)
     /// when the reference has no usable value or the configured test cannot apply.
     pub fn configured(
         name: &str,
         role: Role,
-        raw: RawColumn,
+        cells: Cells,
         choice: ColumnChoice,
         family: FamilySettings,
     ) -> Result<Self, String> {
-        let reference = Arc::new(ReferenceProfile::from_raw(raw, choice.bins));
+        let reference = Arc::new(ReferenceProfile::from_cells(cells, choice.bins));
         Self::with_profile(name, role, reference, choice, family)
     }
 
@@ -182,7 +181,7 @@ impl ColumnCheck {
 
     /// Compares one window's values with the reference. Missing and invalid values are counted,
     /// not tested; a window with no usable value gets no score and no drift verdict.
-    pub fn evaluate(&self, values: ColumnValues<'_>) -> ColumnOutcome {
+    pub fn evaluate(&self, values: &ColumnData) -> ColumnOutcome {
         let mut outcome = ColumnOutcome {
             test: self.test,
             score: None,
@@ -199,7 +198,7 @@ impl ColumnCheck {
             new_category: 0,
         };
         let tested = match (&*self.reference, values) {
-            (ReferenceProfile::Numeric(reference), ColumnValues::Numeric(window)) => {
+            (ReferenceProfile::Numeric(reference), ColumnData::Numeric(window)) => {
                 let mut current = Vec::with_capacity(window.len());
                 let (min, max) = (
                     reference.sorted[0],
@@ -224,7 +223,7 @@ impl ColumnCheck {
                     self.numeric_test(reference, &current)
                 })
             }
-            (ReferenceProfile::Categorical(reference), ColumnValues::Categorical(window)) => {
+            (ReferenceProfile::Categorical(reference), ColumnData::Categorical(window)) => {
                 let known = reference.counts.len();
                 let mut counts = vec![0u64; known];
                 for &code in window {
@@ -348,14 +347,6 @@ impl Tested {
             score,
             p_value,
             effect,
-        }
-    }
-}
-impl ColumnValues<'_> {
-    fn len(&self) -> usize {
-        match self {
-            ColumnValues::Numeric(v) => v.len(),
-            ColumnValues::Categorical(v) => v.len(),
         }
     }
 }

@@ -215,13 +215,13 @@ fn distance(test: TestKind, reference: &[u64], window: &[u64]) -> f64 {
 mod tests {
     use super::*;
     use crate::check::{ColumnCheck, Role};
-    use crate::reference::table::RawColumn;
+    use crate::reference::table::Cells;
 
     fn profile(values: Vec<f64>) -> ReferenceProfile {
         let check = ColumnCheck::new(
             "x",
             Role::Feature,
-            RawColumn::Numeric { values, missing: 0 },
+            Cells::numbers(values),
             Some(TestKind::Wasserstein),
             None,
             10,

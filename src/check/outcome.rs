@@ -1,7 +1,6 @@
-//! What a check reads and produces: a column's role, one window's values of it, and its outcome.
+//! What a check produces: a column's role and its outcome in one window.
 
 use crate::config::TestKind;
-use crate::window::ColumnData;
 
 /// What a column is to the model; decides which metrics its result feeds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -13,26 +12,6 @@ pub enum Role {
     Prediction,
     /// Ground truth (target drift).
     Target,
-}
-
-/// One window's values of a column, as the window engine stores them.
-#[derive(Debug, Clone, Copy)]
-pub enum ColumnValues<'a> {
-    /// NaN = missing, [`INVALID_NUMBER`](crate::reference::profile::INVALID_NUMBER) = invalid.
-    Numeric(&'a [f64]),
-    /// [`MISSING_CODE`](crate::reference::profile::MISSING_CODE) = missing,
-    /// [`INVALID_CODE`](crate::reference::profile::INVALID_CODE) = invalid; codes past the
-    /// reference's categories are new categories.
-    Categorical(&'a [u32]),
-}
-
-impl<'a> From<&'a ColumnData> for ColumnValues<'a> {
-    fn from(data: &'a ColumnData) -> Self {
-        match data {
-            ColumnData::Numeric(v) => ColumnValues::Numeric(v),
-            ColumnData::Categorical(v) => ColumnValues::Categorical(v),
-        }
-    }
 }
 
 /// The result of one column in one window.

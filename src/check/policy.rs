@@ -136,8 +136,9 @@ pub fn verdict(outcome: &ColumnOutcome) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::check::{ColumnCheck, ColumnChoice, ColumnValues, Role, decide_families};
-    use crate::reference::table::RawColumn;
+    use crate::check::{ColumnCheck, ColumnChoice, Role, decide_families};
+    use crate::column::ColumnData;
+    use crate::reference::table::Cells;
 
     const CALIBRATED: FamilySettings = FamilySettings {
         policy: Policy::Calibrated,
@@ -156,7 +157,7 @@ mod tests {
 
     fn numeric_check(name: &str, threshold: Option<f64>) -> ColumnCheck {
         let values = (0..1000).map(|i| f64::from(i) / 1000.0).collect();
-        let raw = RawColumn::Numeric { values, missing: 0 };
+        let raw = Cells::numbers(values);
         ColumnCheck::configured(name, Role::Feature, raw, choice(threshold), CALIBRATED).unwrap()
     }
 
@@ -193,8 +194,8 @@ mod tests {
             .iter()
             .map(|check| {
                 // 200 values shifted by 0.11 → KS D = 0.11, p ≈ 0.02 against 1 000.
-                let window: Vec<f64> = (0..200).map(|i| f64::from(i) / 200.0 + 0.11).collect();
-                check.evaluate(ColumnValues::Numeric(&window))
+                let window = (0..200).map(|i| f64::from(i) / 200.0 + 0.11).collect();
+                check.evaluate(&ColumnData::Numeric(window))
             })
             .collect();
         let p = outcomes[0].p_value.unwrap();
@@ -216,11 +217,11 @@ mod tests {
     #[test]
     fn significance_without_effect_is_no_drift() {
         let mut check = numeric_check("x", None);
-        let window: Vec<f64> = (0..1000).map(|i| f64::from(i) / 1000.0 + 0.2).collect();
-        let out = check.evaluate(ColumnValues::Numeric(&window));
+        let window = ColumnData::Numeric((0..1000).map(|i| f64::from(i) / 1000.0 + 0.2).collect());
+        let out = check.evaluate(&window);
         assert!(out.drifted && out.effect_size.unwrap() > 0.19, "{out:?}");
         check.rule.min_effect = 0.3;
-        let out = check.evaluate(ColumnValues::Numeric(&window));
+        let out = check.evaluate(&window);
         assert!(
             out.p_value_adjusted.unwrap() < 1e-6 && !out.drifted,
             "{out:?}"
@@ -250,10 +251,7 @@ mod tests {
         };
         let (mut flagged, mut flagged_unpooled) = (0, 0);
         for _ in 0..REPS {
-            let raw = RawColumn::Categorical {
-                values: (0..1000).map(|_| draw()).collect(),
-                missing: 0,
-            };
+            let raw = Cells::texts((0..1000).map(|_| draw()).collect());
             let pooled =
                 ColumnCheck::configured("c", Role::Feature, raw.clone(), choice(None), CALIBRATED)
                     .unwrap();
@@ -266,18 +264,15 @@ mod tests {
             else {
                 unreachable!("a categorical check")
             };
-            let window: Vec<u32> = (0..200)
-                .map(|_| {
-                    let code = profile.index.get(&draw()).copied();
-                    code.unwrap_or(profile.counts.len() as u32)
-                })
-                .collect();
-            let p = |check: &ColumnCheck| {
-                check
-                    .evaluate(ColumnValues::Categorical(&window))
-                    .p_value
-                    .unwrap()
-            };
+            let window = ColumnData::Categorical(
+                (0..200)
+                    .map(|_| {
+                        let code = profile.index.get(&draw()).copied();
+                        code.unwrap_or(profile.counts.len() as u32)
+                    })
+                    .collect(),
+            );
+            let p = |check: &ColumnCheck| check.evaluate(&window).p_value.unwrap();
             flagged += usize::from(p(&pooled) < 0.05);
             flagged_unpooled += usize::from(p(&unpooled) < 0.05);
         }

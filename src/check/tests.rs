@@ -1,17 +1,11 @@
 use super::*;
 
-fn numeric(values: &[f64]) -> RawColumn {
-    RawColumn::Numeric {
-        values: values.to_vec(),
-        missing: 0,
-    }
+fn numeric(values: &[f64]) -> Cells {
+    Cells::numbers(values.to_vec())
 }
 
-fn categorical(values: &[&str]) -> RawColumn {
-    RawColumn::Categorical {
-        values: values.iter().map(|s| s.to_string()).collect(),
-        missing: 0,
-    }
+fn categorical(values: &[&str]) -> Cells {
+    Cells::texts(values.iter().map(|s| s.to_string()).collect())
 }
 
 #[test]
@@ -39,12 +33,12 @@ fn constant_reference_column_gives_finite_results() {
         10,
     )
     .unwrap();
-    let same = check.evaluate(ColumnValues::Numeric(&[3.0; 10]));
+    let same = check.evaluate(&ColumnData::Numeric(vec![3.0; 10]));
     assert_eq!(
         (same.score, same.p_value, same.drifted),
         (Some(0.0), Some(1.0), false)
     );
-    let moved = check.evaluate(ColumnValues::Numeric(&[4.0; 10]));
+    let moved = check.evaluate(&ColumnData::Numeric(vec![4.0; 10]));
     assert!(moved.drifted && moved.p_value.unwrap() < 1e-6);
     for test in [
         TestKind::Wasserstein,
@@ -62,7 +56,7 @@ fn constant_reference_column_gives_finite_results() {
             10,
         )
         .unwrap();
-        let out = check.evaluate(ColumnValues::Numeric(&[3.0, 3.0]));
+        let out = check.evaluate(&ColumnData::Numeric(vec![3.0, 3.0]));
         assert!(
             out.score.unwrap().is_finite() && !out.drifted,
             "{test:?}: {out:?}"
@@ -81,7 +75,7 @@ fn all_missing_window_has_no_verdict_and_counts_missing() {
         10,
     )
     .unwrap();
-    let out = check.evaluate(ColumnValues::Numeric(&[f64::NAN, f64::NAN]));
+    let out = check.evaluate(&ColumnData::Numeric(vec![f64::NAN, f64::NAN]));
     assert_eq!(
         (out.score, out.p_value, out.drifted, out.missing, out.values),
         (None, None, false, 2, 0)
@@ -95,7 +89,7 @@ fn all_missing_window_has_no_verdict_and_counts_missing() {
         10,
     )
     .unwrap();
-    let out = cat.evaluate(ColumnValues::Categorical(&[MISSING_CODE]));
+    let out = cat.evaluate(&ColumnData::Categorical(vec![MISSING_CODE]));
     assert_eq!((out.score, out.drifted, out.missing), (None, false, 1));
 }
 
@@ -111,7 +105,7 @@ fn single_row_window_is_tested() {
     )
     .unwrap();
     assert_eq!(check.test, TestKind::Ks);
-    let out = check.evaluate(ColumnValues::Numeric(&[3.5]));
+    let out = check.evaluate(&ColumnData::Numeric(vec![3.5]));
     assert_eq!(out.values, 1);
     assert!(out.p_value.unwrap() > 0.05 && !out.drifted, "{out:?}");
 }
@@ -122,8 +116,8 @@ fn new_categories_count_as_their_own_category() {
     let check = ColumnCheck::new("c", Role::Feature, reference, None, None, 10).unwrap();
     assert_eq!(check.test, TestKind::Chisquare);
     // Codes 0..3 are a, b, c; code 3 is a category never seen in the reference.
-    let window: Vec<u32> = std::iter::repeat_n(3, 30).chain([0, 1, 2]).collect();
-    let out = check.evaluate(ColumnValues::Categorical(&window));
+    let window = ColumnData::Categorical(std::iter::repeat_n(3, 30).chain([0, 1, 2]).collect());
+    let out = check.evaluate(&window);
     assert!(out.drifted && out.p_value.unwrap() < 1e-3, "{out:?}");
     assert_eq!(out.values, 33);
 }
@@ -135,16 +129,16 @@ fn numeric_chisquare_uses_distinct_values_and_z_counts_the_reference_minimum() {
     assert_eq!(check.test, TestKind::Chisquare);
     assert!(
         !check
-            .evaluate(ColumnValues::Numeric(&[0.0, 1.0, 2.0, 0.0, 1.0, 2.0]))
+            .evaluate(&ColumnData::Numeric(vec![0.0, 1.0, 2.0, 0.0, 1.0, 2.0]))
             .drifted
     );
-    assert!(check.evaluate(ColumnValues::Numeric(&[7.0; 40])).drifted);
+    assert!(check.evaluate(&ColumnData::Numeric(vec![7.0; 40])).drifted);
 
     let binary: Vec<f64> = (0..100).map(|i| f64::from(i % 2)).collect();
     let z = ColumnCheck::new("b", Role::Feature, numeric(&binary), None, None, 10).unwrap();
     assert_eq!(z.test, TestKind::Z);
     let ones = [1.0; 60];
-    let out = z.evaluate(ColumnValues::Numeric(&ones));
+    let out = z.evaluate(&ColumnData::Numeric(ones.to_vec()));
     assert!(out.drifted, "{out:?}");
     // A smaller, unseen value in the window must not be mistaken for the reference minimum.
     let mut shifted = vec![-1.0; 50];
@@ -205,7 +199,11 @@ fn false_alarm_rates_under_no_drift_are_calibrated() {
         let window: Vec<u32> = (0..1000)
             .map(|_| category(u.next().unwrap()).unwrap_or(4) as u32)
             .collect();
-        flagged[0] += usize::from(check.evaluate(ColumnValues::Categorical(&window)).drifted);
+        flagged[0] += usize::from(
+            check
+                .evaluate(&ColumnData::Categorical(window.clone()))
+                .drifted,
+        );
         flagged[2] += usize::from(goodness_of_fit_p(&check, &window) < 0.05);
 
         let reference: Vec<f64> = (0..1000).map(|_| u.next().unwrap()).collect();
@@ -218,8 +216,8 @@ fn false_alarm_rates_under_no_drift_are_calibrated() {
             10,
         )
         .unwrap();
-        let window: Vec<f64> = (0..1000).map(|_| u.next().unwrap()).collect();
-        flagged[1] += usize::from(check.evaluate(ColumnValues::Numeric(&window)).drifted);
+        let window = ColumnData::Numeric((0..1000).map(|_| u.next().unwrap()).collect());
+        flagged[1] += usize::from(check.evaluate(&window).drifted);
     }
     let rate = |count: usize| count as f64 / REPS as f64;
     for (name, count) in [("chisquare", flagged[0]), ("ks", flagged[1])] {

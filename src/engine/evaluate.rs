@@ -41,7 +41,7 @@ pub fn evaluate(checks: &[ColumnCheck], drift_share: f64, window: &ClosedWindow)
     let mut outcomes: Vec<ColumnOutcome> = checks
         .par_iter()
         .zip(window.columns.par_iter())
-        .map(|(check, data)| check.evaluate(data.into()))
+        .map(|(check, data)| check.evaluate(data))
         .collect();
     // Their verdicts are not: each family's p-values are corrected together.
     let mut paired: Vec<_> = checks.iter().zip(outcomes.iter_mut()).collect();

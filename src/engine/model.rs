@@ -5,11 +5,11 @@
 use std::sync::Arc;
 
 use crate::check::{ColumnCheck, Role};
+use crate::column::ColumnData;
 use crate::config::{IngestLimits, MonitorSpec, Window};
 use crate::ingest::rows::Schema;
 use crate::labelled::LabelledModel;
 use crate::reference::profile::ReferenceProfile;
-use crate::window::ColumnData;
 
 /// Where the prediction-related columns sit among the monitor's checks.
 #[derive(Debug, Clone, Copy, Default)]

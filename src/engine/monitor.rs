@@ -22,7 +22,7 @@ use crate::engine::results::Results;
 use crate::engine::state::{Closed, Event, MonitorState, Outputs};
 use crate::export::metrics::Metrics;
 use crate::ingest::idempotency::IngestAck;
-use crate::ingest::rows::{ParsedBatch, ParsedColumn};
+use crate::ingest::rows::ParsedBatch;
 use crate::labelled::join::LabelOutcome;
 use crate::state::wal::{Syncer, Wal};
 use crate::window::ClosedWindow;
@@ -293,16 +293,12 @@ impl Monitor {
 
     fn count_invalid(&self, batch: &ParsedBatch) {
         let name = self.name();
-        for (check, column) in self.model.checks.iter().zip(&batch.columns) {
-            let invalid = match column {
-                ParsedColumn::Numeric { invalid, .. }
-                | ParsedColumn::Categorical { invalid, .. } => *invalid,
-            };
-            if invalid > 0 {
+        for (check, extras) in self.model.checks.iter().zip(&batch.extras) {
+            if extras.invalid > 0 {
                 self.metrics
                     .values_invalid
                     .with_label_values(&[name, &check.name])
-                    .inc_by(invalid);
+                    .inc_by(extras.invalid);
             }
         }
         if batch.invalid_ids > 0

@@ -11,14 +11,15 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::category;
+use crate::column::ColumnData;
 use crate::engine::model::MonitorModel;
 use crate::ingest::idempotency::{Dropped, IdempotencyCache, IngestAck};
 use crate::ingest::labels;
-use crate::ingest::rows::{ParsedBatch, ParsedColumn};
+use crate::ingest::rows::ParsedBatch;
 use crate::labelled::concept::PageHinkley;
 use crate::labelled::join::{Cell, JoinBuffer, LabelOutcome, Unmatched};
 use crate::reference::profile::ReferenceProfile;
-use crate::window::{ClosedWindow, ColumnData, WindowEngine};
+use crate::window::{ClosedWindow, WindowEngine};
 use rows::{align, cell, drop_future_rows, number, push_labelled_row};
 
 mod rows;
@@ -205,22 +206,15 @@ impl MonitorState {
         }
         let received = batch.rows;
         let future = drop_future_rows(&mut batch, now + model.spec.window.max_future_skew());
-        let mut columns = Vec::with_capacity(batch.columns.len());
-        for (i, column) in batch.columns.into_iter().enumerate() {
-            columns.push(match column {
-                ParsedColumn::Numeric { values, .. } => ColumnData::Numeric(values),
-                ParsedColumn::Categorical {
-                    mut codes, novel, ..
-                } => {
-                    let first_new = model.reference_categories(i);
-                    let table = self.categories.entry(model.columns[i].clone()).or_default();
-                    for (row, text) in novel {
-                        codes[row] =
-                            table.code(first_new, text, model.limits.max_new_category_bytes);
-                    }
-                    ColumnData::Categorical(codes)
+        let mut columns = batch.columns;
+        for (i, (column, extras)) in columns.iter_mut().zip(batch.extras).enumerate() {
+            if let ColumnData::Categorical(codes) = column {
+                let first_new = model.reference_categories(i);
+                let table = self.categories.entry(model.columns[i].clone()).or_default();
+                for (row, text) in extras.novel {
+                    codes[row] = table.code(first_new, text, model.limits.max_new_category_bytes);
                 }
-            });
+            }
         }
         out.expired = self.join.expire(now);
         if let (Some(_), Some(labelled)) = (model.roles.target, &model.labelled) {
@@ -400,10 +394,7 @@ impl MonitorState {
         let Some(engine) = &mut self.labelled else {
             return Vec::new();
         };
-        let count = match &rows[1] {
-            ColumnData::Numeric(v) => v.len(),
-            ColumnData::Categorical(v) => v.len(),
-        };
+        let count = rows[1].len();
         let closed = engine.push(rows, &vec![now; count]).closed;
         if closed.is_empty() {
             return Vec::new();

@@ -14,9 +14,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::check::ColumnCheck;
 use crate::check::report::{ColumnReport, rfc3339, unix_now};
-use crate::reference::profile::{INVALID_CODE, MISSING_CODE};
+use crate::column::{ColumnData, INVALID_CODE, MISSING_CODE};
 use crate::stats::ks;
-use crate::window::{ClosedWindow, ColumnData};
+use crate::window::ClosedWindow;
 use concept::ConceptTest;
 use quality::QualityMetric;
 
@@ -180,7 +180,7 @@ impl LabelledModel {
     pub fn evaluate(&self, window: &ClosedWindow) -> LabelledReport {
         let target = ColumnReport::new(
             &self.target.name,
-            self.target.evaluate((&window.columns[1]).into()),
+            self.target.evaluate(&window.columns[1]),
             window.rows,
         );
         let probability = match window.columns.get(2) {

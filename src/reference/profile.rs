@@ -1,22 +1,10 @@
-//! A reference column summarised once at start-up for fast window comparisons, and the
-//! sentinels that mark missing and invalid values in window columns (written by ingest, read by
-//! the checks).
+//! A reference column summarised once at start-up for fast window comparisons.
 
 use std::collections::HashMap;
 
 use crate::config::ColumnKind;
-use crate::reference::table::RawColumn;
+use crate::reference::table::Cells;
 use crate::stats::{binning, wasserstein};
-
-/// Window code of a missing (absent or `null`) categorical value.
-pub const MISSING_CODE: u32 = u32::MAX;
-
-/// Window code of an invalid categorical value (an object or array where a category belongs).
-pub const INVALID_CODE: u32 = u32::MAX - 1;
-
-/// Window value of an invalid numeric value (text, boolean, object or array). Missing numeric
-/// values are NaN; JSON cannot carry infinities, so neither sentinel collides with data.
-pub const INVALID_NUMBER: f64 = f64::NEG_INFINITY;
 
 /// A reference column summarised for fast window comparisons.
 #[derive(Debug, Clone)]
@@ -52,10 +40,12 @@ pub struct CategoricalProfile {
 }
 
 impl ReferenceProfile {
-    /// Profiles `raw`; numeric columns get `bins` quantile bins for PSI / Jensen–Shannon.
-    pub fn from_raw(raw: RawColumn, bins: usize) -> Self {
-        match raw {
-            RawColumn::Numeric { mut values, .. } => {
+    /// Profiles a reference column's non-missing cells; numeric columns get `bins` quantile
+    /// bins for PSI / Jensen–Shannon.
+    pub fn from_cells(cells: Cells, bins: usize) -> Self {
+        match cells {
+            Cells::Numeric(cells) => {
+                let mut values: Vec<f64> = cells.into_iter().flatten().collect();
                 values.sort_unstable_by(f64::total_cmp);
                 let edges = binning::quantile_edges(&values, bins);
                 let bin_counts = binning::bin_counts(&edges, &values);
@@ -67,10 +57,10 @@ impl ReferenceProfile {
                     bin_counts,
                 })
             }
-            RawColumn::Categorical { values, .. } => {
+            Cells::Categorical(cells) => {
                 let mut counted: HashMap<String, u64> = HashMap::new();
-                for v in &values {
-                    *counted.entry(v.clone()).or_default() += 1;
+                for v in cells.into_iter().flatten() {
+                    *counted.entry(v).or_default() += 1;
                 }
                 let mut pairs: Vec<(String, u64)> = counted.into_iter().collect();
                 pairs.sort_unstable();

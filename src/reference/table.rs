@@ -2,8 +2,8 @@
 //! service.
 //!
 //! This is the only module that touches polars: the reference is read once at start-up, turned
-//! into [`RawColumn`]s and profiled (see [`crate::profile`]); no polars type reaches the ingest or
-//! evaluation path.
+//! into [`Cells`] and profiled (see [`crate::reference::profile`]); no polars type reaches the
+//! ingest or evaluation path.
 
 use std::fs::File;
 use std::path::Path;
@@ -47,25 +47,6 @@ pub fn fingerprint(path: &Path) -> Result<String, String> {
     Ok(hex)
 }
 
-/// One reference column, converted for profiling.
-#[derive(Debug, Clone, PartialEq)]
-pub enum RawColumn {
-    /// Finite values, plus how many rows were null or not finite.
-    Numeric {
-        /// Non-missing values in file order.
-        values: Vec<f64>,
-        /// Null or non-finite entries.
-        missing: usize,
-    },
-    /// Category texts (canonical form, see [`crate::category`]) and the null count.
-    Categorical {
-        /// Non-missing values in file order.
-        values: Vec<String>,
-        /// Null entries.
-        missing: usize,
-    },
-}
-
 impl ReferenceTable {
     /// Reads `path`; the format follows the extension (`.csv`, `.parquet`, `.pq`).
     pub fn read(path: &Path) -> Result<Self, String> {
@@ -105,30 +86,9 @@ impl ReferenceTable {
         self.frame.height()
     }
 
-    /// Extracts `name` as `kind`, or says why it cannot (missing column, text in a numeric
-    /// column, ...). Missing values are dropped and counted.
-    pub fn column(&self, name: &str, kind: ColumnKind) -> Result<RawColumn, String> {
-        Ok(match self.cells(name, kind)? {
-            Cells::Numeric(cells) => {
-                let values: Vec<f64> = cells.iter().flatten().copied().collect();
-                RawColumn::Numeric {
-                    missing: cells.len() - values.len(),
-                    values,
-                }
-            }
-            Cells::Categorical(cells) => {
-                let total = cells.len();
-                let values: Vec<String> = cells.into_iter().flatten().collect();
-                RawColumn::Categorical {
-                    missing: total - values.len(),
-                    values,
-                }
-            }
-        })
-    }
-
-    /// Extracts `name` as `kind` row by row (`None` = missing or not finite), for columns that
-    /// must stay aligned with each other (prediction, target, probability).
+    /// Extracts `name` as `kind` row by row (`None` = missing or not finite), or says why it
+    /// cannot (missing column, text in a numeric column, ...). Rows stay aligned across
+    /// columns (prediction, target, probability); profiling skips the missing ones.
     pub fn cells(&self, name: &str, kind: ColumnKind) -> Result<Cells, String> {
         let column = self.frame.column(name).map_err(|_| {
             let mut names: Vec<&str> = self
@@ -273,8 +233,20 @@ impl ReferenceTable {
 pub enum Cells {
     /// Numbers; `None` = null or not finite.
     Numeric(Vec<Option<f64>>),
-    /// Canonical category texts; `None` = null.
+    /// Canonical category texts (see [`crate::category`]); `None` = null.
     Categorical(Vec<Option<String>>),
+}
+
+impl Cells {
+    /// Numbers, none missing.
+    pub fn numbers(values: Vec<f64>) -> Self {
+        Cells::Numeric(values.into_iter().map(Some).collect())
+    }
+
+    /// Category texts, none missing.
+    pub fn texts(values: Vec<String>) -> Self {
+        Cells::Categorical(values.into_iter().map(Some).collect())
+    }
 }
 
 #[cfg(test)]
@@ -294,38 +266,29 @@ mod tests {
         let (_dir, t) = csv("x,c,n\n1.5,a,21\n,b,21.0\n3,,7\n");
         assert_eq!(t.rows(), 3);
         assert_eq!(
-            t.column("x", ColumnKind::Numerical).unwrap(),
-            RawColumn::Numeric {
-                values: vec![1.5, 3.0],
-                missing: 1
-            }
+            t.cells("x", ColumnKind::Numerical).unwrap(),
+            Cells::Numeric(vec![Some(1.5), None, Some(3.0)])
         );
         assert_eq!(
-            t.column("c", ColumnKind::Categorical).unwrap(),
-            RawColumn::Categorical {
-                values: vec!["a".into(), "b".into()],
-                missing: 1
-            }
+            t.cells("c", ColumnKind::Categorical).unwrap(),
+            Cells::Categorical(vec![Some("a".into()), Some("b".into()), None])
         );
         // Numeric codes become the same text JSON ingest produces: 21.0 and 21 are one category.
         assert_eq!(
-            t.column("n", ColumnKind::Categorical).unwrap(),
-            RawColumn::Categorical {
-                values: vec!["21".into(), "21".into(), "7".into()],
-                missing: 0
-            }
+            t.cells("n", ColumnKind::Categorical).unwrap(),
+            Cells::texts(vec!["21".into(), "21".into(), "7".into()])
         );
     }
 
     #[test]
     fn explains_missing_and_mistyped_columns() {
         let (_dir, t) = csv("x,c\n1,a\n");
-        let err = t.column("AGEX", ColumnKind::Numerical).unwrap_err();
+        let err = t.cells("AGEX", ColumnKind::Numerical).unwrap_err();
         assert!(
             err.contains("\"AGEX\" not found in ") && err.contains("r.csv; columns: x, c"),
             "{err}"
         );
-        let err = t.column("c", ColumnKind::Numerical).unwrap_err();
+        let err = t.cells("c", ColumnKind::Numerical).unwrap_err();
         assert!(err.contains("declare it as categorical"), "{err}");
     }
 
@@ -335,11 +298,10 @@ mod tests {
             Path::new(env!("CARGO_MANIFEST_DIR")).join("reference_data/employment_ma_2015.parquet");
         let t = ReferenceTable::read(&path).unwrap();
         assert_eq!(t.rows(), 68_785);
-        let RawColumn::Categorical { values, missing } =
-            t.column("SCHL", ColumnKind::Categorical).unwrap()
-        else {
+        let Cells::Categorical(cells) = t.cells("SCHL", ColumnKind::Categorical).unwrap() else {
             panic!("SCHL should be categorical")
         };
-        assert_eq!((values.len(), missing), (68_785, 0));
+        let values = cells.iter().flatten().count();
+        assert_eq!((values, cells.len() - values), (68_785, 0));
     }
 }

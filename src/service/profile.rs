@@ -66,8 +66,8 @@ pub fn build_monitor(
         };
         let profile = match (&table, reusable) {
             (Some(table), _) => table
-                .column(name, kind)
-                .map(|raw| Arc::new(ReferenceProfile::from_raw(raw, choice.bins))),
+                .cells(name, kind)
+                .map(|cells| Arc::new(ReferenceProfile::from_cells(cells, choice.bins))),
             (None, Some(previous)) => Ok(cached_profile(previous, name, kind, choice.bins)
                 .expect("`covers` found every column")),
             (None, None) => unreachable!("the table is read unless the previous model covers it"),

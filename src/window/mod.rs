@@ -20,20 +20,11 @@ use std::collections::VecDeque;
 
 use serde::{Deserialize, Serialize};
 
+use crate::column::ColumnData;
 use crate::config::Window;
 
 #[cfg(test)]
 mod tests;
-
-/// Values of one column for a run of rows.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub enum ColumnData {
-    /// NaN = missing, [`crate::reference::profile::INVALID_NUMBER`] = invalid.
-    Numeric(Vec<f64>),
-    /// Category codes; [`crate::reference::profile::MISSING_CODE`] = missing, [`crate::reference::profile::INVALID_CODE`] =
-    /// invalid.
-    Categorical(Vec<u32>),
-}
 
 /// A window ready to evaluate.
 #[derive(Debug, Clone, PartialEq)]

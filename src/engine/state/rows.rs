@@ -1,11 +1,11 @@
 //! Rows into the state's shape: a logged batch aligned to the model's columns, rows from the
 //! future dropped, and labelled rows (prediction, target, probability) built cell by cell.
 
+use crate::column::{ColumnData, INVALID_CODE, INVALID_NUMBER, MISSING_CODE};
 use crate::engine::model::MonitorModel;
-use crate::ingest::rows::{ParsedBatch, ParsedColumn};
+use crate::ingest::rows::{ParsedBatch, ParsedExtras};
 use crate::labelled::join::Cell;
-use crate::reference::profile::{INVALID_CODE, INVALID_NUMBER, MISSING_CODE, ReferenceProfile};
-use crate::window::ColumnData;
+use crate::reference::profile::ReferenceProfile;
 
 /// Removes rows whose event time is after `limit` (`window.max_future_skew` ahead of the
 /// clock), so a row in milliseconds or from the year 2100 cannot move the window; returns how
@@ -25,36 +25,38 @@ pub(super) fn drop_future_rows(batch: &mut ParsedBatch, limit: f64) -> u64 {
 /// Re-orders the columns of a batch logged under another column list into the model's order;
 /// a column the batch lacks (or had with another type) is missing in every row.
 pub(super) fn align(mut batch: ParsedBatch, names: &[String], model: &MonitorModel) -> ParsedBatch {
-    let mut logged: Vec<Option<ParsedColumn>> = batch.columns.drain(..).map(Some).collect();
+    let mut logged: Vec<Option<(ColumnData, ParsedExtras)>> = batch
+        .columns
+        .drain(..)
+        .zip(batch.extras.drain(..))
+        .map(Some)
+        .collect();
     let rows = batch.rows;
-    batch.columns =
-        model
-            .checks
-            .iter()
-            .enumerate()
-            .map(|(i, check)| {
-                let found = names
-                    .iter()
-                    .position(|n| *n == model.columns[i])
-                    .and_then(|at| logged.get_mut(at).and_then(Option::take));
-                match (found, &*check.reference) {
-                    (Some(c @ ParsedColumn::Numeric { .. }), ReferenceProfile::Numeric(_))
-                    | (
-                        Some(c @ ParsedColumn::Categorical { .. }),
-                        ReferenceProfile::Categorical(_),
-                    ) => c,
-                    (_, ReferenceProfile::Numeric(_)) => ParsedColumn::Numeric {
-                        values: vec![f64::NAN; rows],
-                        invalid: 0,
-                    },
-                    (_, ReferenceProfile::Categorical(_)) => ParsedColumn::Categorical {
-                        codes: vec![MISSING_CODE; rows],
-                        novel: Vec::new(),
-                        invalid: 0,
-                    },
+    (batch.columns, batch.extras) = model
+        .checks
+        .iter()
+        .enumerate()
+        .map(|(i, check)| {
+            let found = names
+                .iter()
+                .position(|n| *n == model.columns[i])
+                .and_then(|at| logged.get_mut(at).and_then(Option::take));
+            match (found, &*check.reference) {
+                (Some(c @ (ColumnData::Numeric(_), _)), ReferenceProfile::Numeric(_))
+                | (Some(c @ (ColumnData::Categorical(_), _)), ReferenceProfile::Categorical(_)) => {
+                    c
                 }
-            })
-            .collect();
+                (_, ReferenceProfile::Numeric(_)) => (
+                    ColumnData::Numeric(vec![f64::NAN; rows]),
+                    ParsedExtras::default(),
+                ),
+                (_, ReferenceProfile::Categorical(_)) => (
+                    ColumnData::Categorical(vec![MISSING_CODE; rows]),
+                    ParsedExtras::default(),
+                ),
+            }
+        })
+        .unzip();
     batch
 }
 

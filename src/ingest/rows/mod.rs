@@ -5,7 +5,7 @@
 //! each known field into its column: numbers into `f64` vectors, categories into reference codes
 //! (a hash lookup on the borrowed text, no allocation unless the category is new). Unknown fields
 //! are skipped. Per-value problems (text in a numeric column, objects as values) count as invalid
-//! and are stored as the invalid sentinels of [`crate::reference::profile`]; whole-request problems return a [`BatchError`] and nothing is kept.
+//! and are stored as the invalid sentinels of [`crate::column`]; whole-request problems return a [`BatchError`] and nothing is kept.
 //!
 //! The seeds that walk the JSON live in `seeds.rs`; this file holds the schema and the columns
 //! they fill.
@@ -18,9 +18,10 @@ use std::collections::HashMap;
 
 use serde::de::{self, DeserializeSeed};
 
+use crate::column::{ColumnData, MISSING_CODE};
 use crate::config::IngestLimits;
 use crate::ingest::error::{BatchError, BatchErrorKind};
-use crate::reference::profile::{MISSING_CODE, ReferenceProfile};
+use crate::reference::profile::ReferenceProfile;
 use seeds::BatchSeed;
 
 /// Which columns a monitor reads from a row, built once per monitor.
@@ -46,27 +47,14 @@ enum Slot {
     Id,
 }
 
-/// One parsed column of a batch.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub enum ParsedColumn {
-    /// Values (NaN = missing, [`INVALID_NUMBER`](crate::reference::profile::INVALID_NUMBER) =
-    /// invalid) and the count of invalid values.
-    Numeric {
-        /// One value per row.
-        values: Vec<f64>,
-        /// Values of the wrong type.
-        invalid: u64,
-    },
-    /// Reference codes, categories not in the reference, and the count of invalid values.
-    Categorical {
-        /// One code per row; [`MISSING_CODE`] for missing and not-yet-coded values,
-        /// [`INVALID_CODE`](crate::reference::profile::INVALID_CODE) for invalid ones.
-        codes: Vec<u32>,
-        /// `(row, text)` of values absent from the reference, coded later by the monitor.
-        novel: Vec<(usize, String)>,
-        /// Values of the wrong type.
-        invalid: u64,
-    },
+/// What the parser found in one column besides its values.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ParsedExtras {
+    /// Categorical columns: `(row, text)` of values absent from the reference, coded later by
+    /// the monitor (their code is [`MISSING_CODE`] until then).
+    pub novel: Vec<(usize, String)>,
+    /// Values of the wrong type.
+    pub invalid: u64,
 }
 
 /// A parsed request body.
@@ -74,8 +62,13 @@ pub enum ParsedColumn {
 pub struct ParsedBatch {
     /// Number of rows.
     pub rows: usize,
-    /// One entry per schema column, in schema order.
-    pub columns: Vec<ParsedColumn>,
+    /// One entry per schema column, in schema order: numbers (NaN = missing,
+    /// [`INVALID_NUMBER`](crate::column::INVALID_NUMBER) = invalid) or reference codes
+    /// ([`MISSING_CODE`] for missing and not-yet-coded values,
+    /// [`INVALID_CODE`](crate::column::INVALID_CODE) for invalid ones).
+    pub columns: Vec<ColumnData>,
+    /// One entry per schema column, parallel to `columns`.
+    pub extras: Vec<ParsedExtras>,
     /// Event times (unix seconds) when the monitor has a timestamp column.
     pub timestamps: Option<Vec<f64>>,
     /// Canonical row ids when the monitor has an id column (`None` = absent or not a string or
@@ -157,6 +150,7 @@ impl Schema {
         Ok(ParsedBatch {
             rows: builder.rows,
             columns: builder.columns,
+            extras: builder.extras,
             timestamps: builder.timestamps,
             ids: builder.ids,
             invalid_ids: builder.invalid_ids,
@@ -174,22 +168,23 @@ impl ParsedBatch {
                 keep[row - 1]
             });
         }
-        for column in &mut self.columns {
+        for (column, extras) in self.columns.iter_mut().zip(&mut self.extras) {
             match column {
-                ParsedColumn::Numeric { values, .. } => retain(values, keep),
-                ParsedColumn::Categorical { codes, novel, .. } => {
-                    // Novel entries point at rows; renumber them for the rows kept.
-                    let mut new_index = Vec::with_capacity(keep.len());
-                    let mut next = 0;
-                    for &k in keep {
-                        new_index.push(next);
-                        next += usize::from(k);
-                    }
-                    novel.retain(|(row, _)| keep[*row]);
-                    for (row, _) in novel.iter_mut() {
-                        *row = new_index[*row];
-                    }
-                    retain(codes, keep);
+                ColumnData::Numeric(values) => retain(values, keep),
+                ColumnData::Categorical(codes) => retain(codes, keep),
+            }
+            let novel = &mut extras.novel;
+            if !novel.is_empty() {
+                // Novel entries point at rows; renumber them for the rows kept.
+                let mut new_index = Vec::with_capacity(keep.len());
+                let mut next = 0;
+                for &k in keep {
+                    new_index.push(next);
+                    next += usize::from(k);
+                }
+                novel.retain(|(row, _)| keep[*row]);
+                for (row, _) in novel.iter_mut() {
+                    *row = new_index[*row];
                 }
             }
         }
@@ -206,7 +201,8 @@ impl ParsedBatch {
 struct Builder<'s> {
     schema: &'s Schema,
     rows: usize,
-    columns: Vec<ParsedColumn>,
+    columns: Vec<ColumnData>,
+    extras: Vec<ParsedExtras>,
     timestamps: Option<Vec<f64>>,
     ids: Option<Vec<Option<String>>>,
     invalid_ids: u64,
@@ -220,21 +216,16 @@ impl<'s> Builder<'s> {
             .columns
             .iter()
             .map(|c| match c {
-                SchemaColumn::Numeric => ParsedColumn::Numeric {
-                    values: Vec::new(),
-                    invalid: 0,
-                },
-                SchemaColumn::Categorical(_) => ParsedColumn::Categorical {
-                    codes: Vec::new(),
-                    novel: Vec::new(),
-                    invalid: 0,
-                },
+                SchemaColumn::Numeric => ColumnData::Numeric(Vec::new()),
+                SchemaColumn::Categorical(_) => ColumnData::Categorical(Vec::new()),
             })
             .collect();
+        let extras = vec![ParsedExtras::default(); schema.columns.len()];
         Self {
             schema,
             rows: 0,
             columns,
+            extras,
             timestamps: schema.timestamp.as_ref().map(|_| Vec::new()),
             ids: schema.has_id.then(Vec::new),
             invalid_ids: 0,
@@ -247,8 +238,8 @@ impl<'s> Builder<'s> {
     fn begin_row(&mut self) {
         for column in &mut self.columns {
             match column {
-                ParsedColumn::Numeric { values, .. } => values.push(f64::NAN),
-                ParsedColumn::Categorical { codes, .. } => codes.push(MISSING_CODE),
+                ColumnData::Numeric(values) => values.push(f64::NAN),
+                ColumnData::Categorical(codes) => codes.push(MISSING_CODE),
             }
         }
         if let Some(t) = &mut self.timestamps {

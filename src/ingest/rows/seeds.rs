@@ -6,10 +6,10 @@ use std::fmt::Write;
 
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
-use super::{Builder, ParsedColumn, SchemaColumn, Slot};
+use super::{Builder, SchemaColumn, Slot};
 use crate::category;
+use crate::column::{ColumnData, INVALID_CODE, INVALID_NUMBER};
 use crate::ingest::error::BatchErrorKind;
-use crate::reference::profile::{INVALID_CODE, INVALID_NUMBER};
 
 pub(super) struct BatchSeed<'b, 's> {
     pub(super) builder: &'b mut Builder<'s>,
@@ -85,10 +85,8 @@ impl<'de> Visitor<'de> for RowsSeed<'_, '_> {
                 self.builder.rows -= 1;
                 for column in &mut self.builder.columns {
                     match column {
-                        ParsedColumn::Numeric { values, .. } => values.truncate(self.builder.rows),
-                        ParsedColumn::Categorical { codes, .. } => {
-                            codes.truncate(self.builder.rows)
-                        }
+                        ColumnData::Numeric(values) => values.truncate(self.builder.rows),
+                        ColumnData::Categorical(codes) => codes.truncate(self.builder.rows),
                     }
                 }
                 if let Some(t) = &mut self.builder.timestamps {
@@ -238,7 +236,7 @@ impl CellSeed<'_, '_> {
     }
 
     fn set_number(self, x: f64) {
-        if let ParsedColumn::Numeric { values, .. } = &mut self.builder.columns[self.column] {
+        if let ColumnData::Numeric(values) = &mut self.builder.columns[self.column] {
             values[self.row] = x;
         }
     }
@@ -258,35 +256,26 @@ impl CellSeed<'_, '_> {
         };
         let code = index.get(v).copied();
         let too_long = v.len() > builder.schema.limits.max_category_bytes;
-        if let ParsedColumn::Categorical {
-            codes,
-            novel,
-            invalid,
-        } = &mut builder.columns[column]
-        {
+        if let ColumnData::Categorical(codes) = &mut builder.columns[column] {
+            let extras = &mut builder.extras[column];
             match code {
                 Some(code) => codes[row] = code,
                 // Counted as invalid and never stored, so long text cannot fill memory.
                 None if too_long => {
                     codes[row] = INVALID_CODE;
-                    *invalid += 1;
+                    extras.invalid += 1;
                 }
-                None => novel.push((row, v.to_owned())),
+                None => extras.novel.push((row, v.to_owned())),
             }
         }
     }
 
     fn invalid(self) {
         match &mut self.builder.columns[self.column] {
-            ParsedColumn::Numeric { values, invalid } => {
-                values[self.row] = INVALID_NUMBER;
-                *invalid += 1;
-            }
-            ParsedColumn::Categorical { codes, invalid, .. } => {
-                codes[self.row] = INVALID_CODE;
-                *invalid += 1;
-            }
+            ColumnData::Numeric(values) => values[self.row] = INVALID_NUMBER,
+            ColumnData::Categorical(codes) => codes[self.row] = INVALID_CODE,
         }
+        self.builder.extras[self.column].invalid += 1;
     }
 }
 

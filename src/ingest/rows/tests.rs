@@ -1,16 +1,13 @@
 use super::*;
 use crate::check::{ColumnCheck, Role};
-use crate::reference::profile::{INVALID_CODE, INVALID_NUMBER};
-use crate::reference::table::RawColumn;
+use crate::column::{ColumnData, INVALID_CODE, INVALID_NUMBER};
+use crate::reference::table::Cells;
 
 fn schema(timestamp: Option<&str>) -> Schema {
     let x = ColumnCheck::new(
         "x",
         Role::Feature,
-        RawColumn::Numeric {
-            values: vec![1.0, 2.0, 3.0],
-            missing: 0,
-        },
+        Cells::numbers(vec![1.0, 2.0, 3.0]),
         None,
         None,
         10,
@@ -19,10 +16,7 @@ fn schema(timestamp: Option<&str>) -> Schema {
     let c = ColumnCheck::new(
         "c",
         Role::Feature,
-        RawColumn::Categorical {
-            values: vec!["21".into(), "a".into(), "true".into()],
-            missing: 0,
-        },
+        Cells::texts(vec!["21".into(), "a".into(), "true".into()]),
         None,
         None,
         10,
@@ -51,17 +45,16 @@ fn parses_values_missing_invalid_and_unknown_fields() {
     )
     .unwrap();
     assert_eq!(batch.rows, 5);
-    let ParsedColumn::Numeric { values, invalid } = &batch.columns[0] else {
+    let (ColumnData::Numeric(values), ParsedExtras { invalid, .. }) =
+        (&batch.columns[0], &batch.extras[0])
+    else {
         panic!()
     };
     assert_eq!(values[0], 1.5);
     assert!(values[1] == INVALID_NUMBER && values[2].is_nan());
     assert_eq!((values[3], values[4], *invalid), (7.0, 2.0, 1));
-    let ParsedColumn::Categorical {
-        codes,
-        novel,
-        invalid,
-    } = &batch.columns[1]
+    let (ColumnData::Categorical(codes), ParsedExtras { novel, invalid }) =
+        (&batch.columns[1], &batch.extras[1])
     else {
         panic!()
     };
@@ -74,7 +67,7 @@ fn parses_values_missing_invalid_and_unknown_fields() {
 #[test]
 fn accepts_a_bare_array_and_float_codes() {
     let batch = parse(r#"[{"c": 21.0}, {"c": "a"}]"#).unwrap();
-    let ParsedColumn::Categorical { codes, .. } = &batch.columns[1] else {
+    let ColumnData::Categorical(codes) = &batch.columns[1] else {
         panic!()
     };
     assert_eq!(codes, &vec![0, 1]);
