@@ -48,6 +48,21 @@ pub fn read_newest<T: DeserializeOwned>(dir: &Path) -> io::Result<Option<(u64, T
         }
     }
     for (seq, path) in snapshots(dir)?.into_iter().rev() {
+        let mut head = fs::read(&path)?;
+        head.truncate(MAGIC.len());
+        if head.starts_with(b"DSNAP") && head != MAGIC {
+            // Falling back to an older file would silently drop this one's state.
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "{} was written in another snapshot format ({}, this build reads {}); \
+                     start the version that wrote it, or move the state directory aside",
+                    path.display(),
+                    String::from_utf8_lossy(&head).trim_end(),
+                    String::from_utf8_lossy(MAGIC).trim_end()
+                ),
+            ));
+        }
         match read(&path) {
             Ok(value) => return Ok(Some((seq, value))),
             Err(e) => {
@@ -134,5 +149,9 @@ mod tests {
                 .join("snapshot-00000000000000000011.tmp")
                 .exists()
         );
+        // Another format version is an error, not a reason to fall back to older state.
+        fs::write(dir.path().join(name(12)), b"DSNAP99\nlater").unwrap();
+        let error = read_newest::<Vec<f64>>(dir.path()).unwrap_err();
+        assert!(error.to_string().contains("DSNAP99"), "{error}");
     }
 }

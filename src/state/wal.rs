@@ -1,7 +1,9 @@
 //! The write-ahead log: checksummed frames of numbered events, in segment files.
 //!
-//! A frame is `[payload length: u32 LE][CRC-32 of payload: u32 LE][payload]`, the payload a
-//! CBOR `(seq, event)`. A segment `wal-<first seq>.log` is only ever appended to; a snapshot
+//! A segment starts with [`MAGIC`], which carries the format version: a build that cannot
+//! read a segment refuses to start instead of dropping its events. A frame is
+//! `[payload length: u32 LE][CRC-32 of payload: u32 LE][payload]`, the payload a CBOR
+//! `(seq, event)`. A segment `wal-<first seq>.log` is only ever appended to; a snapshot
 //! starts a new one and makes the older ones deletable. Reading stops at the first frame
 //! that is short, fails its checksum or does not decode (a write torn by a crash): that tail
 //! is cut off, never fatal.
@@ -14,6 +16,9 @@ use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+
+/// First bytes of every segment; the digits are the format version.
+const MAGIC: &[u8; 8] = b"DWAL0001";
 
 /// Bytes of a frame header.
 const HEADER: usize = 8;
@@ -85,6 +90,7 @@ impl Wal {
             .truncate(true)
             .write(true)
             .open(&path)?;
+        (&file).write_all(MAGIC)?;
         super::sync_dir(dir)?;
         let syncer = Arc::new(Syncer {
             file: Mutex::new(file.try_clone()?),
@@ -140,7 +146,21 @@ pub fn replay<E: DeserializeOwned>(dir: &Path, after: u64) -> io::Result<Replay<
     for (_, path) in segments(dir)? {
         let mut bytes = Vec::new();
         File::open(&path)?.read_to_end(&mut bytes)?;
-        let (events, valid) = read_frames::<E>(&bytes);
+        if !bytes.starts_with(MAGIC) && !MAGIC.starts_with(&bytes) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "{} was not written by this driftscope version (expected format {}); \
+                     start the version that wrote it, or move the state directory aside",
+                    path.display(),
+                    String::from_utf8_lossy(MAGIC)
+                ),
+            ));
+        }
+        // A segment cut inside its header (a crash right after it was created) is empty.
+        let start = MAGIC.len().min(bytes.len());
+        let (events, frames) = read_frames::<E>(&bytes[start..]);
+        let valid = start + frames;
         let mut gap = false;
         for (seq, event) in events {
             if last.is_some_and(|l: u64| seq != l + 1) {
@@ -267,9 +287,10 @@ mod tests {
             fs::write(&path, &full[..cut]).unwrap();
             let r: Replay<String> = replay(dir.path(), 0).unwrap();
             let kept = fs::metadata(&path).unwrap().len() as usize;
-            let (events, valid) = read_frames::<String>(&full[..cut]);
+            let start = MAGIC.len().min(cut);
+            let (events, valid) = read_frames::<String>(&full[start..cut]);
             assert_eq!(r.events, events, "cut at {cut}");
-            assert_eq!(kept, valid);
+            assert_eq!(kept, start + valid);
         }
         // A flipped bit in the middle frame: frames before it survive, the rest are cut.
         let mut flipped = full.clone();
@@ -279,5 +300,19 @@ mod tests {
         let r: Replay<String> = replay(dir.path(), 0).unwrap();
         assert!(r.events.len() < 3 && r.truncated_bytes > 0);
         assert_eq!(r.events[0], (1, "a".into()));
+    }
+
+    #[test]
+    fn a_segment_of_another_format_version_stops_recovery() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join(segment_name(1)), b"DWAL9999 later format").unwrap();
+        let error = replay::<String>(dir.path(), 0).unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::InvalidData);
+        assert!(error.to_string().contains("DWAL0001"), "{error}");
+        // Nothing was cut.
+        assert_eq!(
+            fs::read(dir.path().join(segment_name(1))).unwrap().len(),
+            21
+        );
     }
 }
