@@ -2,6 +2,7 @@
 
 import atexit
 import collections
+import functools
 import logging
 import os
 import threading
@@ -104,8 +105,9 @@ class Client:
             "last_error": None,
         }
         self._start_state()
-        ref = weakref.ref(self)
-        atexit.register(_close_at_exit, ref)
+        # Closed at interpreter exit unless closed before (close() unregisters this).
+        self._atexit = functools.partial(_close_at_exit, weakref.ref(self))
+        atexit.register(self._atexit)
 
     # -- background state (recreated in a forked child) ---------------------------------------
 
@@ -202,6 +204,7 @@ class Client:
         with self._lock:
             if self._closed:
                 return True
+        atexit.unregister(self._atexit)
         start = time.monotonic()
         flushed = self.flush(timeout)
         with self._lock:
