@@ -152,9 +152,10 @@ class StubServer:
     """A scripted HTTP server: answers requests with `responses` in order (status, headers,
     body; the last one repeats), records (monotonic time, method, path, headers, body)."""
 
-    def __init__(self, responses, delay=0.0):
+    def __init__(self, responses, delay=0.0, close_after=False):
         self.responses = list(responses)
         self.delay = delay
+        self.close_after = close_after  # close each connection after answering, unannounced
         self.requests = []
         self._lock = threading.Lock()
         stub = self
@@ -184,6 +185,8 @@ class StubServer:
                     self.send_header(name, value)
                 self.end_headers()
                 self.wfile.write(data)
+                if stub.close_after:
+                    self.close_connection = True
 
             do_GET = do_POST = _handle
 
@@ -202,8 +205,8 @@ class StubServer:
 def stub_server():
     servers = []
 
-    def make(responses, delay=0.0):
-        server = StubServer(responses, delay)
+    def make(responses, delay=0.0, close_after=False):
+        server = StubServer(responses, delay, close_after)
         servers.append(server)
         return server
 

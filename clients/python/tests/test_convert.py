@@ -30,6 +30,8 @@ def test_plain_values():
         to_rows([1, 2])
     with pytest.raises(TypeError):
         to_rows("rows")
+    with pytest.raises(TypeError, match="cannot send a object value"):
+        to_rows([{"x": object()}])  # raised in the caller, not later in the sender
 
 
 def test_dataframe_to_rows():

@@ -83,6 +83,21 @@ def test_retry_after_http_date():
     assert retry_after_seconds("soon") is None and retry_after_seconds(None) is None
 
 
+def test_a_kept_alive_connection_closed_by_the_server_is_reopened_without_a_retry(stub_server):
+    stub = stub_server([(200, {}, ROWS_OK)], close_after=True)
+    with Client(stub.url, max_retries=0, flush_interval=30) as client:
+        for i in range(3):
+            assert client.send_rows("m", make_rows(1, start_id=i)) == ROWS_OK
+            time.sleep(0.05)  # let the close arrive before the next request
+        client.log_rows("m", make_rows(4))
+        client.flush()
+        time.sleep(0.05)
+        client.log_rows("m", make_rows(2))  # the second batch on the sender's closed connection
+    assert client.stats()["rows_sent"] == 6 and client.stats()["batches_sent"] == 2
+    assert client.stats()["retries"] == 0
+    assert len(stub.requests) == 5
+
+
 def test_bearer_header_and_url_prefix(stub_server):
     stub = stub_server([(200, {}, {"monitors": [{"name": "m"}]})])
     client = Client(stub.url + "/driftscope/", token="t" * 20)

@@ -39,7 +39,8 @@ def to_rows(rows: Any) -> List[Dict[str, Any]]:
 
 def to_json_value(value: Any) -> Any:
     """One cell as a JSON value: NaN, infinities, None, pandas NA/NaT -> None; numpy scalars ->
-    Python numbers; datetimes -> RFC 3339 text (naive ones taken as UTC); dates -> midnight UTC."""
+    Python numbers; datetimes -> RFC 3339 text (naive ones taken as UTC); dates -> midnight UTC;
+    dicts and lists element-wise. Any other type raises TypeError."""
     if value is None or isinstance(value, (bool, int, str)):
         return value
     if isinstance(value, float):
@@ -60,8 +61,8 @@ def to_json_value(value: Any) -> Any:
         return {str(k): to_json_value(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [to_json_value(v) for v in value]
-    # Anything else (a custom type) goes to json as it is and fails there with a clear TypeError.
-    return value
+    # Fail in the caller's thread, where the mistake is, not later in a batch with other rows.
+    raise TypeError(f"cannot send a {type(value).__name__} value to driftscope: {value!r:.80}")
 
 
 def _numpy_value(value: Any) -> Any:
@@ -77,7 +78,7 @@ def _numpy_value(value: Any) -> Any:
         return [to_json_value(v) for v in value.tolist()]
     if isinstance(value, np.generic):
         return to_json_value(value.item())
-    return value
+    raise TypeError(f"cannot send a numpy {type(value).__name__} value to driftscope")
 
 
 def rfc3339(value: _dt.datetime) -> str:
