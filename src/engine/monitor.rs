@@ -84,9 +84,9 @@ pub struct Monitor {
 
 /// What the state lock guards.
 #[derive(Debug)]
-pub struct Core {
+struct Core {
     /// The monitor's state.
-    pub state: MonitorState,
+    state: MonitorState,
     /// The log being appended to, when the service has a state directory.
     wal: Option<Wal>,
     /// Replaced by a reload: requests still holding this monitor must go to the new one.
