@@ -143,7 +143,8 @@ impl Monitor {
         key: Option<String>,
     ) -> Result<Ingested, Refused> {
         let name = self.name();
-        self.count_invalid(&batch);
+        let invalid: Vec<u64> = batch.extras.iter().map(|e| e.invalid).collect();
+        let invalid_ids = batch.invalid_ids;
         let event = Event::Rows {
             time: now,
             key,
@@ -151,6 +152,8 @@ impl Monitor {
             batch,
         };
         let (out, published) = self.submit(event)?;
+        // Counted once the request is applied: a refused request is retried and counted then.
+        self.count_invalid(&invalid, invalid_ids);
         if !out.replayed {
             let m = &self.metrics;
             m.rows_ingested
@@ -291,23 +294,23 @@ impl Monitor {
         }
     }
 
-    fn count_invalid(&self, batch: &ParsedBatch) {
+    fn count_invalid(&self, invalid: &[u64], invalid_ids: u64) {
         let name = self.name();
-        for (check, extras) in self.model.checks.iter().zip(&batch.extras) {
-            if extras.invalid > 0 {
+        for (check, &count) in self.model.checks.iter().zip(invalid) {
+            if count > 0 {
                 self.metrics
                     .values_invalid
                     .with_label_values(&[name, &check.name])
-                    .inc_by(extras.invalid);
+                    .inc_by(count);
             }
         }
-        if batch.invalid_ids > 0
+        if invalid_ids > 0
             && let Some(id) = &self.model.spec.id
         {
             self.metrics
                 .values_invalid
                 .with_label_values(&[name, id])
-                .inc_by(batch.invalid_ids);
+                .inc_by(invalid_ids);
         }
     }
 

@@ -9,7 +9,7 @@
 //! is cut off, never fatal.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read, Write};
+use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -33,6 +33,10 @@ pub struct Wal {
     file: File,
     /// Reused encode buffer.
     buffer: Vec<u8>,
+    /// Bytes of whole frames in the file: a failed write is cut back to this.
+    len: u64,
+    /// A failed write could not be cut back: nothing more is appended to this segment.
+    broken: bool,
     /// Syncs this segment; shared with requests waiting for their event to be on disk.
     syncer: Arc<Syncer>,
 }
@@ -101,6 +105,8 @@ impl Wal {
             dir: dir.to_owned(),
             file,
             buffer: Vec::new(),
+            len: MAGIC.len() as u64,
+            broken: false,
             syncer,
         })
     }
@@ -116,7 +122,21 @@ impl Wal {
         let crc = crc32fast::hash(&self.buffer[HEADER..]);
         self.buffer[..4].copy_from_slice(&length.to_le_bytes());
         self.buffer[4..HEADER].copy_from_slice(&crc.to_le_bytes());
-        self.file.write_all(&self.buffer)?;
+        if self.broken {
+            return Err(io::Error::other(
+                "an earlier write to the log failed and could not be undone; the next snapshot starts a new segment",
+            ));
+        }
+        if let Err(e) = self.file.write_all(&self.buffer) {
+            // A partial frame would end the log at replay and hide every later event: cut it.
+            let undone = self
+                .file
+                .set_len(self.len)
+                .and_then(|()| self.file.seek(SeekFrom::Start(self.len)).map(|_| ()));
+            self.broken = undone.is_err();
+            return Err(e);
+        }
+        self.len += self.buffer.len() as u64;
         self.syncer.written.fetch_max(seq, Ordering::AcqRel);
         Ok(Arc::clone(&self.syncer))
     }
@@ -127,7 +147,7 @@ impl Wal {
     }
 
     /// Ends this segment and starts `wal-<first>.log`; earlier segments stay until
-    /// [`remove_segments_before`] after the covering snapshot is durable.
+    /// [`remove_segments_through`] after the covering snapshot is durable.
     pub fn rotate(&mut self, first: u64) -> io::Result<()> {
         self.syncer.sync_all_written()?;
         *self = Self::create(&self.dir, first)?;
