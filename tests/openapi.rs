@@ -239,15 +239,15 @@ fn validate(doc: &Value, schema: &Value, value: &Value, at: &str, problems: &mut
             return;
         }
     }
-    if let Some(options) = schema["enum"].as_array() {
-        if !options.contains(value) {
-            fail(format!("{value} is not one of {options:?}"));
-        }
+    if let Some(options) = schema["enum"].as_array()
+        && !options.contains(value)
+    {
+        fail(format!("{value} is not one of {options:?}"));
     }
-    if let Some(constant) = schema.get("const") {
-        if constant != value {
-            fail(format!("{value} is not {constant}"));
-        }
+    if let Some(constant) = schema.get("const")
+        && constant != value
+    {
+        fail(format!("{value} is not {constant}"));
     }
     if let Some(n) = value.as_f64() {
         if schema["minimum"].as_f64().is_some_and(|m| n < m) {
