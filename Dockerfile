@@ -23,6 +23,8 @@ WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
 COPY src ./src
 COPY benches ./benches
+# GET /openapi.json serves this file, embedded at compile time (include_str!).
+COPY docs/openapi.json ./docs/openapi.json
 # Cache mounts keep the registry and the compiled dependencies (polars takes minutes) across
 # builds; the binary is copied out because the target mount is not part of the layer.
 RUN --mount=type=cache,target=/usr/local/cargo/registry \

@@ -54,6 +54,18 @@ pub(super) async fn metrics(State(state): State<AppState>) -> Result<Response, A
     Ok(([(header::CONTENT_TYPE, prometheus::TEXT_FORMAT)], text).into_response())
 }
 
+/// The OpenAPI 3.1 document of this API (`docs/openapi.json`), embedded at compile time.
+pub const OPENAPI_DOCUMENT: &str = include_str!("../../docs/openapi.json");
+
+/// `GET /openapi.json`: scope `read` with authentication on, like the monitor list.
+pub(super) async fn openapi() -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        OPENAPI_DOCUMENT,
+    )
+        .into_response()
+}
+
 pub(super) async fn not_found() -> ApiError {
     ApiError::new(
         StatusCode::NOT_FOUND,

@@ -64,6 +64,7 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(handlers::readyz))
         .route("/metrics", get(handlers::metrics))
         .route("/-/reload", post(handlers::reload))
+        .route("/openapi.json", get(handlers::openapi))
         .route("/v1/monitors", get(handlers::list_monitors))
         .route("/v1/monitors/{monitor}", get(handlers::monitor_results))
         .route("/v1/monitors/{monitor}/rows", post(handlers::ingest_rows))
