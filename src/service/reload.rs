@@ -62,7 +62,7 @@ impl Service {
     }
 
     fn try_reload(&self) -> Result<ReloadReport, Vec<Problem>> {
-        let settings = config::load(&self.config_path, None)
+        let mut settings = config::load(&self.config_path, None)
             .map_err(|e| vec![Problem::new("", e.to_string())])?;
         let current = self.monitors();
         let (mut reuse, mut same_reference) = (HashMap::new(), HashMap::new());
@@ -82,6 +82,8 @@ impl Service {
         }
         let built = build_models(&settings, &self.config_path, &reuse, &same_reference)?;
         let models = built.models;
+        // `--listen` overrides the file and cannot change while serving.
+        settings.server.listen = self.settings.server.listen;
         if format!("{:?}", settings.server) != format!("{:?}", self.settings.server) {
             tracing::warn!("`server` settings changed; they apply after a restart.");
         }
