@@ -134,9 +134,10 @@ fn categorical(h: &Histogram, labels: &[String]) -> String {
         let y = top + row * i as f64;
         let _ = write!(
             svg,
-            r#"<text x="{}" y="{:.1}" font-size="11" text-anchor="end">{}</text>"#,
+            r#"<text x="{}" y="{:.1}" font-size="11" text-anchor="end"><title>{}</title>{}</text>"#,
             label_w - 6.0,
             y + row * 0.65,
+            escape(label),
             escape(&shorten(label, 22))
         );
         let (r, c) = (h.reference[i], h.current[i]);
