@@ -30,7 +30,7 @@ pub struct Page<'a> {
     pub note: &'a str,
 }
 
-const STYLE: &str = "body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#222;max-width:1200px}\
+const STYLE: &str = "body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#222;max-width:1400px}\
 h1{font-size:20px;margin:0 0 4px}h2{font-size:16px;margin:24px 0 8px}h3{font-size:14px;margin:0 0 4px}\
 .muted{color:#666}.verdict{padding:10px 14px;border-radius:6px;margin:12px 0;font-weight:600}\
 .verdict.drift{background:#fde2d8;border:1px solid #e07b39}.verdict.ok{background:#e3f2e6;border:1px solid #5a9e6b}\
