@@ -7,17 +7,10 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use crate::config::Problem;
-use crate::reference::table::{ColumnSummary, ReferenceTable, Storage};
+use crate::reference::plan::{self, Named, Plan};
+use crate::reference::table::{ColumnSummary, ReferenceTable};
 
-/// Whole numbers with at most this many distinct values are codes (education level, marital
-/// status, a class), not quantities: categorical.
-pub const MAX_CODE_VALUES: usize = 30;
-
-/// Names recognised as row ids (case-insensitive), when every value is distinct.
-const ID_NAMES: &[&str] = &["id", "row_id", "request_id", "uuid"];
-
-/// Names recognised as event times (case-insensitive).
-const TIME_NAMES: &[&str] = &["timestamp", "ts", "time", "event_time", "datetime"];
+pub use crate::reference::plan::MAX_CODE_VALUES;
 
 /// Arguments of `driftscope init`.
 #[derive(Debug, Clone, clap::Args)]
@@ -49,16 +42,6 @@ pub struct Args {
     /// Overwrite an existing file.
     #[arg(long)]
     pub force: bool,
-}
-
-/// What `init` decided about each column.
-#[derive(Debug, Default)]
-struct Plan {
-    numerical: Vec<(String, String)>,
-    categorical: Vec<(String, String)>,
-    skipped: Vec<(String, &'static str)>,
-    id: Option<String>,
-    timestamp: Option<String>,
 }
 
 /// Runs `driftscope init`: writes the file and returns its path, or the problems.
@@ -93,7 +76,7 @@ pub fn main(args: &Args) -> Result<PathBuf, Vec<Problem>> {
             ));
         }
     }
-    let plan = plan(args, &columns, table.rows());
+    let plan = plan::plan(named(args), &columns, table.rows());
     if plan.numerical.is_empty() && plan.categorical.is_empty() {
         return Err(problem(
             "--reference",
@@ -106,86 +89,14 @@ pub fn main(args: &Args) -> Result<PathBuf, Vec<Problem>> {
     Ok(args.output.clone())
 }
 
-/// Sorts the columns into features (by the type rule), id, timestamp and skipped ones.
-fn plan(args: &Args, columns: &[ColumnSummary], rows: usize) -> Plan {
-    let mut plan = Plan {
-        id: args.id.clone().or_else(|| {
-            columns
-                .iter()
-                .find(|c| is_named(&c.name, ID_NAMES) && c.distinct == rows && c.nulls == 0)
-                .map(|c| c.name.clone())
-        }),
-        timestamp: args.timestamp.clone().or_else(|| {
-            columns
-                .iter()
-                .find(|c| {
-                    c.storage == Storage::Temporal
-                        || (is_named(&c.name, TIME_NAMES) && looks_like_time(c))
-                })
-                .map(|c| c.name.clone())
-        }),
-        ..Plan::default()
-    };
-    let roles = [
-        &args.target,
-        &args.prediction,
-        &args.probability,
-        &plan.id,
-        &plan.timestamp,
-    ];
-    for column in columns {
-        if roles
-            .iter()
-            .any(|r| r.as_deref() == Some(column.name.as_str()))
-        {
-            continue;
-        }
-        if column.distinct <= 1 {
-            plan.skipped.push((
-                column.name.clone(),
-                "one value in the reference: nothing to compare",
-            ));
-            continue;
-        }
-        if column.storage == Storage::Temporal {
-            plan.skipped.push((column.name.clone(), "a date or time"));
-            continue;
-        }
-        let (categorical, why) = kind(column);
-        let entry = (column.name.clone(), why);
-        if categorical {
-            plan.categorical.push(entry);
-        } else {
-            plan.numerical.push(entry);
-        }
-    }
-    plan
-}
-
-/// Whether a column is categorical under the stated rule, and why (a comment in the file).
-fn kind(column: &ColumnSummary) -> (bool, String) {
-    let distinct = column.distinct;
-    match column.storage {
-        Storage::Text => (true, format!("text, {distinct} categories")),
-        Storage::Boolean => (true, "true/false".into()),
-        Storage::Number if column.whole_numbers && distinct <= MAX_CODE_VALUES => {
-            (true, format!("{distinct} distinct whole numbers: codes"))
-        }
-        Storage::Number | Storage::Temporal => (false, format!("{distinct} distinct values")),
-    }
-}
-
-fn is_named(name: &str, names: &[&str]) -> bool {
-    let lower = name.to_ascii_lowercase();
-    names.contains(&lower.as_str()) || (names == ID_NAMES && lower.ends_with("_id"))
-}
-
-/// Unix seconds or RFC 3339 text, the two forms the service reads.
-fn looks_like_time(column: &ColumnSummary) -> bool {
-    match (&column.storage, &column.first) {
-        (Storage::Number, _) => true,
-        (_, Some(text)) => chrono::DateTime::parse_from_rfc3339(text).is_ok(),
-        _ => false,
+/// The columns named on the command line.
+fn named(args: &Args) -> Named<'_> {
+    Named {
+        target: args.target.as_deref(),
+        prediction: args.prediction.as_deref(),
+        probability: args.probability.as_deref(),
+        id: args.id.as_deref(),
+        timestamp: args.timestamp.as_deref(),
     }
 }
 
@@ -292,7 +203,7 @@ fn render(args: &Args, plan: &Plan, columns: &[ColumnSummary], rows: usize) -> S
             .iter()
             .find(|c| c.name == name)
             .map_or("categorical", |c| {
-                if kind(c).0 {
+                if plan::kind(c).0 {
                     "categorical"
                 } else {
                     "numerical"
@@ -369,27 +280,8 @@ fn render(args: &Args, plan: &Plan, columns: &[ColumnSummary], rows: usize) -> S
 mod tests {
     use super::*;
 
-    fn summary(storage: Storage, distinct: usize, whole: bool) -> ColumnSummary {
-        ColumnSummary {
-            name: "c".into(),
-            storage,
-            distinct,
-            nulls: 0,
-            whole_numbers: whole,
-            first: None,
-        }
-    }
-
     #[test]
-    fn the_type_rule_is_the_documented_one() {
-        assert!(kind(&summary(Storage::Text, 500, false)).0);
-        assert!(kind(&summary(Storage::Boolean, 2, false)).0);
-        assert!(kind(&summary(Storage::Number, MAX_CODE_VALUES, true)).0);
-        assert!(!kind(&summary(Storage::Number, MAX_CODE_VALUES + 1, true)).0);
-        assert!(
-            !kind(&summary(Storage::Number, 3, false)).0,
-            "3 distinct floats"
-        );
+    fn windows_are_a_fifth_of_the_reference_and_names_are_quoted() {
         assert_eq!(window_rows(12_000), 2_400);
         assert_eq!(window_rows(100), 200);
         assert_eq!(window_rows(1_000_000), 5_000);

@@ -23,6 +23,8 @@
 //!   results, the evaluator thread, persistence.
 //! - [`service`]: config → running monitors and bearer tokens (shared by `serve`, `check` and
 //!   `calibrate`).
+//! - [`report`]: `driftscope report` (two files, one window) and the report page, also served
+//!   live by the API.
 //! - [`api`]: routes, JSON errors, middleware (authentication), the connection loop.
 //! - [`calibrate`]: `driftscope calibrate`, false-alarm rate and power on the reference.
 //! - [`init`]: `driftscope init`, a commented `monitors.yaml` for a reference file.
@@ -39,6 +41,7 @@ pub mod ingest;
 pub mod init;
 pub mod labelled;
 pub mod reference;
+pub mod report;
 pub mod service;
 pub mod state;
 pub mod stats;

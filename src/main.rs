@@ -1,4 +1,4 @@
-//! The `driftscope` command: `serve` (the default), `check` and `calibrate`.
+//! The `driftscope` command: `serve` (the default), `check`, `calibrate`, `init` and `report`.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -27,6 +27,8 @@ enum Command {
     Calibrate(driftscope::calibrate::Args),
     /// Write a commented monitors.yaml for a reference file (column types inferred).
     Init(driftscope::init::Args),
+    /// Run the checks once on a reference and a current file; exit 1 on drift.
+    Report(driftscope::report::Args),
 }
 
 #[derive(Debug, Args)]
@@ -85,6 +87,14 @@ fn main() -> ExitCode {
                 ExitCode::SUCCESS
             }
             Err(problems) => report(&problems),
+        },
+        Some(Command::Report(args)) => match driftscope::report::main(&args) {
+            Ok(outcome) if outcome.failed => ExitCode::from(driftscope::report::EXIT_DRIFT),
+            Ok(_) => ExitCode::SUCCESS,
+            Err(failure) => {
+                report(&failure.problems);
+                ExitCode::from(failure.status)
+            }
         },
         Some(Command::Serve(args)) => serve(args),
         None => serve(cli.serve),

@@ -74,6 +74,7 @@ pub async fn record_http_metrics(
 fn monitor_label(state: &AppState, path: &str) -> String {
     match path
         .strip_prefix("/v1/monitors/")
+        .or_else(|| path.strip_prefix("/ui/monitors/"))
         .and_then(|rest| rest.split('/').next())
     {
         Some(name) if state.service.monitors().get(name).is_some() => name.to_owned(),

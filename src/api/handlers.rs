@@ -170,7 +170,7 @@ pub(super) async fn monitor_results(
 }
 
 /// The `{monitor}` path segment, or a JSON 400 (e.g. percent-encoded bytes that are not UTF-8).
-fn monitor_name(path: Result<Path<String>, PathRejection>) -> Result<String, ApiError> {
+pub(super) fn monitor_name(path: Result<Path<String>, PathRejection>) -> Result<String, ApiError> {
     path.map(|Path(name)| name).map_err(|e| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
@@ -183,7 +183,7 @@ fn monitor_name(path: Result<Path<String>, PathRejection>) -> Result<String, Api
     })
 }
 
-fn find_monitor(state: &AppState, name: &str) -> Result<Arc<Monitor>, ApiError> {
+pub(super) fn find_monitor(state: &AppState, name: &str) -> Result<Arc<Monitor>, ApiError> {
     let monitors = state.service.monitors();
     monitors.get(name).cloned().ok_or_else(|| {
         ApiError::new(

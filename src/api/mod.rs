@@ -3,7 +3,8 @@
 //! - [`error`]: the one JSON error shape, and the code every rejection is counted under;
 //! - [`guard`]: middleware that runs before any handler: request metrics, size limits on the
 //!   request line and headers, authentication, the request timeout;
-//! - [`handlers`]: the routes.
+//! - [`handlers`]: the routes;
+//! - [`ui`]: the HTML report page of a monitor.
 //!
 //! Handlers never hold a lock or do CPU work on the async workers: parsing, ingest, label
 //! joins, results and `/metrics` rendering run on blocking threads.
@@ -12,6 +13,7 @@ pub mod error;
 pub mod guard;
 pub mod handlers;
 pub mod server;
+pub mod ui;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -72,6 +74,7 @@ pub fn router(state: AppState) -> Router {
             "/v1/monitors/{monitor}/labels",
             post(handlers::ingest_labels),
         )
+        .route("/ui/monitors/{monitor}", get(ui::monitor_page))
         .fallback(handlers::not_found)
         .method_not_allowed_fallback(handlers::method_not_allowed)
         // Later layers wrap earlier ones: auth and the timeout run inside the metrics

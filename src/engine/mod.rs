@@ -3,6 +3,7 @@
 
 pub mod evaluate;
 pub mod evaluator;
+pub mod histogram;
 pub mod model;
 pub mod monitor;
 pub mod persist;

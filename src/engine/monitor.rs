@@ -15,11 +15,11 @@ use serde_json::Value;
 
 use crate::check::report::unix_now;
 use crate::config::Fsync;
-use crate::engine::evaluate;
 use crate::engine::evaluator::{Evaluate, Evaluator, Published};
 use crate::engine::model::MonitorModel;
 use crate::engine::results::Results;
 use crate::engine::state::{Closed, Event, MonitorState, Outputs};
+use crate::engine::{evaluate, histogram};
 use crate::export::metrics::Metrics;
 use crate::ingest::idempotency::IngestAck;
 use crate::ingest::rows::ParsedBatch;
@@ -395,8 +395,10 @@ impl Monitor {
             drifted = report.dataset.drifted,
             "Window evaluated."
         );
+        let histograms = histogram::of_window(&model.checks, window);
         let mut results = lock(&self.results);
         results.record_window(report, model.spec.history);
+        results.latest_histograms = Some(Arc::new(histograms));
         self.publish_window(&results, unix_now());
         true
     }
@@ -425,6 +427,11 @@ impl Monitor {
         results.record_labelled(report, self.model.spec.history);
         self.publish_labelled(&results, change_detected);
         true
+    }
+
+    /// A copy of the published results (reports and histograms are shared, not copied).
+    pub fn results(&self) -> Results {
+        lock(&self.results).clone()
     }
 
     /// The latest published results and recent summaries, as JSON.

@@ -3,13 +3,14 @@
 
 use std::io;
 use std::path::Path;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::engine::evaluate;
 use crate::engine::model::MonitorModel;
 use crate::engine::results::Results;
 use crate::engine::state::{Closed, Event, MonitorState};
+use crate::engine::{evaluate, histogram};
 use crate::state::{snapshot, wal};
 
 /// What a snapshot file holds.
@@ -101,6 +102,7 @@ fn fold(model: &MonitorModel, results: &mut Results, closed: Closed) {
     for window in closed.windows.iter().filter(|w| w.rows >= min_rows) {
         let report = evaluate::evaluate(&model.checks, model.spec.drift_share, window);
         results.record_window(report, history);
+        results.latest_histograms = Some(Arc::new(histogram::of_window(&model.checks, window)));
     }
     if let Some(labelled) = &model.labelled {
         for (window, _) in closed.labelled.iter().filter(|(w, _)| w.rows >= min_rows) {

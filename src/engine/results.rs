@@ -10,6 +10,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::engine::evaluate::WindowReport;
+use crate::engine::histogram::Histogram;
 use crate::labelled::LabelledReport;
 
 /// Published results of one monitor.
@@ -29,6 +30,10 @@ pub struct Results {
     pub column_streaks: BTreeMap<String, u32>,
     /// Consecutive labelled windows with concept drift.
     pub concept_streak: u32,
+    /// The latest feature window's distributions against the reference, for the live page
+    /// (its values are gone after evaluation); absent in snapshots of older versions.
+    #[serde(default)]
+    pub latest_histograms: Option<Arc<Vec<Histogram>>>,
 }
 
 /// A past window in brief, for `GET /v1/monitors/{monitor}`.

@@ -416,7 +416,7 @@ impl NewCategories {
     /// The code of a category absent from the reference: a stable code per text while the
     /// column holds fewer than [`MAX_NEW_CATEGORIES`] new categories and `max_bytes` of their
     /// text; after that, one shared overflow code.
-    fn code(&mut self, first_new: u32, text: String, max_bytes: usize) -> u32 {
+    pub fn code(&mut self, first_new: u32, text: String, max_bytes: usize) -> u32 {
         if let Some(&code) = self.codes.get(&text) {
             return code;
         }
