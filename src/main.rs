@@ -27,6 +27,8 @@ enum Command {
     Calibrate(driftscope::calibrate::Args),
     /// Write a commented monitors.yaml for a reference file (column types inferred).
     Init(driftscope::init::Args),
+    /// Post a CSV/Parquet file's rows to a running service at a rate, optionally with drift.
+    Replay(driftscope::replay::Args),
 }
 
 #[derive(Debug, Args)]
@@ -85,6 +87,14 @@ fn main() -> ExitCode {
                 ExitCode::SUCCESS
             }
             Err(problems) => report(&problems),
+        },
+        Some(Command::Replay(args)) => match driftscope::replay::main(&args) {
+            Ok(true) => ExitCode::SUCCESS,
+            Ok(false) => ExitCode::FAILURE,
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::FAILURE
+            }
         },
         Some(Command::Serve(args)) => serve(args),
         None => serve(cli.serve),
