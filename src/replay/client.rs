@@ -210,6 +210,68 @@ mod tests {
         assert_eq!(retry_after(&h), None);
     }
 
+    /// A one-connection-per-request stub on a thread: answers `statuses` in turn and returns
+    /// each request's head, lower-cased.
+    fn stub(statuses: &'static [&'static str]) -> (String, std::thread::JoinHandle<Vec<String>>) {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!(
+            "http://{}/v1/monitors/m/rows",
+            listener.local_addr().unwrap()
+        );
+        let thread = std::thread::spawn(move || {
+            let mut heads = Vec::new();
+            for status in statuses {
+                let (mut socket, _) = listener.accept().unwrap();
+                let mut buffer = vec![0; 64 * 1024];
+                let mut read = 0;
+                while !String::from_utf8_lossy(&buffer[..read]).contains("\r\n\r\n{}") {
+                    read += socket.read(&mut buffer[read..]).unwrap();
+                }
+                heads.push(String::from_utf8_lossy(&buffer[..read]).to_lowercase());
+                let body = r#"{"error": {"code": "x", "message": "busy"}}"#;
+                let answer = format!(
+                    "HTTP/1.1 {status}\r\nretry-after: 0\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{body}",
+                    body.len()
+                );
+                socket.write_all(answer.as_bytes()).unwrap();
+            }
+            heads
+        });
+        (url, thread)
+    }
+
+    #[tokio::test]
+    async fn retries_429_and_503_with_the_same_idempotency_key() {
+        let (url, task) = stub(&["429 Too Many Requests", "503 Service Unavailable", "200 OK"]);
+        let mut sender = Sender::new(client(Some("t0k"), Duration::from_secs(5)).unwrap(), 5);
+        let outcome = sender.post(&url, "{}".into(), "rows-0").await;
+        assert!(matches!(outcome, Outcome::Accepted(_)), "{outcome:?}");
+        let heads = task.join().unwrap();
+        let key = |h: &str| {
+            h.lines()
+                .find(|l| l.starts_with("idempotency-key:"))
+                .map(str::to_owned)
+        };
+        assert_eq!(heads.len(), 3);
+        assert!(key(&heads[0]).is_some_and(|k| k.ends_with("-rows-0")));
+        assert!(heads.iter().all(|h| key(h) == key(&heads[0])), "{heads:?}");
+        assert!(heads[0].contains("authorization: bearer t0k"));
+        assert_eq!(
+            (sender.retries, sender.status_line()),
+            (2, "200 × 1, 429 × 1, 503 × 1".into())
+        );
+
+        let (url, task) = stub(&["429 Too Many Requests", "429 Too Many Requests"]);
+        let mut sender = Sender::new(client(None, Duration::from_secs(5)).unwrap(), 1);
+        let outcome = sender.post(&url, "{}".into(), "rows-0").await;
+        let Outcome::Failed(why) = outcome else {
+            panic!("{outcome:?}")
+        };
+        assert_eq!(why, "HTTP 429 Too Many Requests: busy (after 1 retries)");
+        assert_eq!(task.join().unwrap().len(), 2);
+    }
+
     #[test]
     fn summarises_latencies_by_nearest_rank() {
         let mut s = Sender::new(reqwest::Client::new(), 0);
