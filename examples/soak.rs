@@ -40,8 +40,8 @@ use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
 use clap::Parser;
-use driftscope::config::ColumnKind;
-use driftscope::reference::table::{Cells, ReferenceTable};
+use driftscope::replay::client::{error_chain, retry_after};
+use driftscope::replay::rows::Rows;
 use serde_json::{Map, Value, json};
 use tokio::sync::Semaphore;
 
@@ -66,16 +66,9 @@ pub struct Args {
     /// Monitor the good batches go to.
     #[arg(long, default_value = "employment")]
     pub monitor: String,
-    /// Rows to send (.parquet or .csv), every listed column.
+    /// Rows to send (.parquet or .csv), every listed column, typed as the file stores them.
     #[arg(long, default_value = "demo/production_2016_2018.parquet")]
     pub rows_file: PathBuf,
-    /// Numeric columns of `--rows-file` (sent as numbers; the others as text).
-    #[arg(
-        long,
-        value_delimiter = ',',
-        default_value = "id,AGEP,year,prediction,predicted_probability"
-    )]
-    pub numeric: Vec<String>,
     /// Columns of `--rows-file` to send.
     #[arg(
         long,
@@ -389,12 +382,7 @@ impl Load {
         let response = match response {
             Ok(r) => r,
             Err(e) => {
-                let mut chain = e.to_string();
-                let mut source = std::error::Error::source(&e);
-                while let Some(s) = source {
-                    chain.push_str(&format!(": {s}"));
-                    source = s.source();
-                }
+                let chain = error_chain(&e);
                 // The service refuses an oversized body by its Content-Length and closes the
                 // connection without reading it; the client, still writing, may see the close
                 // (EPIPE / reset) instead of the 413. Counted apart: the request was refused.
@@ -416,13 +404,9 @@ impl Load {
         Stats::count(&self.stats.statuses, &status.to_string());
         if status == 429 {
             self.stats.too_many.fetch_add(1, Ordering::Relaxed);
-            let wait = response
-                .headers()
-                .get("retry-after")
-                .and_then(|v| v.to_str().ok()?.trim().parse::<u64>().ok())
-                .unwrap_or(1)
-                .min(30);
-            let until = self.started.elapsed().as_millis() as u64 + wait * 1000;
+            let wait = retry_after(response.headers())
+                .unwrap_or(driftscope::replay::client::DEFAULT_RETRY_WAIT);
+            let until = (self.started.elapsed() + wait).as_millis() as u64;
             self.paused_until_ms.fetch_max(until, Ordering::Relaxed);
             return;
         }
@@ -516,28 +500,23 @@ async fn spawn_service(
     }
 }
 
-/// The rows of `--rows-file` as pre-serialised batches, with their row counts.
+/// The rows of `--rows-file` as pre-serialised batches, with their row counts: the listed
+/// columns as `driftscope replay` reads them (typed as the file stores them).
 fn batches(args: &Args) -> Result<Vec<(Bytes, u64)>, String> {
-    let table = ReferenceTable::read(&args.rows_file)?;
-    let mut rows: Vec<Map<String, Value>> = vec![Map::new(); table.rows()];
-    for name in &args.columns {
-        let kind = if args.numeric.contains(name) {
-            ColumnKind::Numerical
-        } else {
-            ColumnKind::Categorical
-        };
-        // Like examples/replay.rs: a column with missing values is refused.
-        let values: Option<Vec<Value>> = match table.cells(name, kind)? {
-            Cells::Numeric(cells) => cells.into_iter().map(|v| v.map(Value::from)).collect(),
-            Cells::Categorical(cells) => cells.into_iter().map(|v| v.map(Value::from)).collect(),
-        };
-        let Some(values) = values else {
-            return Err(format!("column {name:?} has missing values"));
-        };
-        for (row, v) in rows.iter_mut().zip(values) {
-            row.insert(name.clone(), v);
-        }
-    }
+    let file = Rows::read(&args.rows_file)?;
+    let columns: Vec<usize> = args
+        .columns
+        .iter()
+        .map(|name| file.position(name))
+        .collect::<Result<_, _>>()?;
+    let rows: Vec<Map<String, Value>> = (0..file.len)
+        .map(|i| {
+            columns
+                .iter()
+                .map(|&c| (file.columns[c].name.clone(), file.columns[c].values.json(i)))
+                .collect()
+        })
+        .collect();
     let batches: Vec<(Bytes, u64)> = rows
         .chunks(args.batch.max(1))
         .map(|chunk| {

@@ -28,6 +28,7 @@
 //! - [`api`]: routes, JSON errors, middleware (authentication), the connection loop.
 //! - [`calibrate`]: `driftscope calibrate`, false-alarm rate and power on the reference.
 //! - [`init`]: `driftscope init`, a commented `monitors.yaml` for a reference file.
+//! - [`replay`]: `driftscope replay`, a file's rows posted at a rate, with injected drift.
 
 pub mod api;
 pub mod calibrate;
@@ -41,6 +42,7 @@ pub mod ingest;
 pub mod init;
 pub mod labelled;
 pub mod reference;
+pub mod replay;
 pub mod report;
 pub mod service;
 pub mod state;

@@ -29,6 +29,8 @@ enum Command {
     Init(driftscope::init::Args),
     /// Run the checks once on a reference and a current file; exit 1 on drift.
     Report(driftscope::report::Args),
+    /// Post a CSV/Parquet file's rows to a running service at a rate, optionally with drift.
+    Replay(driftscope::replay::Args),
 }
 
 #[derive(Debug, Args)]
@@ -94,6 +96,14 @@ fn main() -> ExitCode {
             Err(failure) => {
                 report(&failure.problems);
                 ExitCode::from(failure.status)
+            }
+        },
+        Some(Command::Replay(args)) => match driftscope::replay::main(&args) {
+            Ok(true) => ExitCode::SUCCESS,
+            Ok(false) => ExitCode::FAILURE,
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::FAILURE
             }
         },
         Some(Command::Serve(args)) => serve(args),

@@ -19,7 +19,7 @@ monitor that does not exist), to exercise the rejection metrics.
 ROWS predictions stamped now, then ROWS // 2 rows stamped an hour ago, which are older than
 every open window (dropped as `late`); with max_pending below ROWS most predictions expire
 unlabelled. Accepted (200) either way: the losses show only in the metrics.
-Rows go out in batches of 500 like examples/replay.rs; prints rows sent and windows evaluated.
+Rows go out in batches of 500 like `driftscope replay`; prints rows sent and windows evaluated.
 """
 
 import argparse

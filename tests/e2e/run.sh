@@ -193,10 +193,14 @@ ok "docker-compose.yml and Dockerfile refer to existing files ($(wc -w <<<"$path
 
 # ============================================================================ 3. build, start
 phase build
-cargo build --locked --quiet --bin driftscope --example replay || fail "cargo build"
+# With an example, dev-dependencies count in feature resolution as in `cargo test`, so this reuses
+# the test build's dependencies instead of compiling polars again with other features.
+cargo build --locked --quiet --bin driftscope --example soak || fail "cargo build"
 BIN=$CARGO_TARGET_DIR/debug/driftscope
-REPLAY=$CARGO_TARGET_DIR/debug/examples/replay
-ok "built driftscope and examples/replay"
+# The demo rows in an order a live service would see (shuffled within each survey year, seeded:
+# the same windows every run), as the README's demo commands send them.
+replay() { "$BIN" replay demo/production_2016_2018.parquet --shuffle-seed 1 --url "http://127.0.0.1:$DS" "$@"; }
+ok "built driftscope"
 
 phase start
 mkdir -p "$WORK/prom-data" "$WORK/am-data"
@@ -295,13 +299,10 @@ py "$E2E/query.py" suppressed "http://127.0.0.1:$AM" --label alertname=Driftscop
   --label monitor=e2e-idle --timeout "$TIMEOUT" >"$WORK/query.out" || { cat "$WORK/query.out"; fail "inhibition"; }
 ok "DriftscopeNoWindowEvaluated{monitor=e2e-idle} suppressed by DriftscopeNoData"
 
-for monitor in e2e-drift e2e-feature; do
-  "$REPLAY" --url "http://127.0.0.1:$DS" --monitor "$monitor" >>"$WORK/replay.log" 2>&1 \
-    || fail "replay of demo rows into $monitor"
-done
-"$REPLAY" --labels --url "http://127.0.0.1:$DS" --monitor e2e-drift >>"$WORK/replay.log" 2>&1 \
-  || fail "replay of demo labels into e2e-drift"
-log "$(tail -n 3 "$WORK/replay.log" | tr '\n' ' ')"
+replay --monitor e2e-drift --labels demo/labels_2016_2018.parquet >>"$WORK/replay.log" 2>&1 \
+  || fail "replay of demo rows and labels into e2e-drift"
+replay --monitor e2e-feature >>"$WORK/replay.log" 2>&1 || fail "replay of demo rows into e2e-feature"
+log "$(grep -E '^(rows|labels|service):' "$WORK/replay.log" | tr '\n' ' ')"
 prom_wait 'driftscope_windows_evaluated_total{monitor="e2e-drift"} >= 30 and on() driftscope_labelled_windows_evaluated_total{monitor="e2e-drift"} > 0' \
   "Prometheus sees the demo windows and labelled windows of e2e-drift"
 
@@ -385,8 +386,7 @@ phase resolve
 # The demo rows again: windows without (dataset / AGEP) drift resolve both alerts.
 SINCE=$(date +%s.%N)
 for monitor in e2e-drift e2e-feature; do
-  "$REPLAY" --url "http://127.0.0.1:$DS" --monitor "$monitor" >>"$WORK/replay.log" 2>&1 \
-    || fail "replay of demo rows into $monitor"
+  replay --monitor "$monitor" >>"$WORK/replay.log" 2>&1 || fail "replay of demo rows into $monitor"
 done
 wait_note resolved alertname=DriftscopeDatasetDrift monitor=e2e-drift severity=critical team=ml-platform
 wait_note resolved alertname=DriftscopeFeatureDrift monitor=e2e-feature feature=AGEP severity=warning team=fraud
