@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The live report page in a real browser: starts the debug binary on the bundled monitors.yaml
-# (fresh state directory, free 127.0.0.1 port), replays the demo rows with examples/replay.rs
+# (fresh state directory, free 127.0.0.1 port), replays the demo rows with `driftscope replay` (shuffled within each year)
 # (15 windows of 2 000 rows), then loads GET /ui/monitors/employment in headless Chromium and
 # checks the rendered DOM (every feature of the monitor, one chart per column, sparklines)
 # and that the console logged no error. Writes a screenshot; `--screenshot PATH` keeps it
@@ -18,7 +18,6 @@ browser=$(command -v chromium || command -v chromium-browser || true)
 
 cargo build --locked --tests --examples -q
 bin="$CARGO_TARGET_DIR/debug/driftscope"
-replay="$CARGO_TARGET_DIR/debug/examples/replay"
 
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 work=$(mktemp -d)
@@ -36,7 +35,8 @@ for _ in $(seq 1 100); do
 done
 curl -fsS -o /dev/null "$base/readyz" || fail "the service did not become ready"
 
-"$replay" --url "$base" >"$work/replay.log" 2>&1 || { cat "$work/replay.log" >&2; fail "replay failed"; }
+"$bin" replay demo/production_2016_2018.parquet --monitor employment --url "$base" --shuffle-seed 1 \
+  >"$work/replay.log" 2>&1 || { cat "$work/replay.log" >&2; fail "replay failed"; }
 evaluated=$(curl -fsS "$base/metrics" | awk '/^driftscope_windows_evaluated_total\{monitor="employment"\}/ {print $2}')
 [[ "${evaluated:-0}" -ge 2 ]] || fail "expected evaluated windows, got ${evaluated:-none}"
 
