@@ -5,10 +5,11 @@
 
 mod common;
 
+use std::ffi::OsStr;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -21,26 +22,8 @@ struct Process {
 
 impl Process {
     fn start(config: &Path, state: &Path) -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new(env!("CARGO_BIN_EXE_driftscope"))
-            .args(["serve", "--config"])
-            .arg(config)
-            .arg("--state-dir")
-            .arg(state)
-            .args(["--listen", &format!("127.0.0.1:{port}")])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "server did not start");
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        let args = [OsStr::new("--state-dir"), state.as_os_str()];
+        let (child, port) = common::spawn_server(config, &args, Stdio::null());
         Self { child, port }
     }
 
@@ -96,6 +79,16 @@ impl Drop for Process {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// `n` rows like the reference, one second apart from 2026-01-01 on (event time).
+fn timed_rows(seed: u64, n: usize) -> Vec<Value> {
+    let mut rng = common::Rng::new(seed);
+    let mut rows = common::rows(&mut rng, n, false);
+    for (i, row) in rows.iter_mut().enumerate() {
+        row["ts"] = json!(1_767_225_600 + i as i64);
+    }
+    rows
 }
 
 /// Monitor `m` over the test fixture on event time, with count windows, so what a window
@@ -231,11 +224,7 @@ fn a_graceful_restart_resumes_open_windows_and_reload_keeps_state() {
     let config = config(dir.path(), "    window: {rows: 1000}\n");
     let state = dir.path().join("state");
     let mut process = Process::start(&config, &state);
-    let mut rng = common::Rng::new(3);
-    let mut rows = common::rows(&mut rng, 300, false);
-    for (n, row) in rows.iter_mut().enumerate() {
-        row["ts"] = json!(1_767_225_600 + n as i64);
-    }
+    let rows = timed_rows(3, 300);
     let body = json!({ "rows": rows }).to_string();
     let (status, _) = process
         .send("POST", "/v1/monitors/m/rows", "", &body)
@@ -324,11 +313,7 @@ fn torn_logs_changed_references_and_changed_windows_restart_only_what_they_must(
     std::fs::write(&config, &text).unwrap();
     let state = dir.path().join("state");
     let monitor_dir = state.join("monitors/m");
-    let mut rng = common::Rng::new(9);
-    let mut rows = common::rows(&mut rng, 200, false);
-    for (n, row) in rows.iter_mut().enumerate() {
-        row["ts"] = json!(1_767_225_600 + n as i64);
-    }
+    let rows = timed_rows(9, 200);
     let body = json!({ "rows": rows }).to_string();
 
     // A torn write at the end of the log (the process died mid-frame) is cut at start-up.
@@ -416,11 +401,7 @@ fn events_logged_under_an_older_config_replay_into_the_new_one() {
     let config = config(dir.path(), "    window: {rows: 250}\n");
     let state = dir.path().join("state");
     let process = Process::start(&config, &state);
-    let mut rng = common::Rng::new(4);
-    let mut rows = common::rows(&mut rng, 200, false);
-    for (n, row) in rows.iter_mut().enumerate() {
-        row["ts"] = json!(1_767_225_600 + n as i64);
-    }
+    let rows = timed_rows(4, 200);
     let body = json!({ "rows": rows }).to_string();
     assert_eq!(
         process

@@ -25,24 +25,7 @@ impl Server {
         let dir = tempfile::tempdir().unwrap();
         let config = dir.path().join("monitors.yaml");
         std::fs::write(&config, common::config_text(monitor_extra, "")).unwrap();
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new(env!("CARGO_BIN_EXE_driftscope"))
-            .args(["serve", "--config"])
-            .arg(&config)
-            .args(["--listen", &format!("127.0.0.1:{port}")])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "server did not start");
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        let (child, port) = common::spawn_server(&config, &[], Stdio::null());
         Self {
             child,
             port,

@@ -176,3 +176,35 @@ pub fn signal(pid: u32, name: &str) {
         .unwrap();
     assert!(status.success(), "kill -{name} {pid}");
 }
+
+/// Starts `driftscope serve --config CONFIG ARGS…` on a free 127.0.0.1 port and waits until it
+/// listens; returns the child (stop it by PID) and the port.
+pub fn spawn_server(
+    config: &Path,
+    args: &[&std::ffi::OsStr],
+    stdout: std::process::Stdio,
+) -> (std::process::Child, u16) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_driftscope"))
+        .args(["serve", "--config"])
+        .arg(config)
+        .args(args)
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .stdout(stdout)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        if std::time::Instant::now() > deadline || child.try_wait().unwrap().is_some() {
+            let _ = child.kill();
+            panic!("server did not start");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    (child, port)
+}
