@@ -8,11 +8,11 @@
 //! Listed from the bottom up: a module imports only modules above it in this list, never one
 //! below (`tests/layout.rs` checks there is no import cycle, and no file over 500 lines).
 //! - [`category`]: one canonical text per category value, shared by config, reference and ingest.
-//! - [`column`]: `ColumnData`, the one column type from ingest to the checks, and its
+//! - [`column`](mod@column): `ColumnData`, the one column type from ingest to the checks, and its
 //!   missing/invalid sentinels.
 //! - [`stats`]: the statistical tests, pure functions checked against scipy golden values.
 //! - [`config`]: `monitors.yaml`, environment overrides, validation reporting every problem.
-//! - [`reference`]: reads reference CSV/Parquet with polars (the only polars user).
+//! - [`reference`](mod@reference): reads reference CSV/Parquet with polars (the only polars user).
 //! - [`ingest`]: request bodies → columns (rows, labels, idempotency keys).
 //! - [`window`]: the windowing engine (count/time, tumbling/sliding).
 //! - [`check`]: one column vs its reference, the alarm policy, learned nulls, column reports.

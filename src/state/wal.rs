@@ -1,6 +1,6 @@
 //! The write-ahead log: checksummed frames of numbered events, in segment files.
 //!
-//! A segment starts with [`MAGIC`], which carries the format version: a build that cannot
+//! A segment starts with a magic header (`DWAL0001`) that carries the format version: a build that cannot
 //! read a segment refuses to start instead of dropping its events. A frame is
 //! `[payload length: u32 LE][CRC-32 of payload: u32 LE][payload]`, the payload a CBOR
 //! `(seq, event)`. A segment `wal-<first seq>.log` is only ever appended to; a snapshot
