@@ -302,4 +302,11 @@ impl Metrics {
         let _ = TextEncoder::new().encode(&self.registry.gather(), &mut buffer);
         String::from_utf8(buffer).unwrap_or_default()
     }
+
+    /// The registry behind every metric, for benchmarks and tests comparing with prometheus'
+    /// own encoder; not part of the API.
+    #[doc(hidden)]
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
 }
