@@ -2,6 +2,10 @@
 
 use prometheus::{IntGauge, Registry, exponential_buckets};
 
+use std::sync::Mutex;
+use std::sync::atomic::AtomicU64;
+
+use super::render::Cached;
 use super::{CONNECTION_ERROR_KINDS, ColumnGauges, Metrics, counter, gauge, histogram, int_gauge};
 
 impl Metrics {
@@ -10,6 +14,8 @@ impl Metrics {
     /// monitor's `alerting.labels` (`extra_info_labels`), empty where a monitor lacks one.
     pub fn new(extra_info_labels: &[String]) -> Self {
         let r = Registry::new();
+        // Families only `Metrics`' own methods change (see `render`).
+        let w = Registry::new();
         #[cfg(target_os = "linux")]
         r.register(Box::new(
             prometheus::process_collector::ProcessCollector::for_self(),
@@ -31,150 +37,150 @@ impl Metrics {
         let mut info_labels = vec!["monitor", "severity", "team"];
         info_labels.extend(extra_info_labels.iter().map(String::as_str));
         Self {
-            feature: ColumnGauges::new(&r, "feature", "feature", "feature"),
-            prediction: ColumnGauges::new(&r, "prediction", "column", "prediction column"),
-            target: ColumnGauges::new(&r, "target", "column", "target column"),
+            feature: ColumnGauges::new(&w, "feature", "feature", "feature"),
+            prediction: ColumnGauges::new(&w, "prediction", "column", "prediction column"),
+            target: ColumnGauges::new(&w, "target", "column", "target column"),
             feature_missing_ratio: gauge(
-                &r,
+                &w,
                 "driftscope_feature_missing_ratio",
                 "Share of the last window's rows where the feature was absent or null.",
                 mf,
             ),
             feature_invalid_ratio: gauge(
-                &r,
+                &w,
                 "driftscope_feature_invalid_ratio",
                 "Share of the last window's rows where the feature had the wrong type.",
                 mf,
             ),
             feature_out_of_range_ratio: gauge(
-                &r,
+                &w,
                 "driftscope_feature_out_of_range_ratio",
                 "Share of the last window's rows where the numeric feature was outside the reference min-max.",
                 mf,
             ),
             feature_new_category_ratio: gauge(
-                &r,
+                &w,
                 "driftscope_feature_new_category_ratio",
                 "Share of the last window's rows where the categorical feature had a category never seen in the reference.",
                 mf,
             ),
             dataset_share: gauge(
-                &r,
+                &w,
                 "driftscope_dataset_drift_share",
                 "Share of evaluated features that drifted in the last evaluated window.",
                 m,
             ),
             dataset_detected: int_gauge(
-                &r,
+                &w,
                 "driftscope_dataset_drift_detected",
                 "1 if the drifted share reached the monitor's drift_share in the last evaluated window.",
                 m,
             ),
             dataset_streak: int_gauge(
-                &r,
+                &w,
                 "driftscope_dataset_drift_streak_windows",
                 "Consecutive evaluated windows with dataset drift (0 after one without).",
                 m,
             ),
             drifted_features: int_gauge(
-                &r,
+                &w,
                 "driftscope_drifted_features",
                 "Number of features that drifted in the last evaluated window.",
                 m,
             ),
             window_rows: int_gauge(
-                &r,
+                &w,
                 "driftscope_window_rows",
                 "Rows in the last evaluated window.",
                 m,
             ),
             last_evaluation: gauge(
-                &r,
+                &w,
                 "driftscope_last_evaluation_timestamp_seconds",
                 "Unix time of the last window evaluation (the service start time before the first).",
                 m,
             ),
             reference_rows: int_gauge(
-                &r,
+                &w,
                 "driftscope_reference_rows",
                 "Rows in the monitor's reference file.",
                 m,
             ),
             concept_score: gauge(
-                &r,
+                &w,
                 "driftscope_concept_drift_score",
                 "Concept-drift statistic of the last labelled window (test: label_given_prediction = summed chi-square, error_rate = error-rate change, residual_ks = KS D).",
                 &["monitor", "test"],
             ),
             concept_p_value: gauge(
-                &r,
+                &w,
                 "driftscope_concept_drift_p_value",
                 "p-value of the concept-drift test in the last labelled window.",
                 &["monitor", "test"],
             ),
             concept_detected: int_gauge(
-                &r,
+                &w,
                 "driftscope_concept_drift_detected",
                 "1 if the last labelled window showed concept drift, else 0.",
                 m,
             ),
             concept_streak: int_gauge(
-                &r,
+                &w,
                 "driftscope_concept_drift_streak_windows",
                 "Consecutive labelled windows with concept drift.",
                 m,
             ),
             concept_change_detected: int_gauge(
-                &r,
+                &w,
                 "driftscope_concept_change_detected",
                 "1 from an online change point of the error stream until a labelled window closes without one.",
                 &["monitor", "detector"],
             ),
             concept_change_points: counter(
-                &r,
+                &w,
                 "driftscope_concept_change_points_total",
                 "Change points of the error stream found by the online detector.",
                 &["monitor", "detector"],
             ),
             model_quality: gauge(
-                &r,
+                &w,
                 "driftscope_model_quality",
                 "Model quality on the reference (dataset=reference) and on the last labelled window (dataset=current).",
                 &["monitor", "metric", "dataset"],
             ),
             model_quality_degraded: int_gauge(
-                &r,
+                &w,
                 "driftscope_model_quality_degraded",
                 "1 if the metric in the last labelled window is worse than the reference by more than alerting.quality_tolerance.",
                 &["monitor", "metric"],
             ),
             labelled_windows: counter(
-                &r,
+                &w,
                 "driftscope_labelled_windows_evaluated_total",
                 "Labelled windows evaluated and published.",
                 m,
             ),
             info_extra_labels: extra_info_labels.to_vec(),
             monitor_info: int_gauge(
-                &r,
+                &w,
                 "driftscope_monitor_info",
                 "Always 1; labels carry the monitor's alert routing metadata from monitors.yaml.",
                 &info_labels,
             ),
             alert_for_windows: int_gauge(
-                &r,
+                &w,
                 "driftscope_monitor_alert_for_windows",
                 "Consecutive evaluated windows a drift condition must hold before alerting (alerting.for_windows).",
                 m,
             ),
             no_data_seconds: gauge(
-                &r,
+                &w,
                 "driftscope_monitor_no_data_seconds",
                 "Alert when no row arrived or no window was evaluated for this long (alerting.no_data_after).",
                 m,
             ),
             data_quality_threshold: gauge(
-                &r,
+                &w,
                 "driftscope_monitor_data_quality_threshold",
                 "Data-quality alert thresholds (check=missing: alerting.max_missing_ratio, check=new_category: alerting.max_new_category_ratio).",
                 &["monitor", "check"],
@@ -314,7 +320,7 @@ impl Metrics {
                 c
             },
             reference_info: int_gauge(
-                &r,
+                &w,
                 "driftscope_reference_info",
                 "Always 1; the fingerprint label is the SHA-256 (first 16 hex digits) of the monitor's reference file. State coded against another file is not reused.",
                 &["monitor", "fingerprint"],
@@ -342,6 +348,9 @@ impl Metrics {
                 g
             },
             registry: r,
+            window_registry: w,
+            generation: AtomicU64::new(0),
+            cache: Mutex::new(Cached::default()),
         }
     }
 }

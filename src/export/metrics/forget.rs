@@ -9,6 +9,7 @@ impl Metrics {
         for vec in self.per_monitor() {
             vec.forget(monitor, keep);
         }
+        self.changed();
     }
 
     /// Every metric family with a `monitor` label.

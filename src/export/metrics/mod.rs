@@ -7,8 +7,7 @@
 //! work from the first scrape.
 
 use prometheus::{
-    Encoder, GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts,
-    Registry, TextEncoder,
+    GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
 };
 
 use crate::check::Role;
@@ -16,6 +15,9 @@ use crate::check::Role;
 mod families;
 mod forget;
 mod publish;
+mod render;
+#[cfg(test)]
+mod tests;
 
 pub use forget::KeepSeries;
 
@@ -78,7 +80,14 @@ pub const UNKNOWN_MONITOR_LABEL: &str = "_unknown";
 /// Handles to all metrics, registered in a private registry.
 #[derive(Debug)]
 pub struct Metrics {
+    /// Families anyone may change: gathered at every scrape.
     registry: Registry,
+    /// Families only `Metrics`' methods change, each followed by `changed()` (see `render`).
+    window_registry: Registry,
+    /// Bumped after every change to `window_registry`.
+    generation: std::sync::atomic::AtomicU64,
+    /// `window_registry`'s text as of a generation.
+    cache: std::sync::Mutex<render::Cached>,
     feature: ColumnGauges,
     prediction: ColumnGauges,
     target: ColumnGauges,
@@ -293,13 +302,5 @@ impl Metrics {
             Role::Prediction => &self.prediction,
             Role::Target => &self.target,
         }
-    }
-
-    /// The Prometheus text exposition of every metric.
-    pub fn render(&self) -> String {
-        let mut buffer = Vec::new();
-        // Encoding into a Vec only fails on invalid metric data, which `new` rules out.
-        let _ = TextEncoder::new().encode(&self.registry.gather(), &mut buffer);
-        String::from_utf8(buffer).unwrap_or_default()
     }
 }

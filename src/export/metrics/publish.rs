@@ -108,6 +108,7 @@ impl Metrics {
                     .with_label_values(&[monitor, DETECTOR]);
             }
         }
+        self.changed();
     }
 
     /// Publishes one column's latest result. A column without a score (no usable value in the
@@ -148,6 +149,7 @@ impl Metrics {
                 .with_label_values(&column)
                 .set(report.new_category_ratio);
         }
+        self.changed();
     }
 
     /// Publishes the dataset-level result of a window.
@@ -179,6 +181,7 @@ impl Metrics {
         if d.drifted {
             self.drift_windows.with_label_values(&[monitor]).inc();
         }
+        self.changed();
     }
 
     /// Publishes a labelled window's concept drift, quality and detector state.
@@ -222,6 +225,7 @@ impl Metrics {
             .with_label_values(&[monitor])
             .set(crate::check::report::unix_now());
         self.labelled_windows.with_label_values(&[monitor]).inc();
+        self.changed();
     }
 
     /// Records a change point of the online detector.
@@ -232,6 +236,7 @@ impl Metrics {
         self.concept_change_detected
             .with_label_values(&[monitor, DETECTOR])
             .set(1);
+        self.changed();
     }
 }
 

@@ -1,0 +1,106 @@
+//! `render` (cached window families merged with live ones) against prometheus' own encoder.
+
+use super::Metrics;
+use crate::check::report::{ColumnReport, DatasetDrift};
+use crate::check::{ColumnCheck, Role};
+use crate::column::ColumnData;
+use crate::config::MonitorSpec;
+use crate::reference::table::Cells;
+
+fn spec(name: &str) -> MonitorSpec {
+    serde_json::from_value(serde_json::json!({
+        "name": name,
+        "reference": "reference.csv",
+        "features": {"numerical": ["x"], "categorical": ["c \"quoted\" \\ back"]},
+        "id": "id",
+        "window": {"rows": 100},
+        "alerting": {"severity": "page", "team": "ml", "labels": {"runbook": "line\nbreak"}},
+    }))
+    .expect("valid spec")
+}
+
+fn checks() -> Vec<ColumnCheck> {
+    let numbers = Cells::numbers((0..200).map(|i| f64::from(i) / 7.0).collect());
+    let texts = Cells::texts((0..200).map(|i| format!("c{}", i % 5)).collect());
+    vec![
+        ColumnCheck::new("x", Role::Feature, numbers, None, None, 10).expect("valid"),
+        ColumnCheck::new("c \"quoted\" \\ back", Role::Feature, texts, None, None, 10)
+            .expect("valid"),
+    ]
+}
+
+fn publish(metrics: &Metrics, monitor: &str, checks: &[ColumnCheck], shift: f64) {
+    let columns = [
+        ColumnData::Numeric((0..100).map(|i| f64::from(i) / 5.0 + shift).collect()),
+        ColumnData::Categorical((0..100).map(|i| i % 3).collect()),
+    ];
+    for (check, data) in checks.iter().zip(&columns) {
+        let mut report = ColumnReport::new(&check.name, check.evaluate(data), 100);
+        if check.name == "x" {
+            report.outcome.effect_size = Some(f64::INFINITY);
+            report.missing_ratio = f64::NAN;
+        }
+        metrics.publish_column(monitor, check, &report, 2);
+    }
+    let dataset = DatasetDrift {
+        drift_share: 0.5,
+        drifted: true,
+        drifted_features: 1,
+        features_evaluated: 2,
+        threshold: 0.5,
+    };
+    metrics.publish_dataset(monitor, &dataset, 100, 3, 1.7e9 + shift);
+}
+
+/// Both texts without the process collector's sample lines (CPU time and memory move between
+/// two calls); everything else, including those families' HELP and TYPE lines, must be equal
+/// byte for byte.
+fn assert_matches_reference(metrics: &Metrics) -> String {
+    let strip = |text: String| {
+        text.split_inclusive('\n')
+            .filter(|line| !line.starts_with("process_"))
+            .collect::<String>()
+    };
+    let ours = strip(metrics.render());
+    let reference = strip(metrics.render_with_text_encoder());
+    assert!(
+        ours == reference,
+        "render differs:\n{ours}\n---\n{reference}"
+    );
+    ours
+}
+
+#[test]
+fn render_equals_the_text_encoder_through_publishes_counters_and_forget() {
+    let metrics = Metrics::new(&["runbook".to_owned()]);
+    let checks = checks();
+    assert_matches_reference(&metrics);
+    for monitor in ["a", "b"] {
+        metrics.register_monitor(&spec(monitor), &checks, None, 200, "0123456789abcdef99");
+    }
+    assert!(assert_matches_reference(&metrics).contains("driftscope_feature_drift_threshold{"));
+    publish(&metrics, "a", &checks, 0.0);
+    publish(&metrics, "b", &checks, 3.0);
+    let text = assert_matches_reference(&metrics);
+    assert!(text.contains(r#"feature="c \"quoted\" \\ back""#), "{text}");
+    // Non-finite values as the TextEncoder writes them (`inf`, which Prometheus parses).
+    assert!(text.contains(" inf\n") && text.contains(" NaN\n"), "{text}");
+    // Unchanged window families come from the cache; live families still move.
+    metrics.rows_ingested.with_label_values(&["a"]).inc_by(7);
+    metrics
+        .http_duration
+        .with_label_values(&["/metrics"])
+        .observe(0.01);
+    metrics.connection_error("io");
+    let text = assert_matches_reference(&metrics);
+    assert!(
+        text.contains("driftscope_rows_ingested_total{monitor=\"a\"} 7\n"),
+        "{text}"
+    );
+    // A publish after a cached render is visible at once.
+    publish(&metrics, "a", &checks, 9.0);
+    assert!(assert_matches_reference(&metrics).contains("1700000009"));
+    metrics.forget("b", &|_| false);
+    let text = assert_matches_reference(&metrics);
+    assert!(!text.contains("monitor=\"b\""), "{text}");
+}
