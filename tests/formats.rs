@@ -146,7 +146,15 @@ async fn bad_formats_and_encodings_get_clear_errors() {
     assert!(bomb.len() < 20_000, "{}", bomb.len());
     let zstd_bomb = zstd::encode_all(&vec![b' '; 10_000_000][..], 3).unwrap();
     // (case, content type, encoding, body, status, code, message part)
-    type Case<'a> = (&'a str, &'a str, Option<&'a str>, Vec<u8>, u16, &'a str, &'a str);
+    type Case<'a> = (
+        &'a str,
+        &'a str,
+        Option<&'a str>,
+        Vec<u8>,
+        u16,
+        &'a str,
+        &'a str,
+    );
     let cases: Vec<Case> = vec![
         (
             "gzip bomb",
