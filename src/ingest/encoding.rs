@@ -5,6 +5,9 @@
 
 use std::io::Read;
 
+/// Largest zstd window accepted (2^24 = 16 MiB); frames needing more are refused as corrupt.
+const ZSTD_WINDOW_LOG_MAX: u32 = 24;
+
 /// A request body's `Content-Encoding`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Encoding {
@@ -57,8 +60,13 @@ impl Encoding {
             Self::Identity => Ok(body.to_vec()),
             Self::Gzip => bounded(flate2::read::MultiGzDecoder::new(body), "gzip", limit),
             Self::Zstd => {
-                let decoder =
+                let mut decoder =
                     zstd::stream::read::Decoder::new(body).map_err(|e| corrupt("zstd", &e))?;
+                // A frame may ask for a window of up to 2 GiB; 16 MiB covers every standard level
+                // (level 19 uses 8 MiB) and bounds the decoder's memory per request.
+                decoder
+                    .window_log_max(ZSTD_WINDOW_LOG_MAX)
+                    .map_err(|e| corrupt("zstd", &e))?;
                 bounded(decoder, "zstd", limit)
             }
         }
@@ -121,5 +129,18 @@ mod tests {
         ));
         assert_eq!(Encoding::from_header(Some("GZIP")), Ok(Encoding::Gzip));
         assert!(Encoding::from_header(Some("br")).is_err());
+    }
+
+    #[test]
+    fn zstd_frames_asking_for_a_huge_window_are_refused() {
+        let mut e = zstd::stream::write::Encoder::new(Vec::new(), 3).unwrap();
+        e.window_log(ZSTD_WINDOW_LOG_MAX + 2).unwrap();
+        e.include_contentsize(false).unwrap();
+        e.write_all(&[b'a'; 1000]).unwrap();
+        let frame = e.finish().unwrap();
+        assert!(matches!(
+            Encoding::Zstd.decode(&frame, 1 << 20),
+            Err(DecodeError::Corrupt { .. })
+        ));
     }
 }
