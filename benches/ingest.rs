@@ -4,6 +4,9 @@
 //! Body: 10 000 rows of the demo's shape (1 numeric feature, 15 categorical codes, a
 //! prediction, a probability and an id), about 2.3 MB of JSON.
 //!
+//! The same rows as NDJSON and as columnar JSON, and the cost of inflating a gzip or zstd
+//! body first, are measured in a second group, per row, in the same run.
+//!
 //! Run: `cargo bench --bench ingest`
 
 #![allow(missing_docs)] // criterion_group! generates an undocumented function.
@@ -11,6 +14,7 @@
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use driftscope::check::{ColumnCheck, Role};
 use driftscope::config::TestKind;
+use driftscope::ingest::encoding::Encoding;
 use driftscope::ingest::rows::Schema;
 use driftscope::reference::table::Cells;
 use serde_json::json;
@@ -71,8 +75,8 @@ fn schema() -> Schema {
     )
 }
 
-fn body() -> Vec<u8> {
-    let rows: Vec<serde_json::Value> = (0..ROWS)
+fn rows() -> Vec<serde_json::Value> {
+    (0..ROWS)
         .map(|i| {
             let mut row = json!({"id": i, "AGEP": (i % 90) as f64, "prediction": i % 2, "predicted_probability": (i % 100) as f64 / 100.0});
             for (j, name) in CODES.iter().enumerate() {
@@ -80,8 +84,30 @@ fn body() -> Vec<u8> {
             }
             row
         })
-        .collect();
-    serde_json::to_vec(&json!({ "rows": rows })).expect("serializable")
+        .collect()
+}
+
+fn body() -> Vec<u8> {
+    serde_json::to_vec(&json!({ "rows": rows() })).expect("serializable")
+}
+
+fn ndjson_body() -> Vec<u8> {
+    let mut text = Vec::new();
+    for row in rows() {
+        serde_json::to_writer(&mut text, &row).expect("serializable");
+        text.push(b'\n');
+    }
+    text
+}
+
+fn columnar_body() -> Vec<u8> {
+    let rows = rows();
+    let mut columns = serde_json::Map::new();
+    for name in rows[0].as_object().expect("object").keys() {
+        let values = rows.iter().map(|r| r[name].clone()).collect();
+        columns.insert(name.clone(), serde_json::Value::Array(values));
+    }
+    serde_json::to_vec(&json!({ "columns": columns })).expect("serializable")
 }
 
 fn bench_ingest(c: &mut Criterion) {
@@ -89,6 +115,7 @@ fn bench_ingest(c: &mut Criterion) {
     let body = body();
     let mut group = c.benchmark_group("parse_10k_row_body");
     group.throughput(Throughput::Bytes(body.len() as u64));
+    group.sample_size(30);
     group.bench_function("columns_direct", |b| {
         b.iter(|| schema.parse(&body).expect("valid body"))
     });
@@ -98,5 +125,46 @@ fn bench_ingest(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench_ingest);
+/// The same 10 000 rows in each format, per row; and gzip/zstd inflation of the row body.
+fn bench_formats(c: &mut Criterion) {
+    let schema = schema();
+    let (rows, ndjson, columnar) = (body(), ndjson_body(), columnar_body());
+    let limit = 64 << 20;
+    let gzip = {
+        use std::io::Write;
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        e.write_all(&rows).expect("in memory");
+        e.finish().expect("in memory")
+    };
+    let zstd = zstd::encode_all(&rows[..], 3).expect("in memory");
+    println!(
+        "body bytes: rows {}, ndjson {}, columnar {}, rows gzip {}, rows zstd {}",
+        rows.len(),
+        ndjson.len(),
+        columnar.len(),
+        gzip.len(),
+        zstd.len()
+    );
+    let mut group = c.benchmark_group("formats_10k_rows");
+    group.throughput(Throughput::Elements(ROWS as u64));
+    group.sample_size(30);
+    group.bench_function("rows_json", |b| {
+        b.iter(|| schema.parse(&rows).expect("valid body"))
+    });
+    group.bench_function("ndjson", |b| {
+        b.iter(|| schema.parse_ndjson(&ndjson).expect("valid body"))
+    });
+    group.bench_function("columnar_json", |b| {
+        b.iter(|| schema.parse(&columnar).expect("valid body"))
+    });
+    group.bench_function("gzip_inflate_rows_json", |b| {
+        b.iter(|| Encoding::Gzip.decode(&gzip, limit).expect("valid gzip"))
+    });
+    group.bench_function("zstd_inflate_rows_json", |b| {
+        b.iter(|| Encoding::Zstd.decode(&zstd, limit).expect("valid zstd"))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench_ingest, bench_formats);
 criterion_main!(benches);

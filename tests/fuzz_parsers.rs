@@ -1,5 +1,5 @@
 //! Property tests ("fuzzing") of everything that parses untrusted input: the row parser
-//! (`ingest::rows::Schema::parse`), the label parser (`ingest::labels::parse_body`) and the config loader
+//! (`ingest::rows::Schema::parse`, with rows or columns, and `Schema::parse_ndjson`), the label parser (`ingest::labels::parse_body`) and the config loader
 //! (`config::load` + `Settings::validate` + `service::build_service`).
 //!
 //! Each property runs a fixed number of generated cases (2 000, or `PROPTEST_CASES`) with
@@ -449,6 +449,11 @@ fn id_cell() -> impl Strategy<Value = IdCell> {
 
 /// A row as JSON text, fields in a shuffled order with an unknown field mixed in.
 fn row_text(num: &NumCell, cat: &CatCell, id: &IdCell, ts: f64, order: u8) -> String {
+    format!("{{{}}}", row_fields(num, cat, id, ts, order).join(","))
+}
+
+/// A row's fields as `"name":value` texts, in a shuffled order.
+fn row_fields(num: &NumCell, cat: &CatCell, id: &IdCell, ts: f64, order: u8) -> Vec<String> {
     let mut fields = Vec::new();
     match num {
         NumCell::Absent => {}
@@ -482,7 +487,7 @@ fn row_text(num: &NumCell, cat: &CatCell, id: &IdCell, ts: f64, order: u8) -> St
     fields.push("\"unknown\":{\"deep\":[1,2,\"x\"]}".to_owned());
     let k = usize::from(order) % fields.len();
     fields.rotate_left(k);
-    format!("{{{}}}", fields.join(","))
+    fields
 }
 
 type Row = (NumCell, CatCell, IdCell, u8);
@@ -527,15 +532,26 @@ fn rows_well_formed_batches_keep_their_counts() {
                 list
             };
             let parsed = s.parse(text.as_bytes());
+            let ndjson = s.parse_ndjson(texts.join("\n").as_bytes());
             if let Some(i) = drop_ts {
                 let e = parsed.expect_err("a row without its timestamp");
                 prop_assert_eq!(e.kind, BatchErrorKind::InvalidTimestamp);
                 let needle = format!("rows[{i}] has no timestamp");
                 prop_assert!(e.message.contains(&needle), "{}", e.message);
+                let e = ndjson.expect_err("a line without its timestamp");
+                let needle = format!("line {}: {needle}", i + 1);
+                prop_assert!(e.message.starts_with(&needle), "{}", e.message);
                 return Ok(());
             }
             let batch = parsed.map_err(|e| TestCaseError::fail(format!("{e:?}")))?;
             check_shape(&batch)?;
+            // The same rows as NDJSON and as columns give the same batch.
+            let ndjson = ndjson.map_err(|e| TestCaseError::fail(format!("NDJSON: {e:?}")))?;
+            prop_assert!(same_batch(&batch, &ndjson), "NDJSON: {:?}", ndjson);
+            let columns = s
+                .parse(as_columns(&rows, rows[0].3).as_bytes())
+                .map_err(|e| TestCaseError::fail(format!("columns: {e:?}")))?;
+            prop_assert!(same_batch(&batch, &columns), "columns: {:?}", columns);
             prop_assert_eq!(batch.rows, rows.len());
             let count = |f: &dyn Fn(&Row) -> bool| rows.iter().filter(|r| f(r)).count();
 
@@ -606,6 +622,177 @@ fn rows_well_formed_batches_keep_their_counts() {
             Ok(())
         },
     );
+}
+
+/// Equal batches, numbers compared bit for bit (NaN is missing).
+fn same_batch(a: &ParsedBatch, b: &ParsedBatch) -> bool {
+    let key = |batch: &ParsedBatch| {
+        let mut batch = batch.clone();
+        let mut bits = Vec::new();
+        for column in &mut batch.columns {
+            if let ColumnData::Numeric(values) = column {
+                bits.push(values.iter().map(|v| v.to_bits()).collect::<Vec<_>>());
+                values.clear();
+            }
+        }
+        (batch, bits)
+    };
+    key(a) == key(b)
+}
+
+/// Rows as `{"columns": {...}}`, the values' texts as in the rows (not re-printed, which could
+/// change a number's last bit): one array per field, `null` where a row lacks the field; the
+/// column order rotated by `order`.
+fn as_columns(rows: &[Row], order: u8) -> String {
+    let mut names = ["x", "c", "id", "ts", "unknown"];
+    let k = usize::from(order) % names.len();
+    names.rotate_left(k);
+    let mut columns: Vec<Vec<String>> = vec![Vec::new(); names.len()];
+    for (i, (n, c, id, o)) in rows.iter().enumerate() {
+        let fields = row_fields(n, c, id, 1_700_000_000.0 + i as f64, *o);
+        for (name, column) in names.iter().zip(&mut columns) {
+            let prefix = format!("\"{name}\":");
+            let value = fields.iter().find_map(|f| f.strip_prefix(&prefix));
+            column.push(value.unwrap_or("null").to_owned());
+        }
+    }
+    let fields: Vec<String> = names
+        .iter()
+        .zip(&columns)
+        .map(|(name, values)| format!("\"{name}\":[{}]", values.join(",")))
+        .collect();
+    format!("{{\"columns\":{{{}}}}}", fields.join(","))
+}
+
+/// NDJSON lines of any JSON (and blank lines): never a panic; with every line JSON, rows are
+/// counted exactly and the first non-object line is named.
+#[test]
+fn ndjson_arbitrary_lines() {
+    let plain = schema(false, true);
+    let timed = schema(true, true);
+    let line = prop_oneof![
+        6 => json_text(),
+        1 => Just(String::new()),
+        1 => Just(" \t\r".to_owned()),
+    ];
+    let lines = prop::collection::vec(line, 0..12);
+    fuzz("ndjson (arbitrary lines)", lines, |lines| {
+        let text = lines.join("\n");
+        for s in [&plain, &timed] {
+            match s.parse_ndjson(text.as_bytes()) {
+                Ok(batch) => check_shape(&batch)?,
+                Err(e) => check_error(&e)?,
+            }
+        }
+        let values: Vec<(usize, Result<Value, _>)> = lines
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| !l.as_bytes().trim_ascii().is_empty())
+            .map(|(i, l)| (i + 1, serde_json::from_str::<Value>(l)))
+            .collect();
+        if values.iter().any(|(_, v)| v.is_err()) {
+            return Ok(());
+        }
+        let parsed = plain.parse_ndjson(text.as_bytes());
+        match values
+            .iter()
+            .find(|(_, v)| !v.as_ref().unwrap().is_object())
+        {
+            Some((line, _)) => {
+                let e = parsed.expect_err("a line that is not an object");
+                prop_assert_eq!(e.kind, BatchErrorKind::RowNotObject);
+                let needle = format!("line {line}: ");
+                prop_assert!(e.message.starts_with(&needle), "{}", e.message);
+            }
+            None if values.is_empty() => {
+                prop_assert_eq!(parsed.map_err(|e| e.kind), Err(BatchErrorKind::EmptyBatch));
+            }
+            None => {
+                let batch = parsed.map_err(|e| TestCaseError::fail(format!("{e:?}")))?;
+                prop_assert_eq!(batch.rows, values.len());
+            }
+        }
+        Ok(())
+    });
+}
+
+#[test]
+fn ndjson_and_columns_arbitrary_bytes() {
+    let plain = schema(false, true);
+    let timed = schema(true, true);
+    let bytes = prop::collection::vec(any::<u8>(), 0..2048);
+    fuzz("ndjson and columns (arbitrary bytes)", bytes, |b| {
+        let mut columns = b"{\"columns\":".to_vec();
+        columns.extend_from_slice(&b);
+        for s in [&plain, &timed] {
+            for parsed in [s.parse_ndjson(&b), s.parse(&columns)] {
+                match parsed {
+                    Ok(batch) => check_shape(&batch)?,
+                    Err(e) => check_error(&e)?,
+                }
+            }
+        }
+        Ok(())
+    });
+}
+
+/// `{"columns": {...}}` with arrays of any JSON (sometimes not arrays): never a panic; with
+/// arrays only, the batch has their length when the known ones agree, else a 422 naming them.
+#[test]
+fn columns_arbitrary_arrays() {
+    let plain = schema(false, true);
+    let timed = schema(true, true);
+    let column = (
+        prop::sample::select(vec!["x", "c", "id", "ts", "other"]),
+        prop::collection::vec(json_text(), 0..6),
+        prop::bool::weighted(0.1),
+    );
+    let body = prop::collection::vec(column, 0..5);
+    fuzz("columns (arbitrary arrays)", body, |columns| {
+        let fields: Vec<String> = columns
+            .iter()
+            .map(|(name, values, raw)| {
+                let value = match (raw, values.first()) {
+                    (true, Some(v)) => v.clone(),
+                    _ => format!("[{}]", values.join(",")),
+                };
+                format!("\"{name}\":{value}")
+            })
+            .collect();
+        let text = format!("{{\"columns\":{{{}}}}}", fields.join(","));
+        for s in [&plain, &timed] {
+            match s.parse(text.as_bytes()) {
+                Ok(batch) => check_shape(&batch)?,
+                Err(e) => check_error(&e)?,
+            }
+        }
+        // The exact answer for the schema without timestamps, when serde_json reads every
+        // value, every column is an array and no known column repeats.
+        let known: Vec<(&str, usize)> = columns
+            .iter()
+            .filter(|(name, ..)| ["x", "c", "id"].contains(name))
+            .map(|(name, values, _)| (*name, values.len()))
+            .collect();
+        let repeated = (1..known.len()).any(|i| known[..i].iter().any(|k| k.0 == known[i].0));
+        let readable = serde_json::from_str::<Value>(&text).is_ok();
+        if repeated || !readable || columns.iter().any(|(_, v, raw)| *raw && !v.is_empty()) {
+            return Ok(());
+        }
+        let parsed = plain.parse(text.as_bytes());
+        match known.first() {
+            Some((_, n)) if known.iter().any(|k| k.1 != *n) => {
+                let e = parsed.expect_err("columns of different lengths");
+                prop_assert_eq!(e.kind, BatchErrorKind::InvalidBody);
+                prop_assert!(e.message.contains("every column must have the same length"));
+            }
+            Some((_, n)) if *n > 0 => {
+                let batch = parsed.map_err(|e| TestCaseError::fail(format!("{e:?}")))?;
+                prop_assert_eq!(batch.rows, *n);
+            }
+            _ => prop_assert_eq!(parsed.map_err(|e| e.kind), Err(BatchErrorKind::EmptyBatch)),
+        }
+        Ok(())
+    });
 }
 
 // ------------------------------------------------------------------------------ label parser

@@ -19,6 +19,7 @@ use super::AppState;
 use super::error::ApiError;
 use crate::check::report::unix_now;
 use crate::engine::monitor::{Monitor, Refused};
+use crate::ingest::encoding::{DecodeError, Encoding};
 use crate::ingest::idempotency;
 use crate::labelled::join::LabelOutcome;
 use crate::reference::profile::ReferenceProfile;
@@ -281,46 +282,78 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     }
 }
 
-/// Checks the content type and reads the body within `server.max_body_bytes`.
+/// Checks the content type (`application/json`, or also `application/x-ndjson` when
+/// `ndjson`), reads the body within `server.max_body_bytes` and decodes its
+/// `Content-Encoding` within the same limit. Returns the body and whether it is NDJSON.
 async fn read_json_body(
     state: &AppState,
     headers: &HeaderMap,
     body: Body,
-) -> Result<Bytes, ApiError> {
+    ndjson: bool,
+) -> Result<(Bytes, bool), ApiError> {
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
         .unwrap_or_default();
     let essence = content_type.split(';').next().unwrap_or("").trim();
-    if !essence.eq_ignore_ascii_case("application/json") {
+    let is_ndjson = ndjson && essence.eq_ignore_ascii_case("application/x-ndjson");
+    if !is_ndjson && !essence.eq_ignore_ascii_case("application/json") {
+        let accepted = if ndjson {
+            "application/json or application/x-ndjson"
+        } else {
+            "application/json"
+        };
         return Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "unsupported_media_type",
-            format!("Content-Type must be application/json, got {content_type:?}"),
+            format!("Content-Type must be {accepted}, got {content_type:?}"),
         ));
     }
+    let encoding = headers
+        .get(header::CONTENT_ENCODING)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+    let encoding = Encoding::from_header(encoding.as_deref()).map_err(decode_error)?;
     let limit = state.max_body_bytes;
-    let too_large = || {
-        ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
-            format!(
-                "request body exceeds server.max_body_bytes ({limit} bytes); send smaller batches"
-            ),
-        )
-    };
+    let too_large = || decode_error(DecodeError::TooLarge(limit));
     if body.size_hint().lower() > limit as u64 {
         return Err(too_large());
     }
-    match Limited::new(body, limit).collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => Err(too_large()),
-        Err(e) => Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "body_read_failed",
-            format!("could not read the request body: {e}"),
-        )),
+    let bytes = match Limited::new(body, limit).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => return Err(too_large()),
+        Err(e) => {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "body_read_failed",
+                format!("could not read the request body: {e}"),
+            ));
+        }
+    };
+    if encoding == Encoding::Identity {
+        return Ok((bytes, is_ndjson));
     }
+    let decoded = tokio::task::spawn_blocking(move || encoding.decode(&bytes, limit))
+        .await
+        .map_err(|e| ApiError::internal(&e))?
+        .map_err(decode_error)?;
+    Ok((Bytes::from(decoded), is_ndjson))
+}
+
+fn decode_error(e: DecodeError) -> ApiError {
+    let (status, code) = match e {
+        DecodeError::Unsupported(_) => {
+            (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
+        }
+        DecodeError::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+        DecodeError::Corrupt { .. } => (StatusCode::BAD_REQUEST, "body_read_failed"),
+    };
+    let message = match e {
+        DecodeError::TooLarge(limit) => format!(
+            "request body exceeds server.max_body_bytes ({limit} bytes, after decompression); send smaller batches"
+        ),
+        e => e.to_string(),
+    };
+    ApiError::new(status, code, message)
 }
 
 pub(super) async fn ingest_rows(
@@ -333,18 +366,20 @@ pub(super) async fn ingest_rows(
     find_monitor(&state, &name)?;
     let key = idempotency_key(&headers)?;
     let _permit = ingest_permit(&state)?;
-    let bytes = read_json_body(&state, &headers, body).await?;
+    let (bytes, ndjson) = read_json_body(&state, &headers, body, true).await?;
     // Parsing and appending are CPU work under the monitor's lock: keep them off the async
     // workers.
     let worker = state.clone();
     let target = name.clone();
     let ingested = tokio::task::spawn_blocking(move || {
         with_monitor(&worker, &target, |monitor| {
-            let batch = monitor
-                .model
-                .schema
-                .parse(&bytes)
-                .map_err(|e| ApiError::batch(&target, e))?;
+            let schema = &monitor.model.schema;
+            let batch = if ndjson {
+                schema.parse_ndjson(&bytes)
+            } else {
+                schema.parse(&bytes)
+            };
+            let batch = batch.map_err(|e| ApiError::batch(&target, e))?;
             Ok(monitor.ingest(batch, unix_now(), key.clone()))
         })
     })
@@ -385,7 +420,7 @@ pub(super) async fn ingest_labels(
         ));
     }
     let _permit = ingest_permit(&state)?;
-    let bytes = read_json_body(&state, &headers, body).await?;
+    let (bytes, _) = read_json_body(&state, &headers, body, false).await?;
     let max_items = monitor.model.limits.max_rows_per_request;
     let worker = state.clone();
     let target = name.clone();

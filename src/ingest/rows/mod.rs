@@ -1,15 +1,20 @@
 //! Parses an ingest request body straight into columns.
 //!
-//! The body is `{"rows": [{...}, ...]}` or a bare array of row objects. Instead of building a
+//! The body is `{"rows": [{...}, ...]}`, a bare array of row objects, columnar
+//! `{"columns": {"name": [...], ...}}` ([`Schema::parse`]) or NDJSON, one row object per line
+//! ([`Schema::parse_ndjson`]). Instead of building a
 //! `serde_json::Value` per row, a [`serde::de::DeserializeSeed`] walks the JSON once and writes
 //! each known field into its column: numbers into `f64` vectors, categories into reference codes
 //! (a hash lookup on the borrowed text, no allocation unless the category is new). Unknown fields
 //! are skipped. Per-value problems (text in a numeric column, objects as values) count as invalid
 //! and are stored as the invalid sentinels of [`crate::column`]; whole-request problems return a [`BatchError`] and nothing is kept.
 //!
-//! The seeds that walk the JSON live in `seeds.rs`; this file holds the schema and the columns
+//! The seeds that walk the JSON live in `body.rs` (the top level), `seeds.rs` (a row and its
+//! values) and `columnar.rs` (columnar JSON and NDJSON); this file holds the schema and the columns
 //! they fill.
 
+mod body;
+mod columnar;
 mod seeds;
 #[cfg(test)]
 mod tests;
@@ -22,7 +27,7 @@ use crate::column::{ColumnData, MISSING_CODE};
 use crate::config::IngestLimits;
 use crate::ingest::error::{BatchError, BatchErrorKind};
 use crate::reference::profile::ReferenceProfile;
-use seeds::BatchSeed;
+use body::BatchSeed;
 
 /// Which columns a monitor reads from a row, built once per monitor.
 #[derive(Debug, Clone)]
@@ -129,32 +134,17 @@ impl Schema {
         .deserialize(&mut de)
         .and_then(|()| de.end());
         if let Err(e) = result {
-            if let Some(failure) = builder.failure.take() {
-                return Err(failure);
-            }
-            let (kind, message) = match e.classify() {
-                serde_json::error::Category::Data => (BatchErrorKind::InvalidBody, e.to_string()),
-                _ => (
-                    BatchErrorKind::MalformedJson,
-                    format!("malformed JSON: {e}"),
-                ),
-            };
-            return Err(BatchError { kind, message });
+            return Err(builder.error(&e));
         }
-        if builder.rows == 0 {
-            return Err(BatchError {
-                kind: BatchErrorKind::EmptyBatch,
-                message: "the batch has no rows; send at least one row object".into(),
-            });
-        }
-        Ok(ParsedBatch {
-            rows: builder.rows,
-            columns: builder.columns,
-            extras: builder.extras,
-            timestamps: builder.timestamps,
-            ids: builder.ids,
-            invalid_ids: builder.invalid_ids,
-        })
+        builder.finish()
+    }
+
+    /// Parses an NDJSON body: one row object per line, blank lines ignored; errors name the
+    /// line (`line 12: ...`).
+    pub fn parse_ndjson(&self, body: &[u8]) -> Result<ParsedBatch, BatchError> {
+        let mut builder = Builder::new(self);
+        columnar::parse_ndjson(&mut builder, body)?;
+        builder.finish()
     }
 }
 
@@ -262,6 +252,38 @@ impl<'s> Builder<'s> {
              batches"
         );
         Err(self.fail(BatchErrorKind::TooManyRows, message))
+    }
+
+    /// The whole-request error for a failed parse: the recorded failure, else serde's error.
+    fn error(&mut self, e: &serde_json::Error) -> BatchError {
+        if let Some(failure) = self.failure.take() {
+            return failure;
+        }
+        let (kind, message) = match e.classify() {
+            serde_json::error::Category::Data => (BatchErrorKind::InvalidBody, e.to_string()),
+            _ => (
+                BatchErrorKind::MalformedJson,
+                format!("malformed JSON: {e}"),
+            ),
+        };
+        BatchError { kind, message }
+    }
+
+    fn finish(self) -> Result<ParsedBatch, BatchError> {
+        if self.rows == 0 {
+            return Err(BatchError {
+                kind: BatchErrorKind::EmptyBatch,
+                message: "the batch has no rows; send at least one row object".into(),
+            });
+        }
+        Ok(ParsedBatch {
+            rows: self.rows,
+            columns: self.columns,
+            extras: self.extras,
+            timestamps: self.timestamps,
+            ids: self.ids,
+            invalid_ids: self.invalid_ids,
+        })
     }
 
     fn fail<E: de::Error>(&mut self, kind: BatchErrorKind, message: String) -> E {

@@ -11,99 +11,8 @@ use crate::category;
 use crate::column::{ColumnData, INVALID_CODE, INVALID_NUMBER};
 use crate::ingest::error::BatchErrorKind;
 
-pub(super) struct BatchSeed<'b, 's> {
+pub(super) struct RowSeed<'b, 's> {
     pub(super) builder: &'b mut Builder<'s>,
-}
-
-impl<'de> DeserializeSeed<'de> for BatchSeed<'_, '_> {
-    type Value = ();
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
-        deserializer.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for BatchSeed<'_, '_> {
-    type Value = ();
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("an object {\"rows\": [...]} or an array of row objects")
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<(), A::Error> {
-        RowsSeed {
-            builder: self.builder,
-        }
-        .visit_seq(seq)
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let mut saw_rows = false;
-        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
-            if key == "rows" && !saw_rows {
-                saw_rows = true;
-                map.next_value_seed(RowsSeed {
-                    builder: &mut *self.builder,
-                })?;
-            } else {
-                let message = format!(
-                    "unexpected key {key:?} in the body; send {{\"rows\": [...]}} or a JSON array of rows"
-                );
-                return Err(self.builder.fail(BatchErrorKind::InvalidBody, message));
-            }
-        }
-        if !saw_rows {
-            let message = "the body has no \"rows\" key; send {\"rows\": [...]}".to_string();
-            return Err(self.builder.fail(BatchErrorKind::InvalidBody, message));
-        }
-        Ok(())
-    }
-}
-
-struct RowsSeed<'b, 's> {
-    builder: &'b mut Builder<'s>,
-}
-
-impl<'de> DeserializeSeed<'de> for RowsSeed<'_, '_> {
-    type Value = ();
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
-        deserializer.deserialize_seq(self)
-    }
-}
-
-impl<'de> Visitor<'de> for RowsSeed<'_, '_> {
-    type Value = ();
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("\"rows\" to be an array of row objects")
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        loop {
-            self.builder.begin_row();
-            if seq
-                .next_element_seed(RowSeed {
-                    builder: &mut *self.builder,
-                })?
-                .is_none()
-            {
-                // The row opened for an element that was not there.
-                self.builder.rows -= 1;
-                for column in &mut self.builder.columns {
-                    match column {
-                        ColumnData::Numeric(values) => values.truncate(self.builder.rows),
-                        ColumnData::Categorical(codes) => codes.truncate(self.builder.rows),
-                    }
-                }
-                if let Some(t) = &mut self.builder.timestamps {
-                    t.truncate(self.builder.rows);
-                }
-                if let Some(ids) = &mut self.builder.ids {
-                    ids.truncate(self.builder.rows);
-                }
-                return Ok(());
-            }
-            self.builder.check_row_limit()?;
-        }
-    }
-}
-
-struct RowSeed<'b, 's> {
-    builder: &'b mut Builder<'s>,
 }
 
 impl<'de> DeserializeSeed<'de> for RowSeed<'_, '_> {
@@ -162,17 +71,7 @@ impl<'de> Visitor<'de> for RowSeed<'_, '_> {
                     builder: &mut *self.builder,
                     row,
                 })?,
-                Some(Slot::Id) => {
-                    let value: serde_json::Value = map.next_value()?;
-                    let max = self.builder.schema.limits.max_id_bytes;
-                    let id = crate::ingest::labels::id_text(&value).filter(|id| id.len() <= max);
-                    if id.is_none() && !value.is_null() {
-                        self.builder.invalid_ids += 1;
-                    }
-                    if let Some(ids) = &mut self.builder.ids {
-                        ids[row] = id;
-                    }
-                }
+                Some(Slot::Id) => set_id(self.builder, row, &map.next_value()?),
                 None => {
                     map.next_value::<IgnoredAny>()?;
                 }
@@ -188,6 +87,18 @@ impl<'de> Visitor<'de> for RowSeed<'_, '_> {
             return Err(self.builder.fail(BatchErrorKind::InvalidTimestamp, message));
         }
         Ok(())
+    }
+}
+
+/// Stores a row's id (its canonical text), counting ids of the wrong type or too long.
+pub(super) fn set_id(builder: &mut Builder<'_>, row: usize, value: &serde_json::Value) {
+    let max = builder.schema.limits.max_id_bytes;
+    let id = crate::ingest::labels::id_text(value).filter(|id| id.len() <= max);
+    if id.is_none() && !value.is_null() {
+        builder.invalid_ids += 1;
+    }
+    if let Some(ids) = &mut builder.ids {
+        ids[row] = id;
     }
 }
 
@@ -214,10 +125,10 @@ impl<'de> Visitor<'de> for KeySeed<'_> {
 }
 
 /// Writes one field's value into its column.
-struct CellSeed<'b, 's> {
-    builder: &'b mut Builder<'s>,
-    column: usize,
-    row: usize,
+pub(super) struct CellSeed<'b, 's> {
+    pub(super) builder: &'b mut Builder<'s>,
+    pub(super) column: usize,
+    pub(super) row: usize,
 }
 
 impl<'de> DeserializeSeed<'de> for CellSeed<'_, '_> {
@@ -346,9 +257,9 @@ impl<'de> Visitor<'de> for CellSeed<'_, '_> {
 }
 
 /// Reads a row's event time: unix seconds, or RFC 3339 text.
-struct TimeSeed<'b, 's> {
-    builder: &'b mut Builder<'s>,
-    row: usize,
+pub(super) struct TimeSeed<'b, 's> {
+    pub(super) builder: &'b mut Builder<'s>,
+    pub(super) row: usize,
 }
 
 impl<'de> DeserializeSeed<'de> for TimeSeed<'_, '_> {
