@@ -14,6 +14,9 @@
 
 #![allow(missing_docs)] // criterion_group! generates an undocumented function.
 
+mod common;
+
+use common::Rng;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use driftscope::check::{ColumnCheck, Role};
 use driftscope::column::ColumnData;
@@ -26,23 +29,6 @@ const ROWS: usize = 100_000;
 const NUMERIC: usize = 15;
 const CATEGORICAL: usize = 5;
 const CATEGORIES: f64 = 12.0;
-
-/// xorshift64*: reproducible data without a dependency.
-struct Rng(u64);
-
-impl Rng {
-    fn uniform(&mut self) -> f64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        (self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 / (1u64 << 53) as f64
-    }
-
-    fn normal(&mut self, shift: f64) -> f64 {
-        let (u1, u2) = (self.uniform().max(1e-300), self.uniform());
-        shift + (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
-    }
-}
 
 /// The raw reference columns: 15 standard normal, 5 with 12 categories.
 fn reference(rng: &mut Rng) -> Vec<Cells> {

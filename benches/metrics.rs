@@ -14,6 +14,9 @@
 
 #![allow(missing_docs)] // criterion_group! generates an undocumented function.
 
+mod common;
+
+use common::Rng;
 use criterion::{Criterion, criterion_group, criterion_main};
 use driftscope::check::{ColumnCheck, Role};
 use driftscope::column::ColumnData;
@@ -28,23 +31,6 @@ const NUMERIC: usize = 40;
 const CATEGORICAL: usize = 10;
 const REFERENCE_ROWS: usize = 2_000;
 const WINDOW_ROWS: usize = 1_000;
-
-/// xorshift64*: reproducible data without a dependency.
-struct Rng(u64);
-
-impl Rng {
-    fn uniform(&mut self) -> f64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        (self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 / (1u64 << 53) as f64
-    }
-
-    fn normal(&mut self, shift: f64) -> f64 {
-        let (u1, u2) = (self.uniform().max(1e-300), self.uniform());
-        shift + (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
-    }
-}
 
 fn feature_names() -> Vec<String> {
     (0..NUMERIC + CATEGORICAL)

@@ -59,6 +59,13 @@ impl Process {
         Some((status, value))
     }
 
+    /// Posts a rows body to monitor `m`; the status code.
+    fn post_rows(&self, body: &str) -> u16 {
+        self.send("POST", "/v1/monitors/m/rows", "", body)
+            .expect("server answers")
+            .0
+    }
+
     fn get(&self, path: &str) -> Value {
         self.send("GET", path, "", "").expect("server answers").1
     }
@@ -226,10 +233,7 @@ fn a_graceful_restart_resumes_open_windows_and_reload_keeps_state() {
     let mut process = Process::start(&config, &state);
     let rows = timed_rows(3, 300);
     let body = json!({ "rows": rows }).to_string();
-    let (status, _) = process
-        .send("POST", "/v1/monitors/m/rows", "", &body)
-        .unwrap();
-    assert_eq!(status, 200);
+    assert_eq!(process.post_rows(&body), 200);
     process.signal("TERM");
     process.wait();
     let process = Process::start(&config, &state);
@@ -318,13 +322,7 @@ fn torn_logs_changed_references_and_changed_windows_restart_only_what_they_must(
 
     // A torn write at the end of the log (the process died mid-frame) is cut at start-up.
     let process = Process::start(&config, &state);
-    assert_eq!(
-        process
-            .send("POST", "/v1/monitors/m/rows", "", &body)
-            .unwrap()
-            .0,
-        200
-    );
+    assert_eq!(process.post_rows(&body), 200);
     drop(process); // SIGKILL
     let segment = std::fs::read_dir(&monitor_dir)
         .unwrap()
@@ -360,13 +358,7 @@ fn torn_logs_changed_references_and_changed_windows_restart_only_what_they_must(
     let results = process.get("/v1/monitors/m");
     assert_eq!(results["buffered_rows"], 0, "{results}");
     assert_eq!(results["labelled"]["pending_predictions"], 200);
-    assert_eq!(
-        process
-            .send("POST", "/v1/monitors/m/rows", "", &body)
-            .unwrap()
-            .0,
-        200
-    );
+    assert_eq!(process.post_rows(&body), 200);
 
     // New reference content: what was coded against the old file restarts at the next
     // start, the fingerprint changes, and the log says why.
@@ -403,13 +395,7 @@ fn events_logged_under_an_older_config_replay_into_the_new_one() {
     let process = Process::start(&config, &state);
     let rows = timed_rows(4, 200);
     let body = json!({ "rows": rows }).to_string();
-    assert_eq!(
-        process
-            .send("POST", "/v1/monitors/m/rows", "", &body)
-            .unwrap()
-            .0,
-        200
-    );
+    assert_eq!(process.post_rows(&body), 200);
     drop(process); // SIGKILL: the rows are only in the log.
     // While the service is down, feature y is dropped from the config.
     let text = std::fs::read_to_string(&config).unwrap();

@@ -152,6 +152,19 @@ impl CellSeed<'_, '_> {
         }
     }
 
+    /// A JSON integer: its value in a numeric column, its exact decimal text as a category
+    /// (written from the integer itself, so values beyond 2^53 keep every digit).
+    fn set_integer(self, value: f64, exact: impl std::fmt::Display) {
+        if self.is_numeric() {
+            self.set_number(value);
+        } else {
+            self.set_number_category(|t| {
+                t.clear();
+                let _ = write!(t, "{exact}");
+            });
+        }
+    }
+
     /// Codes a number given to a categorical column by its canonical text (`21.0` → `"21"`).
     fn set_number_category(self, write_text: impl FnOnce(&mut String)) {
         let mut text = std::mem::take(&mut self.builder.text);
@@ -204,25 +217,11 @@ impl<'de> Visitor<'de> for CellSeed<'_, '_> {
         Ok(())
     }
     fn visit_i64<E: de::Error>(self, v: i64) -> Result<(), E> {
-        if self.is_numeric() {
-            self.set_number(v as f64);
-        } else {
-            self.set_number_category(|t| {
-                t.clear();
-                let _ = write!(t, "{v}");
-            });
-        }
+        self.set_integer(v as f64, v);
         Ok(())
     }
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<(), E> {
-        if self.is_numeric() {
-            self.set_number(v as f64);
-        } else {
-            self.set_number_category(|t| {
-                t.clear();
-                let _ = write!(t, "{v}");
-            });
-        }
+        self.set_integer(v as f64, v);
         Ok(())
     }
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<(), E> {
