@@ -5,6 +5,7 @@
 pub mod binning;
 pub mod chisquare;
 pub mod effect;
+pub mod finebins;
 pub mod jensenshannon;
 pub mod ks;
 pub mod multipletests;

@@ -50,6 +50,7 @@
 //! Files: `exact.rs` holds the two-sample lattice computations, `kolmogorov.rs` the
 //! one-sample distribution and its regions, `smirnov.rs` the one-sided tail they share.
 
+pub mod binned;
 mod exact;
 mod kolmogorov;
 mod smirnov;
