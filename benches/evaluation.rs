@@ -89,6 +89,7 @@ fn window(rng: &mut Rng) -> ClosedWindow {
         end: 1.0,
         rows: ROWS,
         columns,
+        binned: None,
     }
 }
 

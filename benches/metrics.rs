@@ -90,6 +90,7 @@ fn window(rng: &mut Rng, shift: f64) -> ClosedWindow {
         end: 1.0,
         rows: WINDOW_ROWS,
         columns,
+        binned: None,
     }
 }
 

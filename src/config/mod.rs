@@ -27,7 +27,7 @@ pub use server::{AuthSpec, Fsync, IngestLimits, Scope, ServerSettings, TokenSpec
 pub use validate::RESERVED_ALERT_LABELS;
 pub use window::{
     DEFAULT_MAX_FUTURE_SKEW, DEFAULT_MAX_ROWS, MAX_STEPS_PER_WINDOW, MAX_WINDOW_ROWS, StepSpec,
-    Window, WindowSpec,
+    Summary, Window, WindowSpec,
 };
 
 use std::fmt;

@@ -6,6 +6,7 @@ use serde::Deserialize;
 
 use super::Problem;
 use super::duration::{de_optional_duration, parse_duration};
+pub use crate::stats::finebins::DEFAULT_FINE_BINS;
 
 /// Window definition as written in the file.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -34,7 +35,32 @@ pub struct WindowSpec {
     /// Event time: a time window stays open this long after its end for late rows. Default 0.
     #[serde(default, deserialize_with = "de_optional_duration")]
     pub allowed_lateness: Option<Duration>,
+    /// `exact` keeps a window's rows; `binned` (time windows) counts them over fine bins
+    /// anchored on the reference, so memory does not grow with rows (see `window::panes`).
+    #[serde(default)]
+    pub summary: Summary,
+    /// Binned windows: fine bins per numeric column. Default [`DEFAULT_FINE_BINS`].
+    #[serde(default)]
+    pub fine_bins: Option<usize>,
 }
+
+/// What a window keeps of its rows.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Summary {
+    /// The rows themselves: every test is exact; memory grows with rows (up to `max_rows`).
+    #[default]
+    Exact,
+    /// Counts per pane of one step over reference-anchored bins: memory independent of rows.
+    Binned,
+}
+
+/// Panes a binned window may have (`duration / step`): each holds `fine_bins` counters per
+/// numeric column.
+pub const MAX_PANES_PER_WINDOW: u64 = 2016;
+
+/// Range of `fine_bins`.
+pub const FINE_BINS_RANGE: std::ops::RangeInclusive<usize> = 16..=65_536;
 
 fn default_min_rows() -> usize {
     1
@@ -65,6 +91,11 @@ impl WindowSpec {
         self.max_future_skew
             .unwrap_or(DEFAULT_MAX_FUTURE_SKEW)
             .as_secs_f64()
+    }
+
+    /// Fine bins per numeric column of a binned window.
+    pub fn fine_bins(&self) -> usize {
+        self.fine_bins.unwrap_or(DEFAULT_FINE_BINS)
     }
 
     /// Seconds a time window waits past its end for late rows.
@@ -180,12 +211,24 @@ impl WindowSpec {
                     )),
                     Some(StepSpec::Duration(s)) => {
                         let step = parse_duration(s)?;
+                        let binned = self.summary == Summary::Binned;
                         if step > length {
                             Err(format!("`step` ({s}) must not exceed `duration`"))
-                        } else if steps_per(length, step) > MAX_STEPS_PER_WINDOW {
+                        } else if binned && length.as_nanos() % step.as_nanos() != 0 {
+                            Err(format!(
+                                "a binned window is made of panes of one `step`, so `duration` \
+                                 must be a whole number of steps ({s})"
+                            ))
+                        } else if binned && steps_per(length, step) > MAX_PANES_PER_WINDOW {
+                            Err(format!(
+                                "a binned window holds at most {MAX_PANES_PER_WINDOW} panes \
+                                 (`duration / step`); use a longer step"
+                            ))
+                        } else if !binned && steps_per(length, step) > MAX_STEPS_PER_WINDOW {
                             Err(format!(
                                 "`step` ({s}) re-tests the window more than \
-                                 {MAX_STEPS_PER_WINDOW} times per `duration`; use a longer step"
+                                 {MAX_STEPS_PER_WINDOW} times per `duration`; use a longer step, \
+                                 or `summary: binned`, whose steps cost the same for any length"
                             ))
                         } else if step == length {
                             Ok(Window::TimeTumbling { length })
@@ -212,8 +255,50 @@ impl WindowSpec {
         if self.min_rows == 0 {
             problem("min_rows", "must be >= 1".into());
         }
+        if self.summary == Summary::Binned {
+            if matches!(
+                window,
+                Window::CountTumbling { .. } | Window::CountSliding { .. }
+            ) {
+                problem(
+                    "summary",
+                    "binned windows are time windows (`duration`); a count window holds at \
+                     most `rows` rows exactly"
+                        .into(),
+                );
+            }
+            if self.max_rows.is_some() {
+                problem(
+                    "max_rows",
+                    "caps the rows an exact window keeps; a binned window keeps counts, not \
+                     rows, so remove it"
+                        .into(),
+                );
+            }
+            if !FINE_BINS_RANGE.contains(&self.fine_bins()) {
+                problem(
+                    "fine_bins",
+                    format!(
+                        "must be between {} and {}, got {}",
+                        FINE_BINS_RANGE.start(),
+                        FINE_BINS_RANGE.end(),
+                        self.fine_bins()
+                    ),
+                );
+            }
+        } else if self.fine_bins.is_some() {
+            problem(
+                "fine_bins",
+                "applies to `summary: binned` windows only".into(),
+            );
+        }
         let capacity = match window {
             Window::CountTumbling { size } | Window::CountSliding { size, .. } => size,
+            Window::TimeTumbling { .. } | Window::TimeSliding { .. }
+                if self.summary == Summary::Binned =>
+            {
+                usize::MAX
+            }
             Window::TimeTumbling { .. } | Window::TimeSliding { .. } => self.max_rows(),
         };
         if self.min_rows > capacity {
@@ -277,6 +362,8 @@ mod tests {
             max_rows: None,
             max_future_skew: None,
             allowed_lateness: None,
+            summary: Summary::Exact,
+            fine_bins: None,
         };
         assert_eq!(
             spec(Some(10), None, None).resolve(),

@@ -10,6 +10,8 @@ use crate::config::{IngestLimits, MonitorSpec, Window};
 use crate::ingest::rows::Schema;
 use crate::labelled::LabelledModel;
 use crate::reference::profile::ReferenceProfile;
+use crate::stats::finebins::FineBins;
+use crate::window::panes::ColumnBins;
 
 /// Where the prediction-related columns sit among the monitor's checks.
 #[derive(Debug, Clone, Copy, Default)]
@@ -109,6 +111,25 @@ impl MonitorModel {
             .iter()
             .filter(|c| c.role != Role::Target)
             .map(empty_column)
+            .collect()
+    }
+
+    /// How a binned feature window counts each column (`window.summary: binned`): numeric
+    /// columns over fine bins anchored on their reference, categorical ones per code.
+    pub fn feature_bins(&self) -> Vec<ColumnBins> {
+        let fine_bins = self.spec.window.fine_bins();
+        self.checks
+            .iter()
+            .filter(|c| c.role != Role::Target)
+            .map(|check| match &*check.reference {
+                ReferenceProfile::Numeric(profile) => ColumnBins::Numeric {
+                    fine: Arc::new(FineBins::from_sorted(&profile.sorted, fine_bins)),
+                    coarse_edges: profile.edges.clone(),
+                    min: profile.sorted.first().copied().unwrap_or(f64::NEG_INFINITY),
+                    max: profile.sorted.last().copied().unwrap_or(f64::INFINITY),
+                },
+                ReferenceProfile::Categorical(_) => ColumnBins::Categorical,
+            })
             .collect()
     }
 

@@ -12,6 +12,7 @@ use serde_json::Value;
 
 use crate::category;
 use crate::column::ColumnData;
+use crate::config::Summary;
 use crate::engine::model::MonitorModel;
 use crate::ingest::idempotency::{Dropped, IdempotencyCache, IngestAck};
 use crate::ingest::labels;
@@ -133,12 +134,19 @@ impl MonitorState {
             fingerprint: model.fingerprint.clone(),
             columns: model.columns.clone(),
             clock: f64::NEG_INFINITY,
-            windows: WindowEngine::new(
-                model.window,
-                spec.window.max_rows(),
-                spec.window.allowed_lateness(),
-                &model.feature_template(),
-            ),
+            windows: match spec.window.summary {
+                Summary::Exact => WindowEngine::new(
+                    model.window,
+                    spec.window.max_rows(),
+                    spec.window.allowed_lateness(),
+                    &model.feature_template(),
+                ),
+                Summary::Binned => WindowEngine::binned(
+                    model.window,
+                    spec.window.allowed_lateness(),
+                    model.feature_bins(),
+                ),
+            },
             // Labelled rows are timed by arrival, so they are never late.
             labelled: model.labelled_template().map(|template| {
                 WindowEngine::new(model.window, spec.window.max_rows(), 0.0, &template)

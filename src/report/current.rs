@@ -180,6 +180,7 @@ pub fn window(
         end: now,
         rows: table.rows(),
         columns,
+        binned: None,
     };
     Ok((checks, window, notes))
 }

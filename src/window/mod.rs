@@ -22,9 +22,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::column::ColumnData;
 use crate::config::Window;
+use panes::{BinnedColumn, ColumnBins, Panes};
 
+pub mod panes;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_binned;
 
 /// A window ready to evaluate.
 #[derive(Debug, Clone, PartialEq)]
@@ -39,8 +43,10 @@ pub struct ClosedWindow {
     pub end: f64,
     /// Rows in the window.
     pub rows: usize,
-    /// The window's values, one entry per monitored column.
+    /// The window's values, one entry per monitored column (empty for binned windows).
     pub columns: Vec<ColumnData>,
+    /// A binned window's counts, one entry per monitored column (`window.summary: binned`).
+    pub binned: Option<Vec<BinnedColumn>>,
 }
 
 /// What pushing rows did besides closing windows.
@@ -79,6 +85,10 @@ pub struct WindowEngine {
     next_end: Option<i64>,
     /// Latest row time seen (event time) or clock reading (arrival time).
     watermark: f64,
+    /// Binned time windows count rows into panes instead of keeping them (`columns` and
+    /// `times` stay empty).
+    #[serde(default)]
+    panes: Option<Panes>,
 }
 
 impl WindowEngine {
@@ -103,12 +113,31 @@ impl WindowEngine {
             evaluated_once: false,
             next_end: None,
             watermark: f64::NEG_INFINITY,
+            panes: None,
         }
     }
 
-    /// Rows currently buffered.
+    /// An empty binned time window (`window.summary: binned`): rows are counted into panes of
+    /// one step as `bins` say, so memory does not grow with rows (see [`panes`]).
+    pub fn binned(window: Window, lateness: f64, bins: Vec<ColumnBins>) -> Self {
+        let mut engine = Self::new(window, usize::MAX, lateness, &[]);
+        let (length, step) = engine.length_and_step();
+        let per_window = (length / step).round() as i64;
+        engine.panes = Some(Panes::new(bins, per_window));
+        engine
+    }
+
+    /// Rows currently buffered (counted, for binned windows).
     pub fn buffered_rows(&self) -> usize {
-        self.times.len()
+        match &self.panes {
+            Some(panes) => panes.rows() as usize,
+            None => self.times.len(),
+        }
+    }
+
+    /// Bytes of pane counters a binned window holds (0 for windows that keep rows).
+    pub fn counter_bytes(&self) -> usize {
+        self.panes.as_ref().map_or(0, Panes::counter_bytes)
     }
 
     /// Carries this engine's rows over to a new config when the window definition and the
@@ -122,10 +151,19 @@ impl WindowEngine {
                     .get(old)
                     .is_some_and(|b| std::mem::discriminant(b) == std::mem::discriminant(new))
             });
-        if self.window != fresh.window || !same_types {
+        let same_panes = match (&self.panes, &fresh.panes) {
+            (None, None) => true,
+            // Counts continue only over the same bins, columns in the same order.
+            (Some(old), Some(new)) => {
+                old.bins() == new.bins() && keep.iter().enumerate().all(|(i, &k)| i == k)
+            }
+            _ => false,
+        };
+        if self.window != fresh.window || !same_types || !same_panes {
             fresh.next_seq = self.next_seq;
             return (fresh, false);
         }
+        fresh.panes = self.panes;
         let mut columns: Vec<Option<Buffer>> = self.columns.into_iter().map(Some).collect();
         fresh.columns = keep
             .iter()
@@ -229,10 +267,28 @@ impl WindowEngine {
                 break;
             }
             let start = end - length;
+            let next = k.saturating_add(1);
+            if let Some(panes) = &mut self.panes {
+                let first = k.saturating_sub(panes.per_window());
+                if panes.any_in(first, k) {
+                    let (rows, columns) = panes.window(k);
+                    closed.push(ClosedWindow {
+                        seq: self.next_seq,
+                        start,
+                        end,
+                        rows: rows as usize,
+                        columns: Vec::new(),
+                        binned: Some(columns),
+                    });
+                    self.next_seq += 1;
+                }
+                panes.forget_before(next.saturating_sub(panes.per_window()));
+                self.next_end = (!panes.is_empty() && next > k).then_some(next);
+                continue;
+            }
             if self.times.iter().any(|&x| x >= start && x < end) {
                 closed.push(self.copy_range(start, end, start, end));
             }
-            let next = k.saturating_add(1);
             self.forget_before(end_time(next, step) - length);
             // With nothing buffered, the next end is set by the next row's time, so a long
             // quiet gap (or a jump of the clock) costs nothing.
@@ -265,7 +321,13 @@ impl WindowEngine {
         t: f64,
         out: &mut PushOutcome,
     ) {
-        if self.times.len() >= self.max_rows {
+        let (_, step) = self.length_and_step();
+        if let Some(panes) = &mut self.panes {
+            // `as` saturates; rows that far out were dropped as future or late before.
+            if !panes.add(columns, row, (t / step).floor() as i64) {
+                out.over_capacity += 1;
+            }
+        } else if self.times.len() >= self.max_rows {
             out.over_capacity += 1;
         } else {
             self.append(columns, row, t);
@@ -329,6 +391,7 @@ impl WindowEngine {
             end,
             rows,
             columns,
+            binned: None,
         }
     }
 
@@ -356,6 +419,7 @@ impl WindowEngine {
             end,
             rows,
             columns,
+            binned: None,
         }
     }
 }

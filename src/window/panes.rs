@@ -1,0 +1,300 @@
+//! Binned time windows (`window.summary: binned`): rows are counted, not kept.
+//!
+//! Time is cut into panes of one `step` (pane `p` holds rows with time in
+//! `[p·step, (p+1)·step)`); the window ending at `k·step` is panes `k − n … k − 1`, with
+//! `n = length / step`. A pane holds, per column, counts over the reference-anchored fine bins
+//! ([`FineBins`]) and the coarse PSI / Jensen–Shannon bins for numeric columns, or counts per
+//! category code. A running total over every held pane makes a step cost O(bins): the window is
+//! the total minus the few panes after its end (rows already early for the next window), and
+//! a pane leaving the window is subtracted from the total. Memory is
+//! `(n + 1 + lateness/step) × bins × 4` bytes per numeric column, whatever the rows per second.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::column::{ColumnData, INVALID_CODE, INVALID_NUMBER, MISSING_CODE};
+use crate::stats::binning;
+use crate::stats::finebins::FineBins;
+
+/// How a binned window counts one column; fixed when the window is made, from the reference.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum ColumnBins {
+    /// Numeric: fine bins, coarse bins and the reference's range.
+    Numeric {
+        /// Fine bins (KS, charts, chi-square over values).
+        fine: Arc<FineBins>,
+        /// Inner edges of the reference-quantile bins of PSI / Jensen–Shannon.
+        coarse_edges: Vec<f64>,
+        /// Smallest reference value.
+        min: f64,
+        /// Largest reference value.
+        max: f64,
+    },
+    /// Categorical: counts per code.
+    Categorical,
+}
+
+/// One column of a closed binned window.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BinnedColumn {
+    /// Numeric: the fine bins `counts` are over (the evaluation counts the reference in them).
+    pub fine: Option<Arc<FineBins>>,
+    /// Numeric: counts per fine bin; categorical: counts per category code.
+    pub counts: Vec<u64>,
+    /// Numeric: counts per coarse bin.
+    pub coarse: Vec<u64>,
+    /// Missing values.
+    pub missing: u64,
+    /// Values of the wrong type.
+    pub invalid: u64,
+    /// Numeric values outside the reference's range.
+    pub out_of_range: u64,
+}
+
+/// Per-column counts of a pane (u32: a pane is one step of one monitor) or of all held
+/// panes (u64).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+struct Counts<T> {
+    counts: Vec<T>,
+    coarse: Vec<T>,
+    missing: T,
+    invalid: T,
+    out_of_range: T,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Pane {
+    index: i64,
+    rows: u32,
+    columns: Vec<Counts<u32>>,
+}
+
+/// The panes of a binned time window and their running total: plain data, in snapshots.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Panes {
+    bins: Vec<ColumnBins>,
+    /// Panes per window (`length / step`).
+    per_window: i64,
+    /// Held panes, ascending by index.
+    panes: VecDeque<Pane>,
+    total: Vec<Counts<u64>>,
+    total_rows: u64,
+}
+
+impl Panes {
+    /// No panes yet, for columns counted as `bins` say, `per_window` panes per window.
+    pub fn new(bins: Vec<ColumnBins>, per_window: i64) -> Self {
+        let total = bins.iter().map(empty).collect();
+        Self {
+            bins,
+            per_window: per_window.max(1),
+            panes: VecDeque::new(),
+            total,
+            total_rows: 0,
+        }
+    }
+
+    /// How columns are counted (a reload compares them: other bins cannot continue counts).
+    pub fn bins(&self) -> &[ColumnBins] {
+        &self.bins
+    }
+
+    /// Rows counted in the held panes.
+    pub fn rows(&self) -> u64 {
+        self.total_rows
+    }
+
+    /// Bytes of counters held (for the memory bound in the README and its test).
+    pub fn counter_bytes(&self) -> usize {
+        let per = |c: &Counts<u32>| (c.counts.len() + c.coarse.len() + 3) * 4;
+        let held: usize = self.panes.iter().flat_map(|p| &p.columns).map(per).sum();
+        let total: usize = self
+            .total
+            .iter()
+            .map(|c| (c.counts.len() + c.coarse.len() + 3) * 8)
+            .sum();
+        held + total
+    }
+
+    /// Counts row `row` of `columns` into pane `index`. False when a counter of the pane is
+    /// full (the row is then not counted anywhere, and the caller counts it as dropped).
+    pub fn add(&mut self, columns: &[ColumnData], row: usize, index: i64) -> bool {
+        let at = self.panes.partition_point(|p| p.index < index);
+        if self.panes.get(at).is_none_or(|p| p.index != index) {
+            let columns = self.bins.iter().map(empty).collect();
+            self.panes.insert(
+                at,
+                Pane {
+                    index,
+                    rows: 0,
+                    columns,
+                },
+            );
+        }
+        let pane = &mut self.panes[at];
+        if pane.rows == u32::MAX {
+            return false;
+        }
+        pane.rows += 1;
+        self.total_rows += 1;
+        for ((bins, data), (counts, total)) in self
+            .bins
+            .iter()
+            .zip(columns)
+            .zip(pane.columns.iter_mut().zip(&mut self.total))
+        {
+            count(bins, data, row, counts, total);
+        }
+        true
+    }
+
+    /// Whether a pane in `from..to` holds a row.
+    pub fn any_in(&self, from: i64, to: i64) -> bool {
+        self.panes
+            .iter()
+            .any(|p| p.index >= from && p.index < to && p.rows > 0)
+    }
+
+    /// The window of panes `end − per_window … end − 1`: the total minus the panes at or after
+    /// `end` (every pane before the window was forgotten already). Returns its rows and columns.
+    pub fn window(&self, end: i64) -> (u64, Vec<BinnedColumn>) {
+        let mut rows = self.total_rows;
+        let mut columns: Vec<BinnedColumn> = self
+            .total
+            .iter()
+            .zip(&self.bins)
+            .map(|(t, bins)| BinnedColumn {
+                fine: match bins {
+                    ColumnBins::Numeric { fine, .. } => Some(Arc::clone(fine)),
+                    ColumnBins::Categorical => None,
+                },
+                counts: t.counts.clone(),
+                coarse: t.coarse.clone(),
+                missing: t.missing,
+                invalid: t.invalid,
+                out_of_range: t.out_of_range,
+            })
+            .collect();
+        for pane in self.panes.iter().rev().take_while(|p| p.index >= end) {
+            rows -= u64::from(pane.rows);
+            for (column, counts) in columns.iter_mut().zip(&pane.columns) {
+                subtract(&mut column.counts, &counts.counts);
+                subtract(&mut column.coarse, &counts.coarse);
+                column.missing -= u64::from(counts.missing);
+                column.invalid -= u64::from(counts.invalid);
+                column.out_of_range -= u64::from(counts.out_of_range);
+            }
+        }
+        (rows, columns)
+    }
+
+    /// Forgets panes before `first`, taking them out of the total.
+    pub fn forget_before(&mut self, first: i64) {
+        while self.panes.front().is_some_and(|p| p.index < first) {
+            let pane = self.panes.pop_front().expect("checked");
+            self.total_rows -= u64::from(pane.rows);
+            for (total, counts) in self.total.iter_mut().zip(&pane.columns) {
+                subtract(&mut total.counts, &counts.counts);
+                subtract(&mut total.coarse, &counts.coarse);
+                total.missing -= u64::from(counts.missing);
+                total.invalid -= u64::from(counts.invalid);
+                total.out_of_range -= u64::from(counts.out_of_range);
+            }
+        }
+    }
+
+    /// Panes per window.
+    pub fn per_window(&self) -> i64 {
+        self.per_window
+    }
+
+    /// Whether no pane is held.
+    pub fn is_empty(&self) -> bool {
+        self.panes.is_empty()
+    }
+}
+
+fn empty<T: Default + Clone>(bins: &ColumnBins) -> Counts<T> {
+    match bins {
+        ColumnBins::Numeric {
+            fine, coarse_edges, ..
+        } => Counts {
+            counts: vec![T::default(); fine.len()],
+            coarse: vec![T::default(); coarse_edges.len() + 1],
+            ..Counts::default()
+        },
+        ColumnBins::Categorical => Counts::default(),
+    }
+}
+
+/// Counts one value in a pane and in the total.
+fn count(
+    bins: &ColumnBins,
+    data: &ColumnData,
+    row: usize,
+    pane: &mut Counts<u32>,
+    total: &mut Counts<u64>,
+) {
+    match (bins, data) {
+        (
+            ColumnBins::Numeric {
+                fine,
+                coarse_edges,
+                min,
+                max,
+            },
+            ColumnData::Numeric(values),
+        ) => {
+            let v = values[row];
+            if v.is_nan() {
+                pane.missing += 1;
+                total.missing += 1;
+            } else if v == INVALID_NUMBER {
+                pane.invalid += 1;
+                total.invalid += 1;
+            } else {
+                if v < *min || v > *max {
+                    pane.out_of_range += 1;
+                    total.out_of_range += 1;
+                }
+                let b = fine.bin_of(v);
+                pane.counts[b] += 1;
+                total.counts[b] += 1;
+                let c = binning::bin_index(coarse_edges, v);
+                pane.coarse[c] += 1;
+                total.coarse[c] += 1;
+            }
+        }
+        (ColumnBins::Categorical, ColumnData::Categorical(codes)) => match codes[row] {
+            MISSING_CODE => {
+                pane.missing += 1;
+                total.missing += 1;
+            }
+            INVALID_CODE => {
+                pane.invalid += 1;
+                total.invalid += 1;
+            }
+            code => {
+                let i = code as usize;
+                if pane.counts.len() <= i {
+                    pane.counts.resize(i + 1, 0);
+                }
+                if total.counts.len() <= i {
+                    total.counts.resize(i + 1, 0);
+                }
+                pane.counts[i] += 1;
+                total.counts[i] += 1;
+            }
+        },
+        // The batch parser builds columns from the same schema as the engine.
+        _ => unreachable!("batch column type differs from the window's"),
+    }
+}
+
+fn subtract<T: Copy + Into<u64>>(total: &mut [u64], pane: &[T]) {
+    for (t, &c) in total.iter_mut().zip(pane) {
+        *t -= c.into();
+    }
+}
