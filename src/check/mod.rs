@@ -20,15 +20,18 @@ use crate::stats::{
     binning, chisquare, effect, jensenshannon, ks, multipletests, pooling, psi, wasserstein, z,
 };
 use null::NullDistribution;
-pub use outcome::{ColumnOutcome, Role};
+pub use outcome::{Approximation, ColumnOutcome, Role};
 use policy::{AlarmRule, FamilySettings};
 
+pub mod binned;
 pub mod null;
 pub mod outcome;
 pub mod policy;
 pub mod report;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_binned;
 
 /// Reference rows at or below which Evidently's matrix picks p-value tests (KS, chi-square, z);
 /// above it, distances (Wasserstein, Jensen–Shannon) that do not flag every tiny shift.
@@ -182,21 +185,7 @@ impl ColumnCheck {
     /// Compares one window's values with the reference. Missing and invalid values are counted,
     /// not tested; a window with no usable value gets no score and no drift verdict.
     pub fn evaluate(&self, values: &ColumnData) -> ColumnOutcome {
-        let mut outcome = ColumnOutcome {
-            test: self.test,
-            score: None,
-            p_value: None,
-            p_value_adjusted: None,
-            threshold: self.threshold,
-            effect_size: None,
-            min_effect: self.rule.min_effect,
-            drifted: false,
-            values: 0,
-            missing: 0,
-            invalid: 0,
-            out_of_range: 0,
-            new_category: 0,
-        };
+        let mut outcome = self.blank_outcome();
         let tested = match (&*self.reference, values) {
             (ReferenceProfile::Numeric(reference), ColumnData::Numeric(window)) => {
                 let mut current = Vec::with_capacity(window.len());
@@ -254,6 +243,32 @@ impl ColumnCheck {
                 None
             }
         };
+        self.decide(&mut outcome, tested);
+        outcome
+    }
+
+    /// An outcome with nothing tested yet.
+    fn blank_outcome(&self) -> ColumnOutcome {
+        ColumnOutcome {
+            test: self.test,
+            score: None,
+            p_value: None,
+            p_value_adjusted: None,
+            threshold: self.threshold,
+            effect_size: None,
+            min_effect: self.rule.min_effect,
+            drifted: false,
+            values: 0,
+            missing: 0,
+            invalid: 0,
+            out_of_range: 0,
+            new_category: 0,
+            approximation: None,
+        }
+    }
+
+    /// Turns a test's numbers into the outcome's score, p-value and lone verdict.
+    fn decide(&self, outcome: &mut ColumnOutcome, tested: Option<Tested>) {
         if let Some(tested) = tested {
             outcome.score = Some(tested.score);
             outcome.p_value = match &self.null {
@@ -264,9 +279,8 @@ impl ColumnCheck {
             // [`decide_families`] corrects a window's families afterwards.
             outcome.p_value_adjusted = outcome.p_value;
             outcome.effect_size = Some(tested.effect);
-            outcome.drifted = policy::verdict(&outcome);
+            outcome.drifted = policy::verdict(outcome);
         }
-        outcome
     }
 
     /// `current` is ascending except for PSI and Jensen–Shannon, which only bin it.

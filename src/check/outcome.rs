@@ -44,4 +44,18 @@ pub struct ColumnOutcome {
     pub out_of_range: usize,
     /// Categorical values never seen in the reference.
     pub new_category: usize,
+    /// Binned windows (`window.summary: binned`) whose counts bracket the statistic instead of
+    /// fixing it (KS over quantile bins): `score` is the lower bound and `p_value` is taken
+    /// there, so the approximation can only make an alarm rarer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approximation: Option<Approximation>,
+}
+
+/// How far a binned window's statistic may be from the one its rows would give.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Approximation {
+    /// Upper bound of the statistic (`score` is the lower one).
+    pub score_upper: f64,
+    /// The p-value at `score_upper`: the true p-value lies between this and `p_value`.
+    pub p_value_lower: f64,
 }

@@ -38,11 +38,18 @@ pub struct WindowReport {
 pub fn evaluate(checks: &[ColumnCheck], drift_share: f64, window: &ClosedWindow) -> WindowReport {
     let started = std::time::Instant::now();
     // Columns are independent: test them on all cores (rayon's pool, sized to the machine).
-    let mut outcomes: Vec<ColumnOutcome> = checks
-        .par_iter()
-        .zip(window.columns.par_iter())
-        .map(|(check, data)| check.evaluate(data))
-        .collect();
+    let mut outcomes: Vec<ColumnOutcome> = match &window.binned {
+        Some(binned) => checks
+            .par_iter()
+            .zip(binned.par_iter())
+            .map(|(check, counts)| check.evaluate_binned(counts))
+            .collect(),
+        None => checks
+            .par_iter()
+            .zip(window.columns.par_iter())
+            .map(|(check, data)| check.evaluate(data))
+            .collect(),
+    };
     // Their verdicts are not: each family's p-values are corrected together.
     let mut paired: Vec<_> = checks.iter().zip(outcomes.iter_mut()).collect();
     check::decide_families(&mut paired);

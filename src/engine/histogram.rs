@@ -9,8 +9,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::check::{ColumnCheck, Role};
 use crate::column::{ColumnData, INVALID_CODE, MISSING_CODE};
-use crate::reference::profile::ReferenceProfile;
+use crate::reference::profile::{CategoricalProfile, ReferenceProfile};
 use crate::window::ClosedWindow;
+use crate::window::panes::BinnedColumn;
 
 /// Bins of a numerical chart.
 pub const NUMERIC_BINS: usize = 20;
@@ -57,8 +58,11 @@ pub fn of_window(checks: &[ColumnCheck], window: &ClosedWindow) -> Vec<Histogram
     checks
         .iter()
         .filter(|c| c.role != Role::Target)
-        .zip(&window.columns)
-        .map(|(check, data)| of(check, data))
+        .enumerate()
+        .map(|(i, check)| match &window.binned {
+            Some(binned) => of_binned(check, &binned[i]),
+            None => of(check, &window.columns[i]),
+        })
         .collect()
 }
 
@@ -83,44 +87,10 @@ pub fn of(check: &ColumnCheck, data: &ColumnData) -> Histogram {
                     _ => new += 1,
                 }
             }
-            let ref_total = profile.counts.iter().sum::<u64>().max(1) as f64;
-            let cur_total = (counts.iter().sum::<u64>() + new).max(1) as f64;
-            let ref_share = |i: usize| profile.counts[i] as f64 / ref_total;
-            let cur_share = |i: usize| counts[i] as f64 / cur_total;
-            let mut order: Vec<usize> = (0..known).collect();
-            order.sort_by(|&a, &b| {
-                let weight = |i| ref_share(i).max(cur_share(i));
-                weight(b).total_cmp(&weight(a)).then(a.cmp(&b))
-            });
-            let (top, rest) = order.split_at(order.len().min(TOP_CATEGORIES));
-            let mut labels: Vec<String> =
-                top.iter().map(|&i| profile.categories[i].clone()).collect();
-            let mut reference: Vec<f64> = top.iter().map(|&i| ref_share(i)).collect();
-            let mut current: Vec<f64> = top.iter().map(|&i| cur_share(i)).collect();
-            let mut grouped = 0;
-            if !rest.is_empty() {
-                labels.push(format!("other ({})", rest.len()));
-                reference.push(rest.iter().map(|&i| ref_share(i)).sum());
-                current.push(rest.iter().map(|&i| cur_share(i)).sum());
-                grouped += 1;
-            }
-            if new > 0 {
-                labels.push("new categories".into());
-                reference.push(0.0);
-                current.push(new as f64 / cur_total);
-                grouped += 1;
-            }
-            (Bins::Categorical { labels, grouped }, reference, current)
+            categorical(profile, &counts, new)
         }
         // A check's column always has its reference's type; an empty chart otherwise.
-        _ => (
-            Bins::Categorical {
-                labels: Vec::new(),
-                grouped: 0,
-            },
-            Vec::new(),
-            Vec::new(),
-        ),
+        _ => empty(),
     };
     Histogram {
         name: check.name.clone(),
@@ -128,6 +98,91 @@ pub fn of(check: &ColumnCheck, data: &ColumnData) -> Histogram {
         reference,
         current,
     }
+}
+
+/// Like [`of`], for a binned window: each fine bin's count stands at the bin's middle, so the
+/// window's bars are approximate where a fine bin straddles a bar's edge (the reference's are
+/// exact).
+pub fn of_binned(check: &ColumnCheck, column: &BinnedColumn) -> Histogram {
+    let (bins, reference, current) = match (&*check.reference, &column.fine) {
+        (ReferenceProfile::Numeric(profile), Some(fine)) => {
+            let edges = display_edges(&profile.sorted);
+            let reference = sorted_densities(&edges, &profile.sorted);
+            let current = match BinOf::new(&edges) {
+                Some(bin) => {
+                    let mut counts = vec![0u64; bin.bins];
+                    for (b, &c) in column.counts.iter().enumerate() {
+                        counts[bin.of(fine.representative(b))] += c;
+                    }
+                    bin.densities(&counts, column.counts.iter().sum::<u64>() as usize)
+                }
+                None => Vec::new(),
+            };
+            (Bins::Numeric { edges }, reference, current)
+        }
+        (ReferenceProfile::Categorical(profile), None) => {
+            let known = profile.categories.len().min(column.counts.len());
+            let mut counts = column.counts[..known].to_vec();
+            counts.resize(profile.categories.len(), 0);
+            let new = column.counts[known..].iter().sum();
+            categorical(profile, &counts, new)
+        }
+        _ => empty(),
+    };
+    Histogram {
+        name: check.name.clone(),
+        bins,
+        reference,
+        current,
+    }
+}
+
+/// An empty chart.
+fn empty() -> (Bins, Vec<f64>, Vec<f64>) {
+    (
+        Bins::Categorical {
+            labels: Vec::new(),
+            grouped: 0,
+        },
+        Vec::new(),
+        Vec::new(),
+    )
+}
+
+/// A categorical chart from the window's counts per reference category and of new ones.
+fn categorical(
+    profile: &CategoricalProfile,
+    counts: &[u64],
+    new: u64,
+) -> (Bins, Vec<f64>, Vec<f64>) {
+    let known = profile.categories.len();
+    let ref_total = profile.counts.iter().sum::<u64>().max(1) as f64;
+    let cur_total = (counts.iter().sum::<u64>() + new).max(1) as f64;
+    let ref_share = |i: usize| profile.counts[i] as f64 / ref_total;
+    let cur_share = |i: usize| counts[i] as f64 / cur_total;
+    let mut order: Vec<usize> = (0..known).collect();
+    order.sort_by(|&a, &b| {
+        let weight = |i| ref_share(i).max(cur_share(i));
+        weight(b).total_cmp(&weight(a)).then(a.cmp(&b))
+    });
+    let (top, rest) = order.split_at(order.len().min(TOP_CATEGORIES));
+    let mut labels: Vec<String> = top.iter().map(|&i| profile.categories[i].clone()).collect();
+    let mut reference: Vec<f64> = top.iter().map(|&i| ref_share(i)).collect();
+    let mut current: Vec<f64> = top.iter().map(|&i| cur_share(i)).collect();
+    let mut grouped = 0;
+    if !rest.is_empty() {
+        labels.push(format!("other ({})", rest.len()));
+        reference.push(rest.iter().map(|&i| ref_share(i)).sum());
+        current.push(rest.iter().map(|&i| cur_share(i)).sum());
+        grouped += 1;
+    }
+    if new > 0 {
+        labels.push("new categories".into());
+        reference.push(0.0);
+        current.push(new as f64 / cur_total);
+        grouped += 1;
+    }
+    (Bins::Categorical { labels, grouped }, reference, current)
 }
 
 /// Equal-width edges over the reference's central 99 % (its whole range when that is

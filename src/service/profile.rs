@@ -7,7 +7,7 @@ use std::sync::Arc;
 use crate::check::null::{self, NullDistribution};
 use crate::check::policy::FamilySettings;
 use crate::check::{ColumnCheck, ColumnChoice, Role};
-use crate::config::{ColumnKind, ColumnSpec, MonitorSpec, Problem, Settings, Window};
+use crate::config::{ColumnKind, ColumnSpec, MonitorSpec, Problem, Settings, Summary, Window};
 use crate::engine::model::{ColumnRoles, MonitorModel, MonitorProfile};
 use crate::labelled::quality;
 use crate::labelled::{
@@ -75,6 +75,18 @@ pub fn build_monitor(
         let result = profile
             .and_then(|profile| ColumnCheck::with_profile(name, role, profile, choice, family))
             .and_then(|mut check| {
+                // Target columns are tested in labelled windows, which keep their rows.
+                if spec.window.summary == Summary::Binned
+                    && role != Role::Target
+                    && !check.runs_on_counts()
+                {
+                    return Err(format!(
+                        "test {} needs the window's values, but a binned window \
+                         (`window.summary: binned`) keeps counts; use ks, psi or \
+                         jensenshannon, or `summary: exact`",
+                        check.test.as_str()
+                    ));
+                }
                 if check.learned_threshold {
                     let sizes = null::grid(window_rows.0, window_rows.1, check.reference.rows());
                     match previous.and_then(|p| cached_null(p, &check, &sizes)) {

@@ -20,6 +20,7 @@ impl Metrics {
                 &gauges.score as &dyn Forget,
                 &gauges.p_value,
                 &gauges.p_value_adjusted,
+                &gauges.p_value_lower_bound,
                 &gauges.threshold,
                 &gauges.effect_size,
                 &gauges.min_effect,

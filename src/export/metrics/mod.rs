@@ -167,6 +167,7 @@ struct ColumnGauges {
     score: GaugeVec,
     p_value: GaugeVec,
     p_value_adjusted: GaugeVec,
+    p_value_lower_bound: GaugeVec,
     threshold: GaugeVec,
     effect_size: GaugeVec,
     min_effect: GaugeVec,
@@ -198,6 +199,14 @@ impl ColumnGauges {
                 &format!("driftscope_{kind}_drift_p_value_adjusted"),
                 &format!(
                     "p-value of the {what}'s drift test after the window's multiple-testing correction (equals the p-value outside a family)."
+                ),
+                with_test,
+            ),
+            p_value_lower_bound: gauge(
+                r,
+                &format!("driftscope_{kind}_drift_p_value_lower_bound"),
+                &format!(
+                    "Binned windows only (window.summary: binned), when their counts bracket the {what}'s KS statistic: the smallest p-value the counts allow; the reported p-value is the largest, so the true one lies between."
                 ),
                 with_test,
             ),

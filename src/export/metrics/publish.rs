@@ -129,6 +129,11 @@ impl Metrics {
         set_or_remove(&g.score, &labels, outcome.score);
         set_or_remove(&g.p_value, &labels, outcome.p_value);
         set_or_remove(&g.p_value_adjusted, &labels, outcome.p_value_adjusted);
+        set_or_remove(
+            &g.p_value_lower_bound,
+            &labels,
+            outcome.approximation.map(|a| a.p_value_lower),
+        );
         set_or_remove(&g.effect_size, &labels, outcome.effect_size);
         let column = [monitor, check.name.as_str()];
         g.detected
