@@ -8,7 +8,10 @@
 //! - `evaluate_seconds`: evaluate the window against the profiled reference — the per-window
 //!   cost of the service, and the number the issue's "≥ 1 000× Evidently" is about;
 //! - `end_to_end_seconds`: the three together, comparable to Evidently reading two files and
-//!   running its `Report`.
+//!   running its `Report`;
+//! - `count_binned_seconds`: the window's values counted over the reference-anchored bins of a
+//!   binned window (`window.summary: binned`; done by ingest, pane by pane, in the service);
+//! - `evaluate_binned_seconds`: that binned window evaluated (KS bracketed, chi-square exact).
 //!
 //! Each stage's figure is the median of `--repeat` runs.
 //!
@@ -17,9 +20,18 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
+use std::sync::Arc;
+
+use driftscope::check::ColumnCheck;
+use driftscope::column::{ColumnData, INVALID_CODE, INVALID_NUMBER, MISSING_CODE};
 use driftscope::engine::evaluate::evaluate;
+use driftscope::reference::profile::ReferenceProfile;
 use driftscope::reference::table::ReferenceTable;
 use driftscope::report::current;
+use driftscope::stats::binning;
+use driftscope::stats::finebins::{DEFAULT_FINE_BINS, FineBins};
+use driftscope::window::ClosedWindow;
+use driftscope::window::panes::BinnedColumn;
 
 fn main() {
     let mut args = std::env::args().skip(1);
@@ -41,7 +53,8 @@ fn main() {
         std::process::exit(2);
     };
     let (mut load, mut code, mut eval, mut total) = (vec![], vec![], vec![], vec![]);
-    let mut drifted = 0;
+    let (mut count_binned, mut eval_binned) = (vec![], vec![]);
+    let (mut drifted, mut drifted_binned) = (0, 0);
     for _ in 0..repeat.max(1) {
         let started = Instant::now();
         let table = ReferenceTable::read(&current_file).expect("current file");
@@ -58,15 +71,78 @@ fn main() {
         code.push((t2 - t1).as_secs_f64() + (t0 - started).as_secs_f64());
         eval.push((t3 - t2).as_secs_f64());
         total.push((t3 - started).as_secs_f64());
+        let t4 = Instant::now();
+        let binned = ClosedWindow {
+            binned: Some(
+                checks
+                    .iter()
+                    .zip(&window.columns)
+                    .map(|(c, d)| count(c, d))
+                    .collect(),
+            ),
+            columns: Vec::new(),
+            ..window
+        };
+        let t5 = Instant::now();
+        let report = evaluate(&checks, model.spec.drift_share, &binned);
+        count_binned.push((t5 - t4).as_secs_f64());
+        eval_binned.push(t5.elapsed().as_secs_f64());
+        drifted_binned = report.features.iter().filter(|f| f.outcome.drifted).count();
     }
     println!(
         "{{\"load_profile_seconds\": {}, \"code_current_seconds\": {}, \"evaluate_seconds\": {}, \
-         \"end_to_end_seconds\": {}, \"drifted_features\": {drifted}, \"repeat\": {repeat}}}",
+         \"end_to_end_seconds\": {}, \"count_binned_seconds\": {}, \
+         \"evaluate_binned_seconds\": {}, \"drifted_features\": {drifted}, \
+         \"drifted_features_binned\": {drifted_binned}, \"repeat\": {repeat}}}",
         median(load),
         median(code),
         median(eval),
-        median(total)
+        median(total),
+        median(count_binned),
+        median(eval_binned)
     );
+}
+
+/// A window column as a binned window counts it (`window::panes` does the same row by row).
+fn count(check: &ColumnCheck, data: &ColumnData) -> BinnedColumn {
+    let mut column = BinnedColumn::default();
+    match (&*check.reference, data) {
+        (ReferenceProfile::Numeric(p), ColumnData::Numeric(values)) => {
+            let fine = FineBins::from_sorted(&p.sorted, DEFAULT_FINE_BINS);
+            column.counts = vec![0; fine.len()];
+            column.coarse = vec![0; p.edges.len() + 1];
+            let (min, max) = (p.sorted[0], p.sorted[p.sorted.len() - 1]);
+            for &v in values {
+                if v.is_nan() {
+                    column.missing += 1;
+                } else if v == INVALID_NUMBER {
+                    column.invalid += 1;
+                } else {
+                    column.out_of_range += u64::from(v < min || v > max);
+                    column.counts[fine.bin_of(v)] += 1;
+                    column.coarse[binning::bin_index(&p.edges, v)] += 1;
+                }
+            }
+            column.fine = Some(Arc::new(fine));
+        }
+        (_, ColumnData::Categorical(codes)) => {
+            for &code in codes {
+                match code {
+                    MISSING_CODE => column.missing += 1,
+                    INVALID_CODE => column.invalid += 1,
+                    code => {
+                        let i = code as usize;
+                        if column.counts.len() <= i {
+                            column.counts.resize(i + 1, 0);
+                        }
+                        column.counts[i] += 1;
+                    }
+                }
+            }
+        }
+        _ => {}
+    }
+    column
 }
 
 fn median(mut xs: Vec<f64>) -> f64 {

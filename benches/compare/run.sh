@@ -44,6 +44,8 @@ rows = [
     ("driftscope: read + profile the reference (once per start)", ds["load_profile_seconds"]),
     ("driftscope: read + code the current file", ds["code_current_seconds"]),
     ("driftscope: end to end (files in, report out)", ds["end_to_end_seconds"]),
+    ("driftscope binned: count the window over fine bins", ds["count_binned_seconds"]),
+    ("driftscope binned: evaluate the counts", ds["evaluate_binned_seconds"]),
     ("scipy: 15 ks_2samp + 5 chi2_contingency", py["scipy_tests_seconds"]),
     ("Evidently: Report.run (DataFrames in memory)", py["evidently_report_seconds"]),
     ("Evidently: read parquet + Report.run", py["evidently_end_to_end_seconds"]),
@@ -55,7 +57,10 @@ print()
 print(f"Evidently Report.run / driftscope evaluate: {py['evidently_report_seconds'] / evaluate:.0f}x")
 print(f"Evidently end to end / driftscope end to end: "
       f"{py['evidently_end_to_end_seconds'] / ds['end_to_end_seconds']:.1f}x")
+print(f"Evidently Report.run / driftscope binned evaluate: "
+      f"{py['evidently_report_seconds'] / ds['evaluate_binned_seconds']:.0f}x")
 print(f"scipy tests / driftscope evaluate: {py['scipy_tests_seconds'] / evaluate:.0f}x")
-print(f"drifted features: driftscope {ds['drifted_features']}, Evidently "
+print(f"drifted features: driftscope {ds['drifted_features']} "
+      f"(binned {ds['drifted_features_binned']}), Evidently "
       f"{py['evidently_drifted_features']}, scipy {py['scipy_drifted_features']}")
 PY
