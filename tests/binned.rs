@@ -73,6 +73,22 @@ fn feature<'a>(report: &'a Value, name: &str) -> &'a Value {
 async fn binned_windows_match_exact_ones_and_bracket_what_counts_cannot_fix() {
     let dir = tempfile::tempdir().unwrap();
     let server = TestServer::start(&config(&reference(dir.path()))).await;
+    let listed = server.get_json("/v1/monitors").await;
+    let windows: Vec<_> = listed["monitors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["window"]["summary"].clone(),
+                m["window"]["fine_bins"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        windows,
+        [(json!("exact"), json!(null)), (json!("binned"), json!(256))]
+    );
     let mut rng = Rng::new(9);
     let mut compared = 0;
     for i in 0..12 {

@@ -127,6 +127,11 @@ fn describe(monitor: &Monitor, base_dir: &FsPath) -> Value {
             },
             "min_rows": window.min_rows,
             "max_rows": window.max_rows(),
+            "summary": match window.summary {
+                crate::config::Summary::Exact => "exact",
+                crate::config::Summary::Binned => "binned",
+            },
+            "fine_bins": (window.summary == crate::config::Summary::Binned).then(|| window.fine_bins()),
             "clock": if m.spec.timestamp.is_some() { "event_time" } else { "arrival_time" },
             "max_future_skew_seconds": m.spec.timestamp.as_ref().map(|_| window.max_future_skew()),
             "allowed_lateness_seconds": m.spec.timestamp.as_ref().map(|_| window.allowed_lateness()),
