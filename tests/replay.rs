@@ -195,3 +195,54 @@ fn bad_inject_specs_and_columns_are_named() {
     assert_eq!(code, Some(1));
     assert!(stderr.contains(r#"column "c" is text"#), "{stderr}");
 }
+
+#[test]
+fn every_body_format_and_encoding_gives_the_same_windows() {
+    let labels = common::fixture_reference();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("rows.csv");
+    let csv = std::fs::read_to_string(&labels).unwrap();
+    let without_target: Vec<&str> = csv.lines().map(|l| l.rsplit_once(',').unwrap().0).collect();
+    std::fs::write(&file, without_target.join("\n")).unwrap();
+    let mut histories = Vec::new();
+    for args in [
+        &["--format", "rows"][..],
+        &["--format", "ndjson", "--compress", "gzip"],
+        &["--format", "columns", "--compress", "zstd"],
+    ] {
+        let server = Server::start("    window: {rows: 200}\n");
+        let mut all = vec!["--monitor", "m", "--batch", "150", "--inject", "x+=25"];
+        all.extend(args);
+        all.extend([
+            "--labels",
+            labels.to_str().unwrap(),
+            "--target-column",
+            "target",
+        ]);
+        let output = server.replay(&file, &all);
+        let (stdout, stderr) = text(&output);
+        assert!(output.status.success(), "{args:?}\n{stdout}\n{stderr}");
+        assert!(
+            stdout.contains("service: accepted 800, windows_evaluated 4"),
+            "{args:?}\n{stdout}"
+        );
+        assert!(
+            stdout.contains("service: matched 800"),
+            "{args:?}\n{stdout}"
+        );
+        let results = server.get("/v1/monitors/m");
+        // Windows run on arrival time: everything but their times must agree.
+        let mut windows = vec![
+            results["history"].clone(),
+            results["labelled"]["history"].clone(),
+        ];
+        for window in windows.iter_mut().flat_map(|h| h.as_array_mut().unwrap()) {
+            let window = window.as_object_mut().unwrap();
+            window.remove("start");
+            window.remove("end");
+        }
+        histories.push(windows);
+    }
+    assert_eq!(histories[0], histories[1]);
+    assert_eq!(histories[0], histories[2]);
+}

@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue, RETRY_AFTER};
 use serde_json::Value;
 
+use super::body::Body;
+
 /// Wait before retrying when a 429/503 has no `Retry-After`, and after a transport error.
 pub const DEFAULT_RETRY_WAIT: Duration = Duration::from_secs(1);
 
@@ -99,22 +101,23 @@ impl Sender {
         }
     }
 
-    /// POSTs `body` (JSON) to `url` with `Idempotency-Key: {run}-{key}`, the same key on
+    /// POSTs `body` (with its content type and encoding) to `url` with `Idempotency-Key: {run}-{key}`, the same key on
     /// every retry, so a batch the service applied before its answer was lost is not counted
     /// twice.
-    pub async fn post(&mut self, url: &str, body: String, key: &str) -> Outcome {
+    pub async fn post(&mut self, url: &str, body: Body, key: &str) -> Outcome {
         let key = format!("{}-{key}", self.run);
         let mut attempt = 0;
         loop {
             let started = Instant::now();
-            let response = self
+            let mut request = self
                 .client
                 .post(url)
-                .header("content-type", "application/json")
-                .header("idempotency-key", &key)
-                .body(body.clone())
-                .send()
-                .await;
+                .header("content-type", body.content_type)
+                .header("idempotency-key", &key);
+            if let Some(encoding) = body.encoding {
+                request = request.header("content-encoding", encoding);
+            }
+            let response = request.body(body.bytes.clone()).send().await;
             self.latencies.push(started.elapsed());
             let (wait, why) = match response {
                 Err(e) => {
@@ -197,6 +200,7 @@ impl Sender {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::replay::body::Compress;
 
     #[test]
     fn reads_retry_after_seconds_capped() {
@@ -245,7 +249,8 @@ mod tests {
     async fn retries_429_and_503_with_the_same_idempotency_key() {
         let (url, task) = stub(&["429 Too Many Requests", "503 Service Unavailable", "200 OK"]);
         let mut sender = Sender::new(client(Some("t0k"), Duration::from_secs(5)).unwrap(), 5);
-        let outcome = sender.post(&url, "{}".into(), "rows-0").await;
+        let body = Body::json(&serde_json::json!({}), Compress::None).unwrap();
+        let outcome = sender.post(&url, body, "rows-0").await;
         assert!(matches!(outcome, Outcome::Accepted(_)), "{outcome:?}");
         let heads = task.join().unwrap();
         let key = |h: &str| {
@@ -264,7 +269,8 @@ mod tests {
 
         let (url, task) = stub(&["429 Too Many Requests", "429 Too Many Requests"]);
         let mut sender = Sender::new(client(None, Duration::from_secs(5)).unwrap(), 1);
-        let outcome = sender.post(&url, "{}".into(), "rows-0").await;
+        let body = Body::json(&serde_json::json!({}), Compress::None).unwrap();
+        let outcome = sender.post(&url, body, "rows-0").await;
         let Outcome::Failed(why) = outcome else {
             panic!("{outcome:?}")
         };

@@ -8,6 +8,7 @@
 //! does not lower the rate, the batches behind it go out back-to-back until the schedule is
 //! caught up, and a service that cannot keep up shows as an achieved rate below the target.
 
+pub mod body;
 pub mod client;
 pub mod inject;
 pub mod rows;
@@ -18,6 +19,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+use body::{Body, Compress, Format};
 use client::{Outcome, Sender};
 use inject::Spec;
 use rows::Rows;
@@ -69,6 +71,12 @@ pub struct Args {
     /// it, else the whole file is shuffled).
     #[arg(long, requires = "shuffle_seed")]
     pub shuffle_within: Option<String>,
+    /// Body format of the rows.
+    #[arg(long, value_enum, default_value_t = Format::Rows)]
+    pub format: Format,
+    /// Content encoding of every body (rows and labels).
+    #[arg(long, value_enum, default_value_t = Compress::None)]
+    pub compress: Compress,
     /// Retries of a batch answered 429/503 or lost in transport.
     #[arg(long, default_value_t = 5)]
     pub max_retries: u32,
@@ -157,14 +165,16 @@ pub fn main(args: &Args) -> Result<bool, String> {
             rows.len - from
         );
     }
-    let bodies = order.chunks(args.batch).map(|chunk| {
-        let batch: Vec<Value> = chunk
-            .iter()
-            .map(|&i| Value::Object(rows.json_row(i)))
-            .collect();
-        (json!({ "rows": batch }).to_string(), chunk.len())
-    });
-    let mut all_ok = runtime.block_on(send_all(&http, args, "rows", &url, bodies))?;
+    let bodies = order
+        .chunks(args.batch)
+        .map(|chunk| {
+            Ok((
+                Body::rows(&rows, chunk, args.format, args.compress)?,
+                chunk.len(),
+            ))
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    let mut all_ok = runtime.block_on(send_all(&http, args, "rows", &url, bodies.into_iter()))?;
     if let Some(labels) = labels {
         let url = format!("{base}/v1/monitors/{}/labels", args.monitor);
         let sent = runtime.block_on(send_all(&http, args, "labels", &url, labels.into_iter()))?;
@@ -174,7 +184,7 @@ pub fn main(args: &Args) -> Result<bool, String> {
 }
 
 /// The label file as request bodies of `--batch` labels.
-fn label_bodies(args: &Args, path: &std::path::Path) -> Result<Vec<(String, usize)>, String> {
+fn label_bodies(args: &Args, path: &std::path::Path) -> Result<Vec<(Body, usize)>, String> {
     let table = Rows::read(path)?;
     let ids = &table
         .column(&args.id_column)
@@ -187,20 +197,25 @@ fn label_bodies(args: &Args, path: &std::path::Path) -> Result<Vec<(String, usiz
     let labels: Vec<Value> = (0..table.len)
         .map(|i| json!({"id": ids.json(i), "target": targets.json(i)}))
         .collect();
-    Ok(labels
+    labels
         .chunks(args.batch)
-        .map(|chunk| (json!({ "labels": chunk }).to_string(), chunk.len()))
-        .collect())
+        .map(|chunk| {
+            Ok((
+                Body::json(&json!({ "labels": chunk }), args.compress)?,
+                chunk.len(),
+            ))
+        })
+        .collect()
 }
 
-/// Sends `bodies` (JSON text, item count) to `url` at `--rate`, with a progress bar on a
+/// Sends `bodies` (body, item count) to `url` at `--rate`, with a progress bar on a
 /// terminal, then prints the summary. `what` is "rows" or "labels".
 async fn send_all(
     http: &reqwest::Client,
     args: &Args,
     what: &str,
     url: &str,
-    bodies: impl ExactSizeIterator<Item = (String, usize)>,
+    bodies: impl ExactSizeIterator<Item = (Body, usize)>,
 ) -> Result<bool, String> {
     let mut sender = Sender::new(http.clone(), args.max_retries);
     let progress = if std::io::stderr().is_terminal() {
