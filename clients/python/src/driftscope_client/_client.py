@@ -48,6 +48,9 @@ class Client:
 
     ``send_rows``, ``send_labels``, ``results`` and ``monitors`` are synchronous: they retry the
     same way and raise :class:`DriftscopeError` on failure.
+
+    ``body_format="columns"`` sends rows as one columnar body per batch; ``compress="gzip"``
+    gzips every request body.
     """
 
     def __init__(
@@ -63,6 +66,8 @@ class Client:
         backoff: float = 0.5,
         max_backoff: float = 30.0,
         max_retry_after: float = 60.0,
+        body_format: str = "rows",
+        compress: Optional[str] = None,
     ):
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
@@ -72,6 +77,9 @@ class Client:
             raise ValueError("flush_interval must be positive")
         if max_retries < 0:
             raise ValueError("max_retries must be at least 0")
+        if body_format not in ("rows", "columns"):
+            raise ValueError(f"body_format must be 'rows' or 'columns', got {body_format!r}")
+        self.body_format = body_format
         self.url = url
         self.batch_size = batch_size
         self.flush_interval = flush_interval
@@ -85,6 +93,7 @@ class Client:
             max_backoff=max_backoff,
             max_retry_after=max_retry_after,
             user_agent=f"driftscope-client-python/{__version__}",
+            compress=compress,
         )
         self._closed = False
         self._last_drop_warning = float("-inf")
@@ -240,7 +249,7 @@ class Client:
         return self._transport.request(
             "POST",
             self._transport.path("v1", "monitors", monitor, "rows"),
-            {"rows": to_rows(rows)},
+            self._rows_body(to_rows(rows)),
             idempotency_key=key,
         )
 
@@ -324,8 +333,9 @@ class Client:
             return not self._stop.wait(delay)
 
         try:
+            body = self._rows_body(items) if kind == ROWS else {kind: items}
             answer = transport.request(
-                "POST", path, {kind: items}, idempotency_key=key, sleep=sleep, on_retry=on_retry
+                "POST", path, body, idempotency_key=key, sleep=sleep, on_retry=on_retry
             )
         except DriftscopeError as e:
             with self._lock:
@@ -355,6 +365,17 @@ class Client:
                     )
                 else:
                     self._stats["labels_unmatched"] += int(answer.get("unmatched") or 0)
+
+    def _rows_body(self, rows: List[Dict[str, Any]]) -> Dict[str, Any]:
+        """``{"rows": [...]}``, or with ``body_format="columns"`` one list per column
+        (``{"columns": {...}}``: the names once per batch, not per row; a row without a column
+        sends null, which the service reads as missing, as it reads an absent field)."""
+        if self.body_format == "rows":
+            return {"rows": rows}
+        names: Dict[str, None] = {}
+        for row in rows:
+            names.update(dict.fromkeys(row))
+        return {"columns": {name: [row.get(name) for row in rows] for name in names}}
 
     def _abandon(self, buffers: Dict[Tuple[str, str], Tuple[float, List[Dict[str, Any]]]]) -> None:
         with self._lock:
