@@ -7,6 +7,7 @@
 //! drift, concept drift and model quality, all against the reference computed once at start-up.
 
 pub mod concept;
+pub mod estimate;
 pub mod join;
 pub mod quality;
 
