@@ -27,10 +27,11 @@ the versions used are recorded in the JSON. Deterministic: samples come from a s
   `demo/production_2016_2018.parquet` in file order, chunked per survey year and in 2 000-row
   chunks (`chunk_size=2000`, what a 2 000-row count window sees), with the realised values
   from `demo/labels_2016_2018.parquet`. Each chunk is a row range of the analysis file.
-  Tolerance: 1e-9 for accuracy, precision, recall and F1 (the same calibrator and sums in
-  another order); 2e-4 for ROC AUC, because the demo's scores have many ties (15 645 distinct
-  values in 30 000 rows) and NannyML orders tied rows by `argsort`, driftscope treats them as
-  one threshold (see `roc_auc_tolerance` in the JSON for the largest difference seen).
+  Tolerance: 1e-9 for accuracy, precision, recall and F1 (the same calibrator, sums in
+  another order); 1e-7 for ROC AUC (NannyML's rounding, above). The demo's scores have many
+  ties (15 645 distinct values in 30 000 rows), but tied scores get the same calibrated
+  probability, so the curve is straight through a tie whichever order NannyML's `argsort`
+  walks it in, and treating the tie as one step (driftscope) gives the same area.
 
 Also prints the per-year table of estimated vs realised quality that README shows.
 """
@@ -64,7 +65,7 @@ REFERENCE = "reference_data/employment_ma_2015.parquet"
 ANALYSIS = "demo/production_2016_2018.parquet"
 LABELS = "demo/labels_2016_2018.parquet"
 METRICS = ["accuracy", "precision", "recall", "f1", "roc_auc"]
-ROC_AUC_TOLERANCE = 2e-4
+ROC_AUC_TOLERANCE = 1e-7
 rng = np.random.default_rng(20261129)
 
 

@@ -8,7 +8,7 @@ use crate::check::report::{ColumnReport, DatasetDrift};
 use crate::check::{ColumnCheck, Role};
 use crate::config::MonitorSpec;
 use crate::labelled::join::UNMATCHED_REASONS;
-use crate::labelled::{LabelledModel, LabelledReport};
+use crate::labelled::{EstimatedQuality, LabelledModel, LabelledReport};
 
 impl Metrics {
     /// Creates the monitor's series with initial values so they exist before the first window:
@@ -225,6 +225,21 @@ impl Metrics {
             .with_label_values(&[monitor])
             .set(crate::check::report::unix_now());
         self.labelled_windows.with_label_values(&[monitor]).inc();
+        self.changed();
+    }
+
+    /// Publishes a feature window's quality estimated without labels (CBPE).
+    pub fn publish_estimated(&self, monitor: &str, estimated: &[EstimatedQuality]) {
+        for q in estimated {
+            self.model_quality
+                .with_label_values(&[monitor, q.metric.as_str(), "estimated"])
+                .set(q.estimated);
+            if q.reference.is_some() {
+                self.model_quality_estimated_degraded
+                    .with_label_values(&[monitor, q.metric.as_str()])
+                    .set(i64::from(q.degraded));
+            }
+        }
         self.changed();
     }
 

@@ -12,9 +12,10 @@
 //! `tests/golden/cbpe.json`). Same calibration (isotonic, [`isotonic`]), applied only when it
 //! lowers the reference's out-of-sample calibration error (NannyML's rule; deterministic folds
 //! here), same formulas, with these differences:
-//! - ROC AUC counts tied scores as one threshold (a diagonal step of the curve), as sklearn's
-//!   `roc_curve` does; NannyML walks tied rows one by one in `argsort` order, so its value
-//!   depends on that order; it also rounds the cumulative counts to 5 decimals.
+//! - ROC AUC takes tied scores as one step of the curve; NannyML walks them one by one in
+//!   `argsort` order. Tied scores have the same calibrated probability, so both paths are the
+//!   same straight line. NannyML also rounds the cumulative counts to 5 decimals (about 1e-8
+//!   on the area).
 //! - Without calibration, probabilities are clipped to `[0, 1]` so the matrix stays a matrix.
 //! - Rows without a usable probability or prediction are left out (NannyML drops NaN rows).
 //!
