@@ -281,6 +281,21 @@ async fn a_window_gets_estimated_quality_in_json_and_metrics() {
         metric(&text, "driftscope_model_quality_estimated_degraded", labels),
         Some(1.0)
     );
+    // A window without a usable probability has no estimate: no JSON field, no stale series.
+    let blind: Vec<Value> = (0..2000)
+        .map(|i| json!({"AGEP": columns.age[i], "prediction": 1, "predicted_probability": null}))
+        .collect();
+    server.post_rows(&json!({ "rows": blind })).await;
+    let results = server.get_json("/v1/monitors/m").await;
+    assert_eq!(results["latest"]["seq"], 3, "{results}");
+    assert!(results["latest"].get("estimated").is_none(), "{results}");
+    let text = server.metrics().await;
+    assert_eq!(
+        metric(&text, "driftscope_model_quality_estimated_degraded", labels),
+        None
+    );
+    let estimated = "dataset=\"estimated\",metric=\"accuracy\",monitor=\"m\"";
+    assert_eq!(metric(&text, "driftscope_model_quality", estimated), None);
 }
 
 #[test]

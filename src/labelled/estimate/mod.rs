@@ -30,6 +30,15 @@ mod tests;
 use super::quality::{self, QualityMetric};
 use isotonic::Isotonic;
 
+/// The metrics CBPE estimates, in the order [`expected_quality`] returns them.
+pub const METRICS: [QualityMetric; 5] = [
+    QualityMetric::Accuracy,
+    QualityMetric::Precision,
+    QualityMetric::Recall,
+    QualityMetric::F1,
+    QualityMetric::RocAuc,
+];
+
 /// What CBPE learns from the reference: how to turn scores into probabilities.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Cbpe {
