@@ -748,3 +748,43 @@ async fn auth_rejections_match_the_document() {
     .await;
     assert_eq!(status, 200);
 }
+
+#[tokio::test]
+async fn estimated_quality_matches_the_document() {
+    // A binary classifier with a probability column: its windows carry `estimated`.
+    let reference = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/labelled_reference.csv");
+    let config = format!(
+        "monitors:\n  - name: m\n    reference: {}\n    features: {{numerical: [x]}}\n    \
+         prediction: {{column: prediction, type: categorical, probability: probability}}\n    \
+         target: {{column: target, type: categorical}}\n    window: {{rows: 20}}\n",
+        reference.display()
+    );
+    let doc = document();
+    let server = TestServer::start(&config).await;
+    let mut rng = Rng::new(3);
+    let batch: Vec<Value> = (0..20)
+        .map(|_| {
+            let x = rng.normal(0.0, 1.0);
+            json!({"x": x, "prediction": i64::from(x > 0.0), "probability": 1.0 / (1.0 + (-2.0 * x).exp())})
+        })
+        .collect();
+    server.post_rows(&json!({ "rows": batch })).await;
+    let (_, body) = check(
+        &doc,
+        "get",
+        "/v1/monitors/{monitor}",
+        server
+            .client
+            .get(server.url("/v1/monitors/m"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        body["latest"]["estimated"].as_array().map(Vec::len),
+        Some(5),
+        "{body:#}"
+    );
+}

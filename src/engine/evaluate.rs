@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::check::report::{ColumnReport, DatasetDrift, rfc3339, unix_now};
 use crate::check::{self, ColumnCheck, ColumnOutcome, Role};
+use crate::labelled::EstimatedQuality;
 use crate::window::ClosedWindow;
 
 /// The published result of one window.
@@ -31,6 +32,9 @@ pub struct WindowReport {
     pub features: Vec<ColumnReport>,
     /// Prediction drift: the prediction column and the probability column, when configured.
     pub predictions: Vec<ColumnReport>,
+    /// Quality estimated without labels (CBPE; binary classifiers with a probability column).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub estimated: Vec<EstimatedQuality>,
 }
 
 /// Runs every check against the window. `checks[i]` reads `window.columns[i]`; target checks
@@ -88,5 +92,6 @@ pub fn evaluate(checks: &[ColumnCheck], drift_share: f64, window: &ClosedWindow)
         dataset,
         features,
         predictions,
+        estimated: Vec::new(),
     }
 }

@@ -8,9 +8,10 @@ use crate::check::{ColumnCheck, Role};
 use crate::column::ColumnData;
 use crate::config::{IngestLimits, MonitorSpec, Window};
 use crate::ingest::rows::Schema;
-use crate::labelled::LabelledModel;
+use crate::labelled::{EstimatedQuality, LabelledModel};
 use crate::reference::profile::ReferenceProfile;
 use crate::stats::finebins::FineBins;
+use crate::window::ClosedWindow;
 use crate::window::panes::ColumnBins;
 
 /// Where the prediction-related columns sit among the monitor's checks.
@@ -149,6 +150,24 @@ impl MonitorModel {
             columns.push(ColumnData::Numeric(Vec::new()));
         }
         Some(columns)
+    }
+
+    /// Quality of a feature window estimated from its prediction and probability columns
+    /// (CBPE); empty unless the reference made an estimator. Feature windows hold every check
+    /// but the target, which is last, so check indexes are column indexes. Binned windows keep
+    /// counts per column, not the rows pairing predictions with probabilities: no estimate.
+    pub fn estimate(&self, window: &ClosedWindow) -> Vec<EstimatedQuality> {
+        let (Some(labelled), Some(p), Some(q)) = (
+            &self.labelled,
+            self.roles.prediction,
+            self.roles.probability,
+        ) else {
+            return Vec::new();
+        };
+        match (window.columns.get(p), window.columns.get(q)) {
+            (Some(prediction), Some(probability)) => labelled.estimate(prediction, probability),
+            _ => Vec::new(),
+        }
     }
 
     /// Categories column `column` has in the reference (0 for numeric columns): new

@@ -382,7 +382,8 @@ impl Monitor {
             return false;
         }
         let model = &self.model;
-        let report = evaluate::evaluate(&model.checks, model.spec.drift_share, window);
+        let mut report = evaluate::evaluate(&model.checks, model.spec.drift_share, window);
+        report.estimated = model.estimate(window);
         self.metrics
             .evaluation_duration
             .with_label_values(&[self.name()])

@@ -100,7 +100,8 @@ fn fold(model: &MonitorModel, results: &mut Results, closed: Closed) {
     let min_rows = model.spec.window.min_rows;
     let history = model.spec.history;
     for window in closed.windows.iter().filter(|w| w.rows >= min_rows) {
-        let report = evaluate::evaluate(&model.checks, model.spec.drift_share, window);
+        let mut report = evaluate::evaluate(&model.checks, model.spec.drift_share, window);
+        report.estimated = model.estimate(window);
         results.record_window(report, history);
         results.latest_histograms = Some(Arc::new(histogram::of_window(&model.checks, window)));
     }

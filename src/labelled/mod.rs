@@ -7,6 +7,7 @@
 //! drift, concept drift and model quality, all against the reference computed once at start-up.
 
 pub mod concept;
+pub mod estimate;
 pub mod join;
 pub mod quality;
 
@@ -39,6 +40,9 @@ pub struct LabelledModel {
     pub quality_tolerance: f64,
     /// Model quality on the reference data.
     pub reference_quality: Vec<(QualityMetric, f64)>,
+    /// Estimates feature windows' quality without labels; binary classifiers with a
+    /// probability column only.
+    pub estimator: Option<estimate::Cbpe>,
 }
 
 /// The model's task, with the reference statistics concept drift needs.
@@ -153,7 +157,69 @@ pub struct QualityReport {
     pub degraded: bool,
 }
 
+/// One quality metric estimated without labels (CBPE) for a feature window.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct EstimatedQuality {
+    /// Metric.
+    pub metric: QualityMetric,
+    /// Estimated value in this window.
+    pub estimated: f64,
+    /// Realised value on the reference (absent when undefined there).
+    pub reference: Option<f64>,
+    /// The estimate is worse than the reference by more than the tolerance.
+    pub degraded: bool,
+}
+
 impl LabelledModel {
+    /// Estimated quality of a feature window from its prediction and probability columns,
+    /// by CBPE; empty without an estimator or a usable row. Rows whose prediction is missing
+    /// or invalid, or whose probability is not a number, are left out.
+    pub fn estimate(
+        &self,
+        prediction: &ColumnData,
+        probability: &ColumnData,
+    ) -> Vec<EstimatedQuality> {
+        let (
+            Some(estimator),
+            Some(Task::Classification(reference)),
+            ColumnData::Categorical(predictions),
+            ColumnData::Numeric(scores),
+        ) = (&self.estimator, &self.task, prediction, probability)
+        else {
+            return Vec::new();
+        };
+        let Some(positive) = reference.positive else {
+            return Vec::new();
+        };
+        let (mut predicted, mut kept) = (Vec::new(), Vec::new());
+        for (&p, &score) in predictions.iter().zip(scores) {
+            if valid_code(p) && score.is_finite() {
+                predicted.push(reference.class_of(p) == positive);
+                kept.push(score);
+            }
+        }
+        estimator
+            .estimate(&predicted, &kept)
+            .into_iter()
+            .map(|(metric, estimated)| {
+                let reference = self.reference_value(metric);
+                EstimatedQuality {
+                    metric,
+                    estimated,
+                    reference,
+                    degraded: reference.is_some_and(|r| self.degraded(metric, estimated, r)),
+                }
+            })
+            .collect()
+    }
+
+    fn reference_value(&self, metric: QualityMetric) -> Option<f64> {
+        self.reference_quality
+            .iter()
+            .find(|(m, _)| *m == metric)
+            .map(|&(_, v)| v)
+    }
+
     /// The error value fed to the online detector for one labelled row: 0/1 for a classifier,
     /// |y − ŷ| for a regressor; `None` when the row lacks a prediction or a target.
     pub fn error(&self, prediction: &ColumnData, target: &ColumnData, row: usize) -> Option<f64> {
@@ -202,11 +268,7 @@ impl LabelledModel {
         let quality = current
             .into_iter()
             .map(|(metric, value)| {
-                let reference = self
-                    .reference_quality
-                    .iter()
-                    .find(|(m, _)| *m == metric)
-                    .map(|&(_, v)| v);
+                let reference = self.reference_value(metric);
                 QualityReport {
                     metric,
                     current: value,

@@ -9,6 +9,7 @@ use crate::check::policy::FamilySettings;
 use crate::check::{ColumnCheck, ColumnChoice, Role};
 use crate::config::{ColumnKind, ColumnSpec, MonitorSpec, Problem, Settings, Summary, Window};
 use crate::engine::model::{ColumnRoles, MonitorModel, MonitorProfile};
+use crate::labelled::estimate::Cbpe;
 use crate::labelled::quality;
 use crate::labelled::{
     ClassificationReference, LabelledModel, NO_CLASS, RegressionReference, Task,
@@ -304,6 +305,7 @@ fn labelled_model(
         concept_threshold: spec.concept.threshold,
         quality_tolerance: spec.alerting.quality_tolerance,
         reference_quality: Vec::new(),
+        estimator: None,
     };
     let (Some(p), Some(prediction_spec)) = (roles.prediction, &spec.prediction) else {
         return Ok(model);
@@ -346,6 +348,15 @@ fn labelled_model(
                 .map(|c| target_profile.index.get(c).copied().unwrap_or(NO_CLASS))
                 .collect();
             let positive = positive_class(prediction_spec, &target_profile.categories)?;
+            if positive.is_none() && probabilities.is_some() {
+                return Err(Problem::new(
+                    "prediction.probability",
+                    format!(
+                        "a probability column is the positive class's probability, so it needs a binary target (ROC AUC, log loss and estimated performance are binary-only); the reference target has {} classes",
+                        target_profile.categories.len()
+                    ),
+                ));
+            }
             let (mut pred_codes, mut target_codes, mut probs) =
                 (Vec::new(), Vec::new(), Vec::new());
             for (i, (p, t)) in pred_cells.iter().zip(&target_cells).enumerate() {
@@ -367,6 +378,10 @@ fn labelled_model(
             let probability = probabilities.as_ref().map(|_| probs.as_slice());
             model.reference_quality =
                 quality::classification(&classes, &target_codes, positive, probability);
+            if let (Some(positive), Some(_)) = (positive, &probabilities) {
+                let outcomes: Vec<bool> = target_codes.iter().map(|&t| t == positive).collect();
+                model.estimator = Some(Cbpe::fit(&probs, &outcomes));
+            }
             model.task = Some(Task::Classification(reference));
         }
         (_, _, Cells::Numeric(pred_cells), Cells::Numeric(target_cells)) => {

@@ -23,6 +23,7 @@ impl Monitor {
                 self.metrics.publish_column(name, check, c, streak);
             }
         }
+        self.metrics.publish_estimated(name, &report.estimated);
         self.metrics.publish_dataset(
             name,
             &report.dataset,

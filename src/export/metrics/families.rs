@@ -145,13 +145,19 @@ impl Metrics {
             model_quality: gauge(
                 &w,
                 "driftscope_model_quality",
-                "Model quality on the reference (dataset=reference) and on the last labelled window (dataset=current).",
+                "Model quality on the reference (dataset=reference), on the last labelled window (dataset=current) and estimated without labels on the last feature window (dataset=estimated).",
                 &["monitor", "metric", "dataset"],
             ),
             model_quality_degraded: int_gauge(
                 &w,
                 "driftscope_model_quality_degraded",
                 "1 if the metric in the last labelled window is worse than the reference by more than alerting.quality_tolerance.",
+                &["monitor", "metric"],
+            ),
+            model_quality_estimated_degraded: int_gauge(
+                &w,
+                "driftscope_model_quality_estimated_degraded",
+                "1 if the metric estimated without labels (CBPE) in the last feature window is worse than the reference by more than alerting.quality_tolerance.",
                 &["monitor", "metric"],
             ),
             labelled_windows: counter(

@@ -48,6 +48,7 @@ impl Metrics {
             &self.concept_change_points,
             &self.model_quality,
             &self.model_quality_degraded,
+            &self.model_quality_estimated_degraded,
             &self.labelled_windows,
             &self.monitor_info,
             &self.alert_for_windows,

@@ -110,6 +110,7 @@ pub struct Metrics {
     concept_change_points: IntCounterVec,
     model_quality: GaugeVec,
     model_quality_degraded: IntGaugeVec,
+    model_quality_estimated_degraded: IntGaugeVec,
     labelled_windows: IntCounterVec,
     monitor_info: IntGaugeVec,
     /// `alerting.labels` keys that are label names of `driftscope_monitor_info`, in order.

@@ -8,7 +8,7 @@ use crate::check::report::{ColumnReport, DatasetDrift};
 use crate::check::{ColumnCheck, Role};
 use crate::config::MonitorSpec;
 use crate::labelled::join::UNMATCHED_REASONS;
-use crate::labelled::{LabelledModel, LabelledReport};
+use crate::labelled::{EstimatedQuality, LabelledModel, LabelledReport, estimate};
 
 impl Metrics {
     /// Creates the monitor's series with initial values so they exist before the first window:
@@ -230,6 +230,37 @@ impl Metrics {
             .with_label_values(&[monitor])
             .set(crate::check::report::unix_now());
         self.labelled_windows.with_label_values(&[monitor]).inc();
+        self.changed();
+    }
+
+    /// Publishes a feature window's quality estimated without labels (CBPE). A metric the
+    /// window has no estimate for (no usable probability, or ROC AUC undefined) loses its
+    /// series rather than keeping an older window's value.
+    pub fn publish_estimated(&self, monitor: &str, estimated: &[EstimatedQuality]) {
+        for metric in estimate::METRICS {
+            let name = metric.as_str();
+            match estimated.iter().find(|q| q.metric == metric) {
+                Some(q) => {
+                    self.model_quality
+                        .with_label_values(&[monitor, name, "estimated"])
+                        .set(q.estimated);
+                    if q.reference.is_some() {
+                        self.model_quality_estimated_degraded
+                            .with_label_values(&[monitor, name])
+                            .set(i64::from(q.degraded));
+                    }
+                }
+                None => {
+                    // Absent already is fine: there is nothing stale to remove.
+                    let _ = self
+                        .model_quality
+                        .remove_label_values(&[monitor, name, "estimated"]);
+                    let _ = self
+                        .model_quality_estimated_degraded
+                        .remove_label_values(&[monitor, name]);
+                }
+            }
+        }
         self.changed();
     }
 

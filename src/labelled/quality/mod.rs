@@ -314,7 +314,7 @@ fn ratio(numerator: u64, denominator: u64) -> f64 {
 /// ROC AUC as the Mann–Whitney statistic `P(score⁺ > score⁻) + ½·P(score⁺ = score⁻)`, which
 /// equals sklearn's trapezoidal area exactly; counted in integers, so the only rounding is
 /// the final division. `None` unless both classes occur among the non-NaN rows.
-fn roc_auc(actual: &[u32], positive: u32, probability: &[f64]) -> Option<f64> {
+pub(crate) fn roc_auc(actual: &[u32], positive: u32, probability: &[f64]) -> Option<f64> {
     // `+ 0.0` turns −0.0 into 0.0: they tie (numpy compares them equal), and `total_cmp`
     // would otherwise order them.
     let mut scored: Vec<(f64, bool)> = probability
