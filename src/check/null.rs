@@ -1,5 +1,5 @@
 //! Learned null distributions: `threshold: auto` turns a distance (Wasserstein, Jensen–Shannon,
-//! PSI) into a test with a p-value, so it can join the window's family-wise correction.
+//! PSI, energy, Hellinger, KL, total variation) into a test with a p-value, so it can join the window's family-wise correction.
 //!
 //! **Method** (at start-up, per column and window size n): draw n reference rows without
 //! replacement, compute the column's statistic between them and the *other* m − n reference
@@ -25,7 +25,7 @@ use rayon::prelude::*;
 
 use crate::config::TestKind;
 use crate::reference::profile::ReferenceProfile;
-use crate::stats::{binning, jensenshannon, psi, wasserstein};
+use crate::stats::{binning, energy, hellinger, jensenshannon, kl_div, psi, tvd, wasserstein};
 
 /// Resamples per window size. The smallest p-value is 1 / (1 + RESAMPLES) ≈ 0.001, so a
 /// distance can still pass Holm at α = 0.05 in a family of up to 50 columns.
@@ -155,7 +155,7 @@ impl Pool {
             // Binned distances only need the window's bin counts: the rest's are the
             // reference's minus those, O(n) instead of O(m).
             (Pool::Numeric(_), ReferenceProfile::Numeric(profile))
-                if test != TestKind::Wasserstein =>
+                if !matches!(test, TestKind::Wasserstein | TestKind::Ed) =>
             {
                 let window: Vec<f64> = drawn.iter().map(|&i| profile.sorted[i as usize]).collect();
                 let w = binning::bin_counts(&profile.edges, &window);
@@ -182,7 +182,11 @@ impl Pool {
                         rest.push(x);
                     }
                 }
-                wasserstein::normed_distance(&rest, &window, profile.std)
+                if test == TestKind::Ed {
+                    energy::distance(&rest, &window)
+                } else {
+                    wasserstein::normed_distance(&rest, &window, profile.std)
+                }
             }
             (Pool::Categorical(codes), ReferenceProfile::Categorical(profile)) => {
                 let mut window = vec![0u64; profile.counts.len()];
@@ -207,6 +211,9 @@ impl Pool {
 fn distance(test: TestKind, reference: &[u64], window: &[u64]) -> f64 {
     match test {
         TestKind::Psi => psi::psi(reference, window),
+        TestKind::Hellinger => hellinger::distance(reference, window),
+        TestKind::KlDiv => kl_div::divergence(reference, window),
+        TestKind::Tvd => tvd::distance(reference, window),
         _ => jensenshannon::distance(reference, window),
     }
 }
