@@ -259,6 +259,43 @@ mod tests {
         assert!(NullDistribution::learn(TestKind::Wasserstein, &reference, &[2001], 1).is_err());
     }
 
+    /// `threshold: auto` for the catalogue's distances: a window drawn from the reference is
+    /// unremarkable under the learned null, a shifted one beyond every resample.
+    #[test]
+    fn catalogue_distances_learn_a_null() {
+        let values: Vec<f64> = (0..4000)
+            .map(|i| ((i * 7919) % 4000) as f64 / 4000.0)
+            .collect();
+        let reference = profile(values.clone());
+        let clean: Vec<f64> = values.iter().step_by(20).copied().collect();
+        let shifted: Vec<f64> = clean.iter().map(|v| v + 0.2).collect();
+        for test in [
+            TestKind::Ed,
+            TestKind::Hellinger,
+            TestKind::KlDiv,
+            TestKind::Tvd,
+        ] {
+            let mut check = ColumnCheck::new(
+                "x",
+                Role::Feature,
+                Cells::numbers(values.clone()),
+                Some(test),
+                None,
+                10,
+            )
+            .unwrap();
+            check.learn_null(&[200], 5).unwrap();
+            let p = |window: &[f64]| {
+                check
+                    .evaluate(&crate::column::ColumnData::Numeric(window.to_vec()))
+                    .p_value
+                    .unwrap()
+            };
+            assert!(p(&clean) > 0.5, "{test:?}: {}", p(&clean));
+            assert_eq!(p(&shifted), 1.0 / 1001.0, "{test:?}");
+        }
+    }
+
     #[test]
     fn grids_double_and_stop_at_half_the_reference() {
         assert_eq!(grid(1000, 1000, 10_000), vec![1000]);
