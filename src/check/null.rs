@@ -266,7 +266,6 @@ mod tests {
         let values: Vec<f64> = (0..4000)
             .map(|i| ((i * 7919) % 4000) as f64 / 4000.0)
             .collect();
-        let reference = profile(values.clone());
         let clean: Vec<f64> = values.iter().step_by(20).copied().collect();
         let shifted: Vec<f64> = clean.iter().map(|v| v + 0.2).collect();
         for test in [
