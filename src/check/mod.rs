@@ -12,7 +12,7 @@
 
 use std::sync::Arc;
 
-use crate::column::{ColumnData, INVALID_CODE, INVALID_NUMBER, MISSING_CODE};
+use crate::column::{ColumnData, INVALID_CODE, MISSING_CODE};
 use crate::config::{ColumnKind, Policy, TestKind, Threshold};
 use crate::reference::profile::ReferenceProfile;
 use crate::reference::table::Cells;
@@ -210,8 +210,9 @@ impl ColumnCheck {
                 for &v in window {
                     if v.is_nan() {
                         outcome.missing += 1;
-                    } else if v == INVALID_NUMBER || v.is_infinite() {
-                        // Ingest never yields +inf; a caller's would break every test's sums.
+                    } else if v.is_infinite() {
+                        // `INVALID_NUMBER` is -inf; ingest never yields +inf, but a caller's
+                        // would break every test's sums, so it is invalid too.
                         outcome.invalid += 1;
                     } else {
                         outcome.out_of_range += usize::from(v < min || v > max);

@@ -66,19 +66,15 @@ pub(super) fn test(check: &ColumnCheck, reference: &NumericProfile, current: &[f
             let e = energy::distance(sorted, current);
             Tested::new(e, None, e)
         }
-        test if binned(test) => {
-            let window = binning::bin_counts(&reference.edges, current);
-            return counts::test(check, &reference.bin_counts, &window, 0);
-        }
-        TestKind::Chisquare
-        | TestKind::Z
-        | TestKind::GTest
-        | TestKind::FisherExact
-        | TestKind::Psi
+        TestKind::Psi
         | TestKind::Jensenshannon
         | TestKind::Hellinger
         | TestKind::KlDiv
         | TestKind::Tvd => {
+            let window = binning::bin_counts(&reference.edges, current);
+            return counts::test(check, &reference.bin_counts, &window, 0);
+        }
+        TestKind::Chisquare | TestKind::Z | TestKind::GTest | TestKind::FisherExact => {
             let (ref_counts, cur_counts) = distinct_value_counts(sorted, current);
             // Index 0 is the smallest value seen on either side; the two-proportion tests
             // compare the share of the reference's smallest value, which is index 0 unless

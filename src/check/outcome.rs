@@ -20,7 +20,8 @@ pub enum Role {
 pub struct ColumnOutcome {
     /// Test applied.
     pub test: TestKind,
-    /// Statistic or distance; `None` when the window held no usable value.
+    /// Statistic or distance; `None` when the window held no usable value or the test was not
+    /// computable on it.
     pub score: Option<f64>,
     /// p-value for tests that have one.
     pub p_value: Option<f64>,

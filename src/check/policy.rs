@@ -198,6 +198,40 @@ mod tests {
         assert!(!numeric_check("x", Some(0.01)).rule.in_family);
     }
 
+    /// The catalogue's p-value tests join the family with their documented floors; its
+    /// distances stay outside with their own threshold (0.1) and no floor.
+    #[test]
+    fn catalogue_tests_get_their_floors() {
+        for (test, floor, in_family, threshold) in [
+            (TestKind::Anderson, 0.05, true, 0.05),
+            (TestKind::CramerVonMises, 0.05, true, 0.05),
+            (TestKind::Es, 0.05, true, 0.05),
+            (TestKind::Mannw, 0.05, true, 0.05),
+            (TestKind::TTest, 0.1, true, 0.05),
+            (TestKind::GTest, 0.1, true, 0.05),
+            (TestKind::Ed, 0.0, false, 0.1),
+            (TestKind::Hellinger, 0.0, false, 0.1),
+            (TestKind::KlDiv, 0.0, false, 0.1),
+            (TestKind::Tvd, 0.0, false, 0.1),
+        ] {
+            let values = (0..1000).map(|i| f64::from(i) / 1000.0).collect();
+            let choice = ColumnChoice {
+                test: Some(test),
+                ..choice(None)
+            };
+            let check = ColumnCheck::configured(
+                "x",
+                Role::Feature,
+                Cells::numbers(values),
+                choice,
+                CALIBRATED,
+            )
+            .unwrap();
+            let got = (check.rule.min_effect, check.rule.in_family, check.threshold);
+            assert_eq!(got, (floor, in_family, threshold), "{test:?}");
+        }
+    }
+
     /// Holm across the family: three features at p ≈ 0.02 each are significant alone, not
     /// together (0.02 · 3 > 0.05); the explicit-threshold column keeps its raw verdict.
     #[test]

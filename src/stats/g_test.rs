@@ -5,9 +5,11 @@
 //! Reference implementation: `scipy.stats.chi2_contingency(table, correction=False,
 //! lambda_="log-likelihood")` after dropping all-zero columns (scipy rejects them).
 //!
-//! Where driftscope deliberately differs from Evidently: Evidently's `g_test` builds the table
-//! from the raw value counts of both samples and raises when their sizes differ; this one
-//! tests any two sizes, like the chi-square homogeneity test it is the likelihood-ratio twin of.
+//! Where driftscope deliberately differs from Evidently: Evidently's `g_test` is a
+//! goodness-of-fit test of the window's counts against the reference's counts as expected
+//! frequencies, which scipy rejects unless both have the same total (and which, like
+//! Evidently's chi-square, ignores the reference's own noise); this is the homogeneity test,
+//! the likelihood-ratio twin of driftscope's chi-square, for any two sizes.
 
 use statrs::distribution::{ChiSquared, ContinuousCDF};
 

@@ -5,10 +5,10 @@
 //! when a sample has at most 8 values and there are no ties, else the normal approximation
 //! with the tie correction and a continuity correction.
 //!
-//! Where driftscope deliberately differs from Evidently: Evidently's `mannw` runs the
-//! one-sided `alternative="greater"` test, which only flags current values that moved *down*
-//! relative to the reference and misses every shift up; drift is a change in either direction,
-//! so driftscope's test is two-sided.
+//! Where driftscope deliberately differs from Evidently: Evidently's `mannw` calls scipy's
+//! default `alternative`, two-sided since scipy 1.7 but one-sided before, so its verdicts
+//! depend on the installed scipy; drift is a change in either direction, so this test is
+//! always two-sided.
 
 use statrs::distribution::{ContinuousCDF, Normal};
 
