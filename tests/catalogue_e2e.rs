@@ -208,3 +208,61 @@ async fn a_test_without_an_answer_says_why() {
         );
     }
 }
+
+/// `driftscope calibrate` runs the new p-value tests in the monitor's Holm family: clean
+/// windows stay within α's binomial tolerance, a 0.5σ mean shift is caught. Not `es`: its χ²
+/// approximation is liberal when the window is much smaller than the reference (scipy's too:
+/// 15 % of 100-vs-700 splits below 0.05; README), which this 100-row window would show.
+#[test]
+fn calibrate_measures_the_new_p_value_tests() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("monitors.yaml");
+    for (x, y) in [("anderson", "mannw"), ("t_test", "cramer_von_mises")] {
+        let config = format!(
+            "monitors:\n  - name: m\n    reference: {}\n    features:\n      numerical: \
+             [{{name: x, test: {x}}}, {{name: y, test: {y}}}]\n      categorical: \
+             [{{name: c, test: g_test}}, {{name: b, test: fisher_exact}}]\n    \
+             window: {{rows: 100}}\n",
+            fixture_reference().display()
+        );
+        std::fs::write(&path, config).unwrap();
+        let output = Command::new(env!("CARGO_BIN_EXE_driftscope"))
+            .args([
+                "calibrate",
+                "--format",
+                "json",
+                "--windows",
+                "200",
+                "--config",
+            ])
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+        let features = report["features"].as_array().unwrap();
+        let tests: Vec<&str> = features
+            .iter()
+            .map(|f| f["test"].as_str().unwrap())
+            .collect();
+        assert_eq!(tests, [x, y, "g_test", "fisher_exact"]);
+        // α + the one-sided 99 % binomial tolerance for 200 windows.
+        let any = report["any_feature_false_alarm"]["rate"].as_f64().unwrap();
+        assert!(
+            any <= 0.05 + 2.326 * (0.05f64 * 0.95 / 200.0).sqrt(),
+            "{x}/{y}: {any}"
+        );
+        for feature in &features[..2] {
+            let caught = feature["detection"]["mean+0.5sd"]["rate"].as_f64().unwrap();
+            eprintln!(
+                "{}: false {}, mean+0.5sd {caught}",
+                feature["test"], feature["false_alarm"]["rate"]
+            );
+            assert!(caught > 0.8, "{feature}");
+        }
+    }
+}
