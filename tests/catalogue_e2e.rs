@@ -266,3 +266,46 @@ fn calibrate_measures_the_new_p_value_tests() {
         }
     }
 }
+
+/// `driftscope report` says so when a test has no answer: x holds one value in the current
+/// file, too few for Welch's t.
+#[test]
+fn report_names_a_test_without_an_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("monitors.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "monitors:\n  - name: r\n    reference: {}\n    features:\n      numerical: \
+             [{{name: x, test: t_test}}, {{name: y, test: anderson}}]\n    window: {{rows: 100}}\n",
+            fixture_reference().display()
+        ),
+    )
+    .unwrap();
+    let current = dir.path().join("current.csv");
+    let mut csv = String::from("x,y\n50.5,0.5\n");
+    for i in 0..99 {
+        csv += &format!(",{}\n", f64::from(i) / 99.0);
+    }
+    std::fs::write(&current, csv).unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_driftscope"))
+        .args(["report", "--reference"])
+        .arg(fixture_reference())
+        .arg("--current")
+        .arg(&current)
+        .arg("--config")
+        .arg(&config)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let line = |name: &str| {
+        let found = stdout
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(name));
+        found
+            .unwrap_or_else(|| panic!("no {name} line in\n{stdout}"))
+            .to_owned()
+    };
+    assert!(line("x").contains("not computable"), "{stdout}");
+    assert!(!line("y").contains("not computable"), "{stdout}");
+}
