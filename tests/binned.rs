@@ -195,6 +195,11 @@ fn check_explains_what_a_binned_window_cannot_do() {
         out.contains("wasserstein needs the window's values"),
         "{out}"
     );
+    let out = check(&monitor(
+        "{name: x, test: anderson}",
+        "duration: 1h, summary: binned",
+    ));
+    assert!(out.contains("anderson needs the window's values"), "{out}");
     let out = check(&monitor("x", "duration: 1h, step: 7m, summary: binned"));
     assert!(out.contains("whole number of steps"), "{out}");
     let out = check(&monitor("x", "duration: 1h, summary: binned, fine_bins: 3"));

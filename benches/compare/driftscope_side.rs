@@ -23,7 +23,7 @@ use std::time::Instant;
 use std::sync::Arc;
 
 use driftscope::check::ColumnCheck;
-use driftscope::column::{ColumnData, INVALID_CODE, INVALID_NUMBER, MISSING_CODE};
+use driftscope::column::{ColumnData, INVALID_CODE, MISSING_CODE};
 use driftscope::engine::evaluate::evaluate;
 use driftscope::reference::profile::ReferenceProfile;
 use driftscope::reference::table::ReferenceTable;
@@ -115,7 +115,7 @@ fn count(check: &ColumnCheck, data: &ColumnData) -> BinnedColumn {
             for &v in values {
                 if v.is_nan() {
                     column.missing += 1;
-                } else if v == INVALID_NUMBER {
+                } else if v.is_infinite() {
                     column.invalid += 1;
                 } else {
                     column.out_of_range += u64::from(v < min || v > max);

@@ -156,7 +156,10 @@ impl Shift {
     /// The shifts that apply to `check`'s column.
     pub fn for_check(check: &ColumnCheck) -> &'static [Shift] {
         match (&*check.reference, check.test) {
-            (ReferenceProfile::Numeric(_), TestKind::Chisquare | TestKind::Z)
+            (
+                ReferenceProfile::Numeric(_),
+                TestKind::Chisquare | TestKind::Z | TestKind::GTest | TestKind::FisherExact,
+            )
             | (ReferenceProfile::Categorical(_), _) => &CATEGORICAL_SHIFTS,
             (ReferenceProfile::Numeric(_), _) => &NUMERIC_SHIFTS,
         }

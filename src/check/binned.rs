@@ -4,12 +4,14 @@
 //! - KS: from the counts over the fine bins; exact when the reference has few distinct values
 //!   (points layout), else bracketed ([`ks::binned`]): the score and p-value are taken at the
 //!   lower bound and the bracket is reported as [`Approximation`].
-//! - PSI and Jensen–Shannon: the window also counts the coarse reference-quantile bins, so they
-//!   are exact.
-//! - Chi-square and z on a numeric column: over the fine bins with values; window values the
-//!   reference never had count per gap between reference values rather than per value.
+//! - PSI, Jensen–Shannon, Hellinger, KL and TVD: the window also counts the coarse
+//!   reference-quantile bins, so they are exact.
+//! - Chi-square, G, z and Fisher on a numeric column: over the fine bins with values; window
+//!   values the reference never had count per gap between reference values, not per value.
 //! - Categorical columns: category counts are all every test uses, so every test is exact.
-//! - Wasserstein needs the values themselves: config validation refuses it on binned windows.
+//! - Wasserstein and the rank, moment and characteristic-function tests (Anderson–Darling,
+//!   Cramér–von Mises, Mann–Whitney, t, energy, Epps–Singleton) need the values themselves:
+//!   config validation refuses them on binned windows.
 
 use crate::config::TestKind;
 use crate::reference::profile::{NumericProfile, ReferenceProfile};
@@ -17,12 +19,20 @@ use crate::stats::finebins::FineBins;
 use crate::stats::ks;
 use crate::window::panes::BinnedColumn;
 
-use super::{Approximation, ColumnCheck, ColumnOutcome, Tested};
+use super::{Approximation, ColumnCheck, ColumnOutcome, Computed, Tested, counts, numeric};
 
 impl ColumnCheck {
     /// Whether the test can run on a binned window's counts.
     pub fn runs_on_counts(&self) -> bool {
-        self.test != TestKind::Wasserstein
+        numeric::binned(self.test)
+            || matches!(
+                self.test,
+                TestKind::Ks
+                    | TestKind::Chisquare
+                    | TestKind::GTest
+                    | TestKind::Z
+                    | TestKind::FisherExact
+            )
     }
 
     /// Compares one binned window column with the reference; like [`ColumnCheck::evaluate`].
@@ -43,11 +53,11 @@ impl ColumnCheck {
                 reference.resize(reference.len().max(column.counts.len()), 0);
                 let mut current = column.counts.clone();
                 current.resize(reference.len(), 0);
-                Some(self.count_test(&reference, &current, 0))
+                Some(counts::test(self, &reference, &current, 0))
             }
             _ => None,
         };
-        self.decide(&mut outcome, tested);
+        self.finish(&mut outcome, tested);
         outcome
     }
 
@@ -57,7 +67,7 @@ impl ColumnCheck {
         fine: &FineBins,
         column: &BinnedColumn,
         approximation: &mut Option<Approximation>,
-    ) -> Option<Tested> {
+    ) -> Option<Computed> {
         match self.test {
             TestKind::Ks => {
                 let ref_counts = fine.counts_sorted(&reference.sorted);
@@ -76,15 +86,15 @@ impl ColumnCheck {
                         p_value_lower: ks::p_value(d.upper, n, m),
                     });
                 }
-                Some(Tested::new(d.lower, Some(p_value), d.lower))
+                Some(Ok(Tested::new(d.lower, Some(p_value), d.lower)))
             }
-            TestKind::Psi | TestKind::Jensenshannon => {
-                Some(self.count_test(&reference.bin_counts, &column.coarse, 0))
+            test if numeric::binned(test) => {
+                Some(counts::test(self, &reference.bin_counts, &column.coarse, 0))
             }
-            TestKind::Chisquare | TestKind::Z => {
+            TestKind::Chisquare | TestKind::GTest | TestKind::Z | TestKind::FisherExact => {
                 let ref_counts = fine.counts_sorted(&reference.sorted);
                 let (mut r, mut c) = (Vec::new(), Vec::new());
-                // The z-test compares the share of the reference's smallest value: its index
+                // z and Fisher compare the share of the reference's smallest value: its index
                 // among the bins either side has values in.
                 let mut z_category = None;
                 for (&a, &b) in ref_counts.iter().zip(&column.counts) {
@@ -96,9 +106,10 @@ impl ColumnCheck {
                         c.push(b);
                     }
                 }
-                Some(self.count_test(&r, &c, z_category.unwrap_or(0)))
+                Some(counts::test(self, &r, &c, z_category.unwrap_or(0)))
             }
-            TestKind::Wasserstein => None,
+            // Refused on binned windows by config validation ([`ColumnCheck::runs_on_counts`]).
+            _ => None,
         }
     }
 }

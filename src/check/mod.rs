@@ -12,19 +12,20 @@
 
 use std::sync::Arc;
 
-use crate::column::{ColumnData, INVALID_CODE, INVALID_NUMBER, MISSING_CODE};
+use crate::column::{ColumnData, INVALID_CODE, MISSING_CODE};
 use crate::config::{ColumnKind, Policy, TestKind, Threshold};
-use crate::reference::profile::{NumericProfile, ReferenceProfile};
+use crate::reference::profile::ReferenceProfile;
 use crate::reference::table::Cells;
-use crate::stats::{
-    binning, chisquare, effect, jensenshannon, ks, multipletests, pooling, psi, wasserstein, z,
-};
+use crate::stats::computable::NotComputable;
+use crate::stats::multipletests;
 use null::NullDistribution;
 pub use outcome::{Approximation, ColumnOutcome, Role};
 use policy::{AlarmRule, FamilySettings};
 
 pub mod binned;
+mod counts;
 pub mod null;
+mod numeric;
 pub mod outcome;
 pub mod policy;
 pub mod report;
@@ -129,10 +130,11 @@ impl ColumnCheck {
             Policy::Calibrated => policy::calibrated_test(kind, distinct),
             Policy::Evidently => default_test(kind, rows, distinct),
         });
-        if test == TestKind::Z && distinct > 2 {
+        if test.binary_only() && distinct > 2 {
             return Err(format!(
-                "test z needs a binary column, but {name:?} has {distinct} distinct values in the \
-                 reference; use chisquare"
+                "test {} needs a binary column, but {name:?} has {distinct} distinct values in \
+                 the reference; use chisquare or g_test",
+                test.as_str()
             ));
         }
         if test.numeric_only() && kind == ColumnKind::Categorical {
@@ -196,7 +198,9 @@ impl ColumnCheck {
                 for &v in window {
                     if v.is_nan() {
                         outcome.missing += 1;
-                    } else if v == INVALID_NUMBER {
+                    } else if v.is_infinite() {
+                        // `INVALID_NUMBER` is -inf; ingest never yields +inf, but a caller's
+                        // would break every test's sums, so it is invalid too.
                         outcome.invalid += 1;
                     } else {
                         outcome.out_of_range += usize::from(v < min || v > max);
@@ -206,10 +210,10 @@ impl ColumnCheck {
                 outcome.values = current.len();
                 (!current.is_empty()).then(|| {
                     // Binned tests count values in any order; the others merge sorted runs.
-                    if !matches!(self.test, TestKind::Psi | TestKind::Jensenshannon) {
+                    if !numeric::binned(self.test) {
                         current.sort_unstable_by(f64::total_cmp);
                     }
-                    self.numeric_test(reference, &current)
+                    numeric::test(self, reference, &current)
                 })
             }
             (ReferenceProfile::Categorical(reference), ColumnData::Categorical(window)) => {
@@ -233,7 +237,7 @@ impl ColumnCheck {
                 (outcome.values > 0).then(|| {
                     let mut ref_counts = reference.counts.clone();
                     ref_counts.resize(counts.len(), 0);
-                    self.count_test(&ref_counts, &counts, 0)
+                    counts::test(self, &ref_counts, &counts, 0)
                 })
             }
             // The window engine builds columns from the same schema; a mismatch is a bug, and
@@ -243,7 +247,7 @@ impl ColumnCheck {
                 None
             }
         };
-        self.decide(&mut outcome, tested);
+        self.finish(&mut outcome, tested);
         outcome
     }
 
@@ -258,6 +262,7 @@ impl ColumnCheck {
             effect_size: None,
             min_effect: self.rule.min_effect,
             drifted: false,
+            not_computable: None,
             values: 0,
             missing: 0,
             invalid: 0,
@@ -267,86 +272,32 @@ impl ColumnCheck {
         }
     }
 
-    /// Turns a test's numbers into the outcome's score, p-value and lone verdict.
-    fn decide(&self, outcome: &mut ColumnOutcome, tested: Option<Tested>) {
-        if let Some(tested) = tested {
-            outcome.score = Some(tested.score);
-            outcome.p_value = match &self.null {
-                Some(null) => Some(null.p_value(outcome.values, tested.score)),
-                None => tested.p_value,
-            };
-            // Alone, a column is a family of one: every correction leaves its p-value as is.
-            // [`decide_families`] corrects a window's families afterwards.
-            outcome.p_value_adjusted = outcome.p_value;
-            outcome.effect_size = Some(tested.effect);
-            outcome.drifted = policy::verdict(outcome);
+    /// Records a test's result, or why it had none (`None`: nothing was tested).
+    fn finish(&self, outcome: &mut ColumnOutcome, tested: Option<Computed>) {
+        match tested {
+            Some(Err(reason)) => outcome.not_computable = Some(reason),
+            Some(Ok(tested)) => self.decide(outcome, tested),
+            None => {}
         }
     }
 
-    /// `current` is ascending except for PSI and Jensen–Shannon, which only bin it.
-    fn numeric_test(&self, reference: &NumericProfile, current: &[f64]) -> Tested {
-        match self.test {
-            TestKind::Ks => {
-                let r = ks::ks_2samp(&reference.sorted, current);
-                Tested::new(r.statistic, Some(r.p_value), r.statistic)
-            }
-            TestKind::Wasserstein => {
-                let w = wasserstein::normed_distance(&reference.sorted, current, reference.std);
-                Tested::new(w, None, w)
-            }
-            TestKind::Psi | TestKind::Jensenshannon => {
-                let counts = binning::bin_counts(&reference.edges, current);
-                self.count_test(&reference.bin_counts, &counts, 0)
-            }
-            TestKind::Chisquare | TestKind::Z => {
-                let (ref_counts, cur_counts) = distinct_value_counts(&reference.sorted, current);
-                // Index 0 is the smallest value seen on either side; the z-test compares the
-                // share of the reference's smallest value, which is index 0 unless the window
-                // holds smaller values.
-                let first_ref = reference_min_position(&reference.sorted, current);
-                self.count_test(&ref_counts, &cur_counts, first_ref)
-            }
-        }
-    }
-
-    /// Tests aligned counts; `z_category` is the index whose share the z-test compares.
-    fn count_test(&self, reference: &[u64], current: &[u64], z_category: usize) -> Tested {
-        match self.test {
-            TestKind::Psi => {
-                let score = psi::psi(reference, current);
-                Tested::new(score, None, score)
-            }
-            TestKind::Jensenshannon => {
-                let score = jensenshannon::distance(reference, current);
-                Tested::new(score, None, score)
-            }
-            TestKind::Chisquare => {
-                let pooled;
-                let (reference, current) = if self.rule.pool_rare_cells {
-                    pooled = pooling::pool_small_cells(reference, current);
-                    (pooled.0.as_slice(), pooled.1.as_slice())
-                } else {
-                    (reference, current)
-                };
-                let r = chisquare::homogeneity(reference, current);
-                let w = effect::cohens_w(r.statistic, reference.iter().sum(), current.iter().sum());
-                Tested::new(r.statistic, Some(r.p_value), w)
-            }
-            TestKind::Z => {
-                let n_ref = reference.iter().sum();
-                let n_cur = current.iter().sum();
-                let hit = |c: &[u64]| c.get(z_category).copied().unwrap_or(0);
-                let (hit_ref, hit_cur) = (hit(reference), hit(current));
-                let r = z::two_proportion(hit_ref, n_ref, hit_cur, n_cur);
-                let h = effect::cohens_h(hit_ref, n_ref, hit_cur, n_cur);
-                Tested::new(r.statistic, Some(r.p_value), h)
-            }
-            // Not count-based; `new` never pairs them with counts, and a score of 0 is a
-            // harmless answer should that change.
-            TestKind::Ks | TestKind::Wasserstein => Tested::new(0.0, None, 0.0),
-        }
+    /// Fills a tested outcome's numbers and verdict.
+    fn decide(&self, outcome: &mut ColumnOutcome, tested: Tested) {
+        outcome.score = Some(tested.score);
+        outcome.p_value = match &self.null {
+            Some(null) => Some(null.p_value(outcome.values, tested.score)),
+            None => tested.p_value,
+        };
+        // Alone, a column is a family of one: every correction leaves its p-value as is.
+        // [`decide_families`] corrects a window's families afterwards.
+        outcome.p_value_adjusted = outcome.p_value;
+        outcome.effect_size = Some(tested.effect);
+        outcome.drifted = policy::verdict(outcome);
     }
 }
+
+/// A test's numbers for one window, before the verdict, or why it has none.
+type Computed = Result<Tested, NotComputable>;
 
 /// A test's numbers for one window, before the verdict.
 struct Tested {
@@ -378,39 +329,6 @@ pub fn default_test(kind: ColumnKind, reference_rows: usize, distinct: usize) ->
         (ColumnKind::Categorical, true) => TestKind::Z,
         (ColumnKind::Categorical, false) => TestKind::Jensenshannon,
     }
-}
-
-/// Counts of each distinct value over the union of two sorted samples, aligned.
-fn distinct_value_counts(reference: &[f64], current: &[f64]) -> (Vec<u64>, Vec<u64>) {
-    let (mut i, mut j) = (0, 0);
-    let (mut ref_counts, mut cur_counts) = (Vec::new(), Vec::new());
-    while i < reference.len() || j < current.len() {
-        let next = match (reference.get(i), current.get(j)) {
-            (Some(&a), Some(&b)) => a.min(b),
-            (Some(&a), None) => a,
-            (None, Some(&b)) => b,
-            (None, None) => break,
-        };
-        let start_i = i;
-        while i < reference.len() && reference[i] == next {
-            i += 1;
-        }
-        let start_j = j;
-        while j < current.len() && current[j] == next {
-            j += 1;
-        }
-        ref_counts.push((i - start_i) as u64);
-        cur_counts.push((j - start_j) as u64);
-    }
-    (ref_counts, cur_counts)
-}
-
-/// Position of the reference's smallest value among the distinct values of both samples.
-fn reference_min_position(reference: &[f64], current: &[f64]) -> usize {
-    let min = reference[0];
-    let below = current.partition_point(|&v| v < min);
-    // Distinct window values below the reference minimum come first in the union.
-    1 + current[..below].windows(2).filter(|w| w[0] != w[1]).count() - usize::from(below == 0)
 }
 
 /// Corrects each family of a window — features, prediction columns, target — and re-decides

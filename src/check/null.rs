@@ -1,5 +1,5 @@
 //! Learned null distributions: `threshold: auto` turns a distance (Wasserstein, Jensen–Shannon,
-//! PSI) into a test with a p-value, so it can join the window's family-wise correction.
+//! PSI, energy, Hellinger, KL, total variation) into a test with a p-value, so it can join the window's family-wise correction.
 //!
 //! **Method** (at start-up, per column and window size n): draw n reference rows without
 //! replacement, compute the column's statistic between them and the *other* m − n reference
@@ -25,7 +25,7 @@ use rayon::prelude::*;
 
 use crate::config::TestKind;
 use crate::reference::profile::ReferenceProfile;
-use crate::stats::{binning, jensenshannon, psi, wasserstein};
+use crate::stats::{binning, energy, hellinger, jensenshannon, kl_div, psi, tvd, wasserstein};
 
 /// Resamples per window size. The smallest p-value is 1 / (1 + RESAMPLES) ≈ 0.001, so a
 /// distance can still pass Holm at α = 0.05 in a family of up to 50 columns.
@@ -155,7 +155,7 @@ impl Pool {
             // Binned distances only need the window's bin counts: the rest's are the
             // reference's minus those, O(n) instead of O(m).
             (Pool::Numeric(_), ReferenceProfile::Numeric(profile))
-                if test != TestKind::Wasserstein =>
+                if !matches!(test, TestKind::Wasserstein | TestKind::Ed) =>
             {
                 let window: Vec<f64> = drawn.iter().map(|&i| profile.sorted[i as usize]).collect();
                 let w = binning::bin_counts(&profile.edges, &window);
@@ -182,7 +182,11 @@ impl Pool {
                         rest.push(x);
                     }
                 }
-                wasserstein::normed_distance(&rest, &window, profile.std)
+                if test == TestKind::Ed {
+                    energy::distance(&rest, &window)
+                } else {
+                    wasserstein::normed_distance(&rest, &window, profile.std)
+                }
             }
             (Pool::Categorical(codes), ReferenceProfile::Categorical(profile)) => {
                 let mut window = vec![0u64; profile.counts.len()];
@@ -207,6 +211,9 @@ impl Pool {
 fn distance(test: TestKind, reference: &[u64], window: &[u64]) -> f64 {
     match test {
         TestKind::Psi => psi::psi(reference, window),
+        TestKind::Hellinger => hellinger::distance(reference, window),
+        TestKind::KlDiv => kl_div::divergence(reference, window),
+        TestKind::Tvd => tvd::distance(reference, window),
         _ => jensenshannon::distance(reference, window),
     }
 }
@@ -250,6 +257,42 @@ mod tests {
         assert!(null.p_value(400, median) < 0.1);
         assert_eq!(null.p_value(399, median), null.p_value(100, median));
         assert!(NullDistribution::learn(TestKind::Wasserstein, &reference, &[2001], 1).is_err());
+    }
+
+    /// `threshold: auto` for the catalogue's distances: a window drawn from the reference is
+    /// unremarkable under the learned null, a shifted one beyond every resample.
+    #[test]
+    fn catalogue_distances_learn_a_null() {
+        let values: Vec<f64> = (0..4000)
+            .map(|i| ((i * 7919) % 4000) as f64 / 4000.0)
+            .collect();
+        let clean: Vec<f64> = values.iter().step_by(20).copied().collect();
+        let shifted: Vec<f64> = clean.iter().map(|v| v + 0.2).collect();
+        for test in [
+            TestKind::Ed,
+            TestKind::Hellinger,
+            TestKind::KlDiv,
+            TestKind::Tvd,
+        ] {
+            let mut check = ColumnCheck::new(
+                "x",
+                Role::Feature,
+                Cells::numbers(values.clone()),
+                Some(test),
+                None,
+                10,
+            )
+            .unwrap();
+            check.learn_null(&[200], 5).unwrap();
+            let p = |window: &[f64]| {
+                check
+                    .evaluate(&crate::column::ColumnData::Numeric(window.to_vec()))
+                    .p_value
+                    .unwrap()
+            };
+            assert!(p(&clean) > 0.5, "{test:?}: {}", p(&clean));
+            assert_eq!(p(&shifted), 1.0 / 1001.0, "{test:?}");
+        }
     }
 
     #[test]

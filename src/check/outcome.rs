@@ -1,6 +1,7 @@
 //! What a check produces: a column's role and its outcome in one window.
 
 use crate::config::TestKind;
+use crate::stats::computable::NotComputable;
 
 /// What a column is to the model; decides which metrics its result feeds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -19,7 +20,8 @@ pub enum Role {
 pub struct ColumnOutcome {
     /// Test applied.
     pub test: TestKind,
-    /// Statistic or distance; `None` when the window held no usable value.
+    /// Statistic or distance; `None` when the window held no usable value or the test was not
+    /// computable on it.
     pub score: Option<f64>,
     /// p-value for tests that have one.
     pub p_value: Option<f64>,
@@ -28,12 +30,19 @@ pub struct ColumnOutcome {
     pub p_value_adjusted: Option<f64>,
     /// Threshold the verdict used.
     pub threshold: f64,
-    /// Effect size: KS D, Cohen's w (chi-square), Cohen's h (z), or the distance itself.
+    /// Effect size: KS D (ks, anderson, cramer_von_mises, es), rank-biserial correlation
+    /// (mannw), Cohen's d (t_test), Cohen's w (chisquare, g_test), Cohen's h (z, fisher_exact),
+    /// or the distance itself.
     pub effect_size: Option<f64>,
     /// Smallest effect size that counts as drift.
     pub min_effect: f64,
     /// Drift verdict; false when there was nothing to test.
     pub drifted: bool,
+    /// Why the test had no answer although the window held values (e.g. `zero_iqr` for
+    /// Epps–Singleton): then score, p-values and effect are null and there is no verdict.
+    /// Null when the test ran, or when there was nothing to test (`values` is 0).
+    #[serde(default)]
+    pub not_computable: Option<NotComputable>,
     /// Values tested (neither missing nor invalid).
     pub values: usize,
     /// Absent or `null` values.

@@ -83,16 +83,34 @@ pub fn calibrated_test(kind: ColumnKind, distinct: usize) -> TestKind {
 /// 1 000-row windows and far above the noise of 100 000-row windows:
 ///
 /// * `ks`: D ≥ 0.05. A normal mean shift of δσ gives D ≈ 0.4·δ (0.25σ → 0.10, 0.02σ → 0.008);
-///   1 000-row windows cannot resolve D much below 0.05 at α/20 anyway.
+///   1 000-row windows cannot resolve D much below 0.05 at α/20 anyway. `anderson`,
+///   `cramer_von_mises` and `es` use the same D as their effect, with the same floor.
+/// * `mannw`: rank-biserial correlation ≥ 0.05 (≈ 0.56·δ, so the same shift of about 0.1σ).
+/// * `t_test`: Cohen's d ≥ 0.1, half of Cohen's "small", as for h.
+/// * `g_test`: Cohen's w ≥ 0.1 as chi-square; `fisher_exact`: Cohen's h ≥ 0.1 as z.
 /// * `chisquare`: Cohen's w ≥ 0.1, Cohen's "small" effect.
 /// * `z` (named explicitly): Cohen's h ≥ 0.1 (half of Cohen's "small"; a 5-point change
 ///   around 50 %), about the smallest change 1 000-row windows resolve at α/20.
 /// * distances: their score is the effect and their threshold already is the floor, so 0.
 pub fn default_min_effect(test: TestKind) -> f64 {
     match test {
-        TestKind::Ks => 0.05,
-        TestKind::Chisquare | TestKind::Z => 0.1,
-        TestKind::Psi | TestKind::Wasserstein | TestKind::Jensenshannon => 0.0,
+        TestKind::Ks
+        | TestKind::Anderson
+        | TestKind::CramerVonMises
+        | TestKind::Es
+        | TestKind::Mannw => 0.05,
+        TestKind::Chisquare
+        | TestKind::Z
+        | TestKind::GTest
+        | TestKind::FisherExact
+        | TestKind::TTest => 0.1,
+        TestKind::Psi
+        | TestKind::Wasserstein
+        | TestKind::Jensenshannon
+        | TestKind::Ed
+        | TestKind::Hellinger
+        | TestKind::KlDiv
+        | TestKind::Tvd => 0.0,
     }
 }
 
@@ -178,6 +196,40 @@ mod tests {
         assert!(check.rule.in_family && check.rule.pool_rare_cells);
         // An explicit threshold is the column's own level, outside the correction.
         assert!(!numeric_check("x", Some(0.01)).rule.in_family);
+    }
+
+    /// The catalogue's p-value tests join the family with their documented floors; its
+    /// distances stay outside with their own threshold (0.1) and no floor.
+    #[test]
+    fn catalogue_tests_get_their_floors() {
+        for (test, floor, in_family, threshold) in [
+            (TestKind::Anderson, 0.05, true, 0.05),
+            (TestKind::CramerVonMises, 0.05, true, 0.05),
+            (TestKind::Es, 0.05, true, 0.05),
+            (TestKind::Mannw, 0.05, true, 0.05),
+            (TestKind::TTest, 0.1, true, 0.05),
+            (TestKind::GTest, 0.1, true, 0.05),
+            (TestKind::Ed, 0.0, false, 0.1),
+            (TestKind::Hellinger, 0.0, false, 0.1),
+            (TestKind::KlDiv, 0.0, false, 0.1),
+            (TestKind::Tvd, 0.0, false, 0.1),
+        ] {
+            let values = (0..1000).map(|i| f64::from(i) / 1000.0).collect();
+            let choice = ColumnChoice {
+                test: Some(test),
+                ..choice(None)
+            };
+            let check = ColumnCheck::configured(
+                "x",
+                Role::Feature,
+                Cells::numbers(values),
+                choice,
+                CALIBRATED,
+            )
+            .unwrap();
+            let got = (check.rule.min_effect, check.rule.in_family, check.threshold);
+            assert_eq!(got, (floor, in_family, threshold), "{test:?}");
+        }
     }
 
     /// Holm across the family: three features at p ≈ 0.02 each are significant alone, not

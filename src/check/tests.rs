@@ -145,7 +145,10 @@ fn numeric_chisquare_uses_distinct_values_and_z_counts_the_reference_minimum() {
     shifted.extend([0.0; 25]);
     shifted.extend([1.0; 25]);
     shifted.sort_unstable_by(f64::total_cmp);
-    assert_eq!(reference_min_position(&binary_sorted(), &shifted), 1);
+    assert_eq!(
+        numeric::reference_min_position(&binary_sorted(), &shifted),
+        1
+    );
 }
 
 fn binary_sorted() -> Vec<f64> {

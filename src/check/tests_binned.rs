@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use super::*;
+use crate::stats::binning;
 use crate::stats::finebins::FineBins;
 use crate::window::panes::BinnedColumn;
 

@@ -14,6 +14,7 @@ mod duration;
 mod load;
 mod monitor;
 mod server;
+mod test_kind;
 mod validate;
 mod window;
 
@@ -21,9 +22,10 @@ pub use duration::parse_duration;
 pub use load::{ENV_PREFIX, LoadError, load};
 pub use monitor::{
     AlertingSpec, ColumnKind, ColumnSpec, ConceptSpec, FeatureSpec, FeatureSpecs, LabelJoinSpec,
-    MonitorSpec, PageHinkleySpec, Policy, TestKind, Threshold,
+    MonitorSpec, PageHinkleySpec, Policy, Threshold,
 };
 pub use server::{AuthSpec, Fsync, IngestLimits, Scope, ServerSettings, TokenSpec};
+pub use test_kind::TestKind;
 pub use validate::RESERVED_ALERT_LABELS;
 pub use window::{
     DEFAULT_MAX_FUTURE_SKEW, DEFAULT_MAX_ROWS, MAX_STEPS_PER_WINDOW, MAX_WINDOW_ROWS, StepSpec,

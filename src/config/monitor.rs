@@ -8,6 +8,7 @@ use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
 use super::duration::de_duration;
+use super::test_kind::TestKind;
 use super::window::WindowSpec;
 use crate::stats::multipletests::Correction;
 
@@ -394,52 +395,4 @@ pub enum ColumnKind {
     Numerical,
     /// Labels; numbers and strings with the same text are the same category.
     Categorical,
-}
-
-/// The statistical tests a column can be checked with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum TestKind {
-    /// Two-sample Kolmogorov–Smirnov (numeric), drift when p < threshold.
-    Ks,
-    /// Population Stability Index, drift when PSI ≥ threshold.
-    Psi,
-    /// Chi-square homogeneity test, drift when p < threshold.
-    Chisquare,
-    /// Wasserstein-1 normed by the reference std (numeric), drift when ≥ threshold.
-    Wasserstein,
-    /// Jensen–Shannon distance, drift when ≥ threshold.
-    Jensenshannon,
-    /// Pooled two-proportion z-test (binary columns), drift when p < threshold.
-    Z,
-}
-
-impl TestKind {
-    /// Name used in configs, metric labels and JSON.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TestKind::Ks => "ks",
-            TestKind::Psi => "psi",
-            TestKind::Chisquare => "chisquare",
-            TestKind::Wasserstein => "wasserstein",
-            TestKind::Jensenshannon => "jensenshannon",
-            TestKind::Z => "z",
-        }
-    }
-
-    /// True when the test yields a p-value (drift when p < threshold); false for distances
-    /// (drift when score ≥ threshold).
-    pub fn has_p_value(self) -> bool {
-        matches!(self, TestKind::Ks | TestKind::Chisquare | TestKind::Z)
-    }
-
-    /// The threshold used when the config names none (Evidently's defaults).
-    pub fn default_threshold(self) -> f64 {
-        if self.has_p_value() { 0.05 } else { 0.1 }
-    }
-
-    /// Whether the test is defined for numeric values only.
-    pub fn numeric_only(self) -> bool {
-        matches!(self, TestKind::Ks | TestKind::Wasserstein)
-    }
 }

@@ -369,8 +369,8 @@ fn check_overrides(
         problems.push(Problem::new(
             format!("{path}.test"),
             format!(
-                "{} needs numeric values; use chisquare, psi, jensenshannon or z for a \
-                     categorical column",
+                "{} needs numeric values; use chisquare, g_test, psi, jensenshannon, \
+                 hellinger, kl_div, tvd, z or fisher_exact for a categorical column",
                 test.as_str()
             ),
         ));
@@ -379,8 +379,8 @@ fn check_overrides(
         problems.push(Problem::new(
             format!("{path}.threshold"),
             format!(
-                "`auto` learns thresholds for distance tests (wasserstein, jensenshannon, psi); \
-                 {} has an exact p-value, so leave the threshold out",
+                "`auto` learns thresholds for distance tests (wasserstein, jensenshannon, psi, \
+                 ed, hellinger, kl_div, tvd); {} has a p-value, so leave the threshold out",
                 test.map_or("", TestKind::as_str)
             ),
         ));

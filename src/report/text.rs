@@ -20,12 +20,15 @@ pub fn percent(share: f64) -> String {
     format!("{:.1} %", share * 100.0)
 }
 
-/// The verdict of a column: `DRIFT`, `ok`, or `-` without values.
+/// The verdict of a column: `DRIFT`, `ok`, `not computable` (the test is undefined on these
+/// values, see `not_computable` in the JSON), or `-` without values.
 pub fn verdict(column: &ColumnReport) -> &'static str {
-    match (column.outcome.drifted, column.outcome.score) {
-        (true, _) => "DRIFT",
-        (false, Some(_)) => "ok",
-        (false, None) => "-",
+    let o = &column.outcome;
+    match (o.drifted, o.score, o.not_computable) {
+        (true, ..) => "DRIFT",
+        (false, Some(_), _) => "ok",
+        (false, None, Some(_)) => "not computable",
+        (false, None, None) => "-",
     }
 }
 

@@ -83,8 +83,9 @@ pub fn build_monitor(
                 {
                     return Err(format!(
                         "test {} needs the window's values, but a binned window \
-                         (`window.summary: binned`) keeps counts; use ks, psi or \
-                         jensenshannon, or `summary: exact`",
+                         (`window.summary: binned`) keeps counts; use ks, a distance on bins \
+                         (psi, jensenshannon, hellinger, kl_div, tvd) or a count test, or \
+                         `summary: exact`",
                         check.test.as_str()
                     ));
                 }

@@ -25,6 +25,25 @@ pub fn cohens_h(hits_reference: u64, n_reference: u64, hits_current: u64, n_curr
     (angle(hits_reference, n_reference) - angle(hits_current, n_current)).abs()
 }
 
+/// The rank-biserial correlation `|1 − 2U / (n₁ n₂)|` of a Mann–Whitney U: how much more
+/// often a value of one sample exceeds one of the other than the reverse, in [0, 1] (0 when
+/// either side is empty). For a normal mean shift of δσ it is about 0.56·δ.
+pub fn rank_biserial(u: f64, n_reference: usize, n_current: usize) -> f64 {
+    if n_reference == 0 || n_current == 0 {
+        return 0.0;
+    }
+    (1.0 - 2.0 * u / (n_reference as f64 * n_current as f64)).abs()
+}
+
+/// Cohen's d with the two sample variances averaged, `|x̄ − ȳ| / √((s²ₓ + s²ᵧ) / 2)`: the mean
+/// shift in standard deviations whatever the sizes (0 when both variances are 0).
+pub fn cohens_d(reference: &[f64], current: &[f64]) -> f64 {
+    let (m1, v1) = super::t_test::mean_variance(reference);
+    let (m2, v2) = super::t_test::mean_variance(current);
+    let sd = ((v1 + v2) / 2.0).sqrt();
+    if sd > 0.0 { (m1 - m2).abs() / sd } else { 0.0 }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -43,6 +62,16 @@ mod tests {
         assert!((w_large - direct).abs() < 1e-12, "{w_large} vs {direct}");
         assert!((w_small - w_large).abs() < 0.02, "{w_small} vs {w_large}");
         assert_eq!(cohens_w(3.0, 0, 10), 0.0);
+    }
+
+    #[test]
+    fn rank_biserial_and_cohens_d() {
+        // U = 0: every reference value below every current one.
+        assert_eq!(rank_biserial(0.0, 3, 4), 1.0);
+        assert_eq!(rank_biserial(6.0, 3, 4), 0.0);
+        let d = cohens_d(&[0.0, 2.0], &[1.0, 3.0]);
+        assert!((d - 1.0 / 2f64.sqrt()).abs() < 1e-15, "{d}");
+        assert_eq!(cohens_d(&[1.0, 1.0], &[2.0, 2.0]), 0.0);
     }
 
     #[test]

@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::column::{ColumnData, INVALID_CODE, INVALID_NUMBER, MISSING_CODE};
+use crate::column::{ColumnData, INVALID_CODE, MISSING_CODE};
 use crate::stats::binning;
 use crate::stats::finebins::FineBins;
 
@@ -251,7 +251,8 @@ fn count(
             if v.is_nan() {
                 pane.missing += 1;
                 total.missing += 1;
-            } else if v == INVALID_NUMBER {
+            } else if v.is_infinite() {
+                // Like the exact check: `INVALID_NUMBER` is -inf, and +inf is invalid too.
                 pane.invalid += 1;
                 total.invalid += 1;
             } else {
