@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::check::report::{ColumnReport, DatasetDrift, rfc3339, unix_now};
 use crate::check::{self, ColumnCheck, ColumnOutcome, Role};
+use crate::engine::latency::LatencyReport;
 use crate::window::ClosedWindow;
 
 /// The published result of one window.
@@ -31,6 +32,9 @@ pub struct WindowReport {
     pub features: Vec<ColumnReport>,
     /// Prediction drift: the prediction column and the probability column, when configured.
     pub predictions: Vec<ColumnReport>,
+    /// The window's prediction latencies, when the monitor has a `latency` column.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency: Option<LatencyReport>,
 }
 
 /// Runs every check against the window. `checks[i]` reads `window.columns[i]`; target checks
@@ -51,7 +55,8 @@ pub fn evaluate(checks: &[ColumnCheck], drift_share: f64, window: &ClosedWindow)
         let report = ColumnReport::new(&check.name, outcome, window.rows);
         match check.role {
             Role::Feature => features.push(report),
-            Role::Prediction | Role::Target => predictions.push(report),
+            // The latency check is evaluated by `MonitorModel::evaluate`, never passed here.
+            Role::Prediction | Role::Target | Role::Latency => predictions.push(report),
         }
     }
     let evaluated = features
@@ -81,5 +86,6 @@ pub fn evaluate(checks: &[ColumnCheck], drift_share: f64, window: &ClosedWindow)
         dataset,
         features,
         predictions,
+        latency: None,
     }
 }

@@ -16,10 +16,10 @@ use serde_json::Value;
 use crate::check::report::unix_now;
 use crate::config::Fsync;
 use crate::engine::evaluator::{Evaluate, Evaluator, Published};
+use crate::engine::histogram;
 use crate::engine::model::MonitorModel;
 use crate::engine::results::Results;
 use crate::engine::state::{Closed, Event, MonitorState, Outputs};
-use crate::engine::{evaluate, histogram};
 use crate::export::metrics::Metrics;
 use crate::ingest::idempotency::IngestAck;
 use crate::ingest::rows::ParsedBatch;
@@ -112,6 +112,14 @@ impl Monitor {
             model.reference_rows,
             &model.fingerprint,
         );
+        if let Some(latency) = &model.latency {
+            metrics.register_latency(
+                model.name(),
+                &latency.column,
+                latency.check.as_ref(),
+                latency.slow_seconds,
+            );
+        }
         let monitor = Arc::new_cyclic(|me| Self {
             evaluator: Evaluator::start(me.clone(), model.name()),
             model: Arc::new(model),
@@ -145,6 +153,7 @@ impl Monitor {
         let name = self.name();
         let invalid: Vec<u64> = batch.extras.iter().map(|e| e.invalid).collect();
         let invalid_ids = batch.invalid_ids;
+        let invalid_latency = batch.invalid_latency;
         let event = Event::Rows {
             time: now,
             key,
@@ -154,6 +163,12 @@ impl Monitor {
         let (out, published) = self.submit(event)?;
         // Counted once the request is applied: a refused request is retried and counted then.
         self.count_invalid(&invalid, invalid_ids);
+        if let Some(latency) = self.model.latency.as_ref().filter(|_| invalid_latency > 0) {
+            self.metrics
+                .values_invalid
+                .with_label_values(&[name, &latency.column])
+                .inc_by(invalid_latency);
+        }
         if !out.replayed {
             let m = &self.metrics;
             m.rows_ingested
@@ -382,7 +397,17 @@ impl Monitor {
             return false;
         }
         let model = &self.model;
-        let report = evaluate::evaluate(&model.checks, model.spec.drift_share, window);
+        let report = model.evaluate(window);
+        // Observed here, once per published window, never on replay or republish (see
+        // `engine::latency`).
+        if let (Some(latency), Some(values), Some(summary)) = (
+            &model.latency,
+            model.latency_values(window),
+            &report.latency,
+        ) {
+            self.metrics
+                .observe_latency(self.name(), latency.seconds(values), summary.slow);
+        }
         self.metrics
             .evaluation_duration
             .with_label_values(&[self.name()])

@@ -23,6 +23,13 @@ impl Monitor {
                 self.metrics.publish_column(name, check, c, streak);
             }
         }
+        if let (Some(check), Some(drift)) = (
+            self.model.latency.as_ref().and_then(|l| l.check.as_ref()),
+            report.latency.as_ref().and_then(|l| l.drift.as_ref()),
+        ) {
+            let streak = results.column_streak(&check.name);
+            self.metrics.publish_column(name, check, drift, streak);
+        }
         self.metrics.publish_dataset(
             name,
             &report.dataset,

@@ -111,6 +111,52 @@ impl Metrics {
         self.changed();
     }
 
+    /// Creates the series of a monitor's latency column: the histogram and slow counter at 0,
+    /// the slow threshold and, with a reference latency column, its drift test's threshold.
+    pub fn register_latency(
+        &self,
+        monitor: &str,
+        column: &str,
+        check: Option<&ColumnCheck>,
+        slow_seconds: f64,
+    ) {
+        self.prediction_latency.with_label_values(&[monitor]);
+        self.slow_predictions.with_label_values(&[monitor]);
+        self.slow_prediction_threshold
+            .with_label_values(&[monitor])
+            .set(slow_seconds);
+        self.values_invalid.with_label_values(&[monitor, column]);
+        if let Some(check) = check {
+            let labels = [monitor, check.name.as_str(), check.test.as_str()];
+            let gauges = self.gauges(check.role);
+            gauges
+                .threshold
+                .with_label_values(&labels)
+                .set(check.threshold);
+            gauges
+                .min_effect
+                .with_label_values(&labels)
+                .set(check.rule.min_effect);
+        }
+        self.changed();
+    }
+
+    /// Observes a published window's latencies (seconds) and its `slow` predictions.
+    pub fn observe_latency(&self, monitor: &str, seconds: impl Iterator<Item = f64>, slow: u64) {
+        let histogram = self
+            .prediction_latency
+            .with_label_values(&[monitor])
+            .local();
+        for s in seconds {
+            histogram.observe(s);
+        }
+        histogram.flush();
+        self.slow_predictions
+            .with_label_values(&[monitor])
+            .inc_by(slow);
+        self.changed();
+    }
+
     /// Publishes one column's latest result. A column without a score (no usable value in the
     /// window) has its score and p-value series removed rather than set to NaN or left stale.
     pub fn publish_column(
