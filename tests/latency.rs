@@ -127,6 +127,10 @@ async fn latencies_fill_the_histogram_the_slow_counter_and_the_window_json() {
         Some(0.5)
     );
     assert_eq!(
+        metric(&text, "driftscope_slow_prediction_max_ratio", m),
+        Some(0.05)
+    );
+    assert_eq!(
         metric(
             &text,
             "driftscope_values_invalid_total",
@@ -222,7 +226,8 @@ async fn without_a_reference_latency_column_only_drift_testing_is_off() {
     assert!(!text.contains("driftscope_latency_drift_score{"), "{text}");
 }
 
-fn check(config: &str) -> (Option<i32>, String) {
+/// `driftscope check` on `config` next to the latency reference: exit status, stdout, stderr.
+fn check(config: &str) -> (Option<i32>, String, String) {
     let dir = tempfile::tempdir().unwrap();
     write_reference(dir.path());
     let path = dir.path().join("monitors.yaml");
@@ -234,6 +239,7 @@ fn check(config: &str) -> (Option<i32>, String) {
         .unwrap();
     (
         output.status.code(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
         String::from_utf8_lossy(&output.stderr).into_owned(),
     )
 }
@@ -241,7 +247,7 @@ fn check(config: &str) -> (Option<i32>, String) {
 #[test]
 fn check_explains_bad_latency_settings() {
     let reference = Path::new("reference.csv");
-    let (status, stderr) = check(&config(reference, "").replace("unit: ms", "unit: us"));
+    let (status, _, stderr) = check(&config(reference, "").replace("unit: ms", "unit: us"));
     assert_eq!(status, Some(78), "{stderr}");
     assert!(
         stderr.contains("unknown latency unit \"us\"; use `s` (seconds) or `ms`"),
@@ -254,7 +260,7 @@ fn check_explains_bad_latency_settings() {
             "slow_prediction_seconds: 0.5",
             "slow_prediction_seconds: -1",
         );
-    let (status, stderr) = check(&clash);
+    let (status, _, stderr) = check(&clash);
     assert_eq!(status, Some(78), "{stderr}");
     for needle in [
         "monitors[0].latency.column: column \"x\" is also a feature",
@@ -262,6 +268,15 @@ fn check_explains_bad_latency_settings() {
     ] {
         assert!(stderr.contains(needle), "{needle} missing from {stderr}");
     }
+
+    // A latency column the reference lacks is valid, with a note.
+    let elsewhere = config(reference, "").replace("column: latency_ms", "column: latency_s");
+    let (status, stdout, stderr) = check(&elsewhere.replace("unit: ms", "unit: s"));
+    assert_eq!(status, Some(0), "{stderr}");
+    assert!(
+        stdout.contains("note: monitor \"m\": the reference has no latency column \"latency_s\""),
+        "{stdout}"
+    );
 }
 
 /// GET over a fresh connection (the process variant of `TestServer::metrics`).

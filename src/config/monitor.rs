@@ -376,6 +376,9 @@ pub struct AlertingSpec {
     pub max_new_category_ratio: f64,
     /// Predictions slower than this (seconds) count in `driftscope_slow_predictions_total`.
     pub slow_prediction_seconds: f64,
+    /// `DriftscopeSlowPredictions` fires when more than this share of the predictions of the
+    /// last 30 minutes' windows were slow.
+    pub max_slow_prediction_ratio: f64,
 }
 
 impl Default for AlertingSpec {
@@ -390,6 +393,7 @@ impl Default for AlertingSpec {
             max_missing_ratio: 0.1,
             max_new_category_ratio: 0.05,
             slow_prediction_seconds: 10.0,
+            max_slow_prediction_ratio: 0.05,
         }
     }
 }

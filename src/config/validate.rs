@@ -331,6 +331,7 @@ impl AlertingSpec {
             ("quality_tolerance", self.quality_tolerance),
             ("max_missing_ratio", self.max_missing_ratio),
             ("max_new_category_ratio", self.max_new_category_ratio),
+            ("max_slow_prediction_ratio", self.max_slow_prediction_ratio),
         ] {
             if !(0.0..=1.0).contains(&value) {
                 problems.push(Problem::new(

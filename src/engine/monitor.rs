@@ -117,7 +117,7 @@ impl Monitor {
                 model.name(),
                 &latency.column,
                 latency.check.as_ref(),
-                latency.slow_seconds,
+                &model.spec.alerting,
             );
         }
         let monitor = Arc::new_cyclic(|me| Self {

@@ -63,6 +63,12 @@ impl Metrics {
                 "The monitor's alerting.slow_prediction_seconds.",
                 m,
             ),
+            slow_prediction_max_ratio: gauge(
+                &w,
+                "driftscope_slow_prediction_max_ratio",
+                "The monitor's alerting.max_slow_prediction_ratio: the slow share DriftscopeSlowPredictions tolerates.",
+                m,
+            ),
             feature_missing_ratio: gauge(
                 &w,
                 "driftscope_feature_missing_ratio",

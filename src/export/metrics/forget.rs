@@ -70,6 +70,7 @@ impl Metrics {
             &self.prediction_latency,
             &self.slow_predictions,
             &self.slow_prediction_threshold,
+            &self.slow_prediction_max_ratio,
         ]);
         all
     }

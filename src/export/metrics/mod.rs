@@ -102,6 +102,7 @@ pub struct Metrics {
     prediction_latency: HistogramVec,
     slow_predictions: IntCounterVec,
     slow_prediction_threshold: GaugeVec,
+    slow_prediction_max_ratio: GaugeVec,
     feature_missing_ratio: GaugeVec,
     feature_invalid_ratio: GaugeVec,
     feature_out_of_range_ratio: GaugeVec,

@@ -6,7 +6,7 @@ use prometheus::GaugeVec;
 use super::{DETECTOR, DROP_REASONS, Metrics, REJECTION_CODES};
 use crate::check::report::{ColumnReport, DatasetDrift};
 use crate::check::{ColumnCheck, Role};
-use crate::config::MonitorSpec;
+use crate::config::{AlertingSpec, MonitorSpec};
 use crate::labelled::join::UNMATCHED_REASONS;
 use crate::labelled::{LabelledModel, LabelledReport};
 
@@ -112,19 +112,23 @@ impl Metrics {
     }
 
     /// Creates the series of a monitor's latency column: the histogram and slow counter at 0,
-    /// the slow threshold and, with a reference latency column, its drift test's threshold.
+    /// the slow threshold and share and, with a reference latency column, its drift test's
+    /// threshold.
     pub fn register_latency(
         &self,
         monitor: &str,
         column: &str,
         check: Option<&ColumnCheck>,
-        slow_seconds: f64,
+        alerting: &AlertingSpec,
     ) {
         self.prediction_latency.with_label_values(&[monitor]);
         self.slow_predictions.with_label_values(&[monitor]);
         self.slow_prediction_threshold
             .with_label_values(&[monitor])
-            .set(slow_seconds);
+            .set(alerting.slow_prediction_seconds);
+        self.slow_prediction_max_ratio
+            .with_label_values(&[monitor])
+            .set(alerting.max_slow_prediction_ratio);
         self.values_invalid.with_label_values(&[monitor, column]);
         if let Some(check) = check {
             let labels = [monitor, check.name.as_str(), check.test.as_str()];
