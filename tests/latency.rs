@@ -208,7 +208,16 @@ async fn without_a_reference_latency_column_only_drift_testing_is_off() {
     }
     let (_, body) = server.post_rows(&json!({ "rows": rows })).await;
     assert_eq!(body["windows_evaluated"], 1, "{body}");
-    let latency = &server.get_json("/v1/monitors/m").await["latest"]["latency"];
+    let latest = &server.get_json("/v1/monitors/m").await["latest"];
+    // The target belongs to labelled windows: not tested on the latency column.
+    let predictions: Vec<&Value> = latest["predictions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| &p["name"])
+        .collect();
+    assert_eq!(predictions, [&json!("prediction")]);
+    let latency = &latest["latency"];
     assert_eq!(
         (&latency["count"], &latency["slow"]),
         (&json!(4), &json!(1))

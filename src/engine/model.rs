@@ -138,7 +138,10 @@ impl MonitorModel {
 
     /// Evaluates a feature window: every check, the dataset verdict and the latency summary.
     pub fn evaluate(&self, window: &ClosedWindow) -> WindowReport {
-        let mut report = evaluate::evaluate(&self.checks, self.spec.drift_share, window);
+        // The target (always last) belongs to labelled windows; left in, it would be paired
+        // with the latency column that follows the window's other columns.
+        let checks = &self.checks[..self.roles.target.unwrap_or(self.checks.len())];
+        let mut report = evaluate::evaluate(checks, self.spec.drift_share, window);
         report.latency = self
             .latency
             .as_ref()
