@@ -112,14 +112,7 @@ impl Monitor {
             model.reference_rows,
             &model.fingerprint,
         );
-        if let Some(latency) = &model.latency {
-            metrics.register_latency(
-                model.name(),
-                &latency.column,
-                latency.check.as_ref(),
-                &model.spec.alerting,
-            );
-        }
+        publish::register_latency(&metrics, &model);
         let monitor = Arc::new_cyclic(|me| Self {
             evaluator: Evaluator::start(me.clone(), model.name()),
             model: Arc::new(model),
@@ -163,12 +156,7 @@ impl Monitor {
         let (out, published) = self.submit(event)?;
         // Counted once the request is applied: a refused request is retried and counted then.
         self.count_invalid(&invalid, invalid_ids);
-        if let Some(latency) = self.model.latency.as_ref().filter(|_| invalid_latency > 0) {
-            self.metrics
-                .values_invalid
-                .with_label_values(&[name, &latency.column])
-                .inc_by(invalid_latency);
-        }
+        self.count_invalid_latency(invalid_latency);
         if !out.replayed {
             let m = &self.metrics;
             m.rows_ingested
@@ -398,16 +386,7 @@ impl Monitor {
         }
         let model = &self.model;
         let report = model.evaluate(window);
-        // Observed here, once per published window, never on replay or republish (see
-        // `engine::latency`).
-        if let (Some(latency), Some(values), Some(summary)) = (
-            &model.latency,
-            model.latency_values(window),
-            &report.latency,
-        ) {
-            self.metrics
-                .observe_latency(self.name(), latency.seconds(values), summary.slow);
-        }
+        self.observe_latency(window, &report);
         self.metrics
             .evaluation_duration
             .with_label_values(&[self.name()])
