@@ -1,7 +1,7 @@
 //! Prediction latency through the public interfaces: latencies in milliseconds sent as row JSON,
 //! NDJSON and columnar JSON; the histogram, slow counter and latency drift in `/metrics` and
 //! the window JSON; `driftscope check` on bad latency keys; a restart that replays the log
-//! without counting a window twice.
+//! without counting a window twice; a reload that keeps the latency series and buffer.
 
 mod common;
 
@@ -331,6 +331,64 @@ async fn a_killed_server_replays_its_log_without_counting_a_window_twice() {
     // The next window counts once.
     send_first_window(&format!("http://127.0.0.1:{port}")).await;
     assert_first_window_metrics(&get(port, "/metrics"), 1.0);
+    common::signal(child.id(), "TERM");
+    child.wait().unwrap();
+}
+
+#[tokio::test]
+async fn a_reload_keeps_latency_series_and_the_open_windows_latencies() {
+    let dir = tempfile::tempdir().unwrap();
+    let reference = write_reference(dir.path());
+    let path = dir.path().join("monitors.yaml");
+    std::fs::write(&path, config(&reference, "")).unwrap();
+    let (mut child, port) = common::spawn_server(&path, &[], Stdio::null());
+    let base = format!("http://127.0.0.1:{port}");
+    send_first_window(&base).await;
+    // Half a window before the reload, half after: the latency buffer is carried over.
+    let rows = |from: usize| -> Vec<Value> { (from..from + 5).map(|i| row(i, 50.0)).collect() };
+    post(
+        &base,
+        "application/json",
+        json!({ "rows": rows(0) }).to_string(),
+    )
+    .await;
+
+    let faster = config(&reference, "").replace(
+        "slow_prediction_seconds: 0.5",
+        "slow_prediction_seconds: 0.04",
+    );
+    std::fs::write(&path, faster).unwrap();
+    let reload = reqwest::Client::new()
+        .post(format!("{base}/-/reload"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reload.status().as_u16(), 200);
+    let text = get(port, "/metrics");
+    assert_first_window_metrics(&text, 1.0);
+    let column = "column=\"latency_ms\",monitor=\"m\"";
+    assert!(metric(&text, "driftscope_latency_drift_detected", column).is_some());
+    let invalid = "feature=\"latency_ms\",monitor=\"m\"";
+    assert_eq!(
+        metric(&text, "driftscope_values_invalid_total", invalid),
+        Some(1.0)
+    );
+
+    let body = post(
+        &base,
+        "application/json",
+        json!({ "rows": rows(5) }).to_string(),
+    )
+    .await;
+    assert_eq!(body["windows_evaluated"], 1, "{body}");
+    let results: Value = serde_json::from_str(&get(port, "/v1/monitors/m")).unwrap();
+    let latency = &results["latest"]["latency"];
+    // All 10 rows kept their 50 ms latency, now over the reloaded 40 ms threshold.
+    assert_eq!(
+        (&latency["count"], &latency["slow"]),
+        (&json!(10), &json!(10)),
+        "{latency}"
+    );
     common::signal(child.id(), "TERM");
     child.wait().unwrap();
 }
