@@ -38,11 +38,12 @@ impl TryFrom<String> for LatencyUnit {
 }
 
 impl LatencyUnit {
-    /// Seconds per unit.
-    pub fn seconds(self) -> f64 {
+    /// Units per second; latencies are divided by it: one correctly rounded division, so 5 ms
+    /// is the same double as the 0.005 s bucket bound (5 × 0.001 need not be).
+    pub fn per_second(self) -> f64 {
         match self {
             LatencyUnit::Seconds => 1.0,
-            LatencyUnit::Milliseconds => 1e-3,
+            LatencyUnit::Milliseconds => 1000.0,
         }
     }
 }
@@ -117,7 +118,7 @@ mod tests {
         let s = settings("    latency: {column: latency_ms, unit: ms}\n").unwrap();
         let latency = s.monitors[0].latency.clone().unwrap();
         assert_eq!(latency.unit, LatencyUnit::Milliseconds);
-        assert_eq!(latency.unit.seconds(), 1e-3);
+        assert_eq!(latency.unit.per_second(), 1000.0);
         assert_eq!(s.monitors[0].alerting.slow_prediction_seconds, 10.0);
         let unknown = settings("    latency: {column: l, unit: us}\n").unwrap_err();
         assert!(

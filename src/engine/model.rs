@@ -94,7 +94,7 @@ impl MonitorModel {
         .with_limits(limits);
         let latency = spec.latency.as_ref().map(|l| LatencyModel {
             column: l.column.clone(),
-            units_per_second: 1.0 / l.unit.seconds(),
+            units_per_second: l.unit.per_second(),
             slow_seconds: spec.alerting.slow_prediction_seconds,
             check: latency_check,
         });
