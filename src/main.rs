@@ -123,6 +123,14 @@ fn check(args: &CheckArgs) -> ExitCode {
                     m.reference_rows,
                     m.window.kind_name()
                 );
+                if let Some(latency) = m.latency.as_ref().filter(|l| l.check.is_none()) {
+                    println!(
+                        "note: monitor {:?}: the reference has no latency column {:?}; latencies \
+                         are summarised and exported but not drift-tested",
+                        m.name(),
+                        latency.column
+                    );
+                }
             }
             println!("{}: valid", args.config.display());
             ExitCode::SUCCESS

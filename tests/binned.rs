@@ -206,6 +206,12 @@ fn check_explains_what_a_binned_window_cannot_do() {
     assert!(out.contains("window.fine_bins"), "{out}");
     let out = check(&monitor("x", "duration: 1h, summary: binned, max_rows: 10"));
     assert!(out.contains("window.max_rows"), "{out}");
+    let latency = "duration: 1h, summary: binned}\n    latency: {column: ms, unit: ms";
+    let out = check(&monitor("x", latency));
+    assert!(
+        out.contains(".latency") && out.contains("summary: exact"),
+        "{out}"
+    );
     // 24 h in 5 min steps: too many re-tests for an exact window, fine for a binned one.
     let out = check(&monitor("x", "duration: 24h, step: 5m"));
     assert!(out.contains("summary: binned"), "{out}");

@@ -421,7 +421,8 @@ fn the_validator_rejects_what_it_should() {
 #[tokio::test]
 async fn live_responses_match_the_document() {
     let doc = document();
-    let server = TestServer::start(&config_text("    window: {rows: 20}\n", "")).await;
+    let monitor = "    window: {rows: 20}\n    latency: {column: latency_ms, unit: ms}\n";
+    let server = TestServer::start(&config_text(monitor, "")).await;
     let c = &server.client;
     let rows_path = "/v1/monitors/{monitor}/rows";
     let labels_path = "/v1/monitors/{monitor}/labels";
@@ -461,6 +462,7 @@ async fn live_responses_match_the_document() {
     let mut batch = rows(&mut rng, 40, true);
     for (i, row) in batch.iter_mut().enumerate() {
         row["id"] = json!(format!("r{i}"));
+        row["latency_ms"] = json!(10 * i);
     }
     let post = |path: &str, body: Value, key: Option<&str>| {
         let mut request = c
@@ -551,6 +553,7 @@ async fn live_responses_match_the_document() {
     .await;
     assert_eq!(body["history"].as_array().unwrap().len(), 2);
     assert!(body["history"][0]["scores"]["x"].is_number());
+    assert_eq!(body["latest"]["latency"]["count"], 20, "{body}");
     assert!(body["labelled"]["latest"]["concept"]["tests"].is_array());
     assert!(
         !body["labelled"]["latest"]["quality"]

@@ -331,10 +331,10 @@ pub fn default_test(kind: ColumnKind, reference_rows: usize, distinct: usize) ->
     }
 }
 
-/// Corrects each family of a window — features, prediction columns, target — and re-decides
+/// Corrects each family of a window — features, prediction columns, target, latency — and re-decides
 /// its members' verdicts. `columns` pairs every check with its outcome in this window.
 pub fn decide_families(columns: &mut [(&ColumnCheck, &mut ColumnOutcome)]) {
-    for role in [Role::Feature, Role::Prediction, Role::Target] {
+    for role in [Role::Feature, Role::Prediction, Role::Target, Role::Latency] {
         let members: Vec<usize> = (0..columns.len())
             .filter(|&i| {
                 let (check, outcome) = &columns[i];

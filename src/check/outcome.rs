@@ -13,6 +13,8 @@ pub enum Role {
     Prediction,
     /// Ground truth (target drift).
     Target,
+    /// The prediction's latency: a family of its own, so it never changes dataset drift.
+    Latency,
 }
 
 /// The result of one column in one window.

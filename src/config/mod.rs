@@ -11,6 +11,7 @@
 //! resolution, `load` the file reading and `validate` the checks across keys.
 
 mod duration;
+mod latency;
 mod load;
 mod monitor;
 mod server;
@@ -19,6 +20,7 @@ mod validate;
 mod window;
 
 pub use duration::parse_duration;
+pub use latency::{LatencySpec, LatencyUnit};
 pub use load::{ENV_PREFIX, LoadError, load};
 pub use monitor::{
     AlertingSpec, ColumnKind, ColumnSpec, ConceptSpec, FeatureSpec, FeatureSpecs, LabelJoinSpec,

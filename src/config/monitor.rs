@@ -8,6 +8,7 @@ use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
 use super::duration::de_duration;
+use super::latency::LatencySpec;
 use super::test_kind::TestKind;
 use super::window::WindowSpec;
 use crate::stats::multipletests::Correction;
@@ -64,6 +65,10 @@ pub struct MonitorSpec {
     /// otherwise.
     #[serde(default)]
     pub timestamp: Option<String>,
+    /// Each prediction's latency: a histogram and slow-prediction count per window, and a
+    /// drift test when the reference has the column.
+    #[serde(default)]
+    pub latency: Option<LatencySpec>,
     /// Which rows form a window.
     pub window: WindowSpec,
     /// Dataset drift when the share of drifted features is at least this.
@@ -370,6 +375,11 @@ pub struct AlertingSpec {
     pub max_missing_ratio: f64,
     /// Data-quality alert when a feature's share of never-seen categories exceeds this.
     pub max_new_category_ratio: f64,
+    /// Predictions slower than this (seconds) count in `driftscope_slow_predictions_total`.
+    pub slow_prediction_seconds: f64,
+    /// `DriftscopeSlowPredictions` fires when more than this share of the predictions of the
+    /// last 30 minutes' windows were slow.
+    pub max_slow_prediction_ratio: f64,
 }
 
 impl Default for AlertingSpec {
@@ -383,6 +393,8 @@ impl Default for AlertingSpec {
             quality_tolerance: 0.1,
             max_missing_ratio: 0.1,
             max_new_category_ratio: 0.05,
+            slow_prediction_seconds: 10.0,
+            max_slow_prediction_ratio: 0.05,
         }
     }
 }

@@ -280,6 +280,9 @@ impl MonitorSpec {
             ));
         }
         self.alerting.validate(&format!("{at}.alerting"), problems);
+        if let Some(latency) = &self.latency {
+            latency.validate(at, self, problems);
+        }
         match self.window.resolve() {
             Ok(window) => {
                 self.window
@@ -317,10 +320,18 @@ impl AlertingSpec {
         if self.for_windows == 0 {
             problems.push(Problem::new(format!("{at}.for_windows"), "must be >= 1"));
         }
+        let slow = self.slow_prediction_seconds;
+        if !(slow > 0.0 && slow.is_finite()) {
+            problems.push(Problem::new(
+                format!("{at}.slow_prediction_seconds"),
+                format!("must be a number of seconds > 0, got {slow}"),
+            ));
+        }
         for (key, value) in [
             ("quality_tolerance", self.quality_tolerance),
             ("max_missing_ratio", self.max_missing_ratio),
             ("max_new_category_ratio", self.max_new_category_ratio),
+            ("max_slow_prediction_ratio", self.max_slow_prediction_ratio),
         ] {
             if !(0.0..=1.0).contains(&value) {
                 problems.push(Problem::new(

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::check::report::{ColumnReport, DatasetDrift, rfc3339, unix_now};
 use crate::check::{self, ColumnCheck, ColumnOutcome, Role};
+use crate::engine::latency::LatencyReport;
 use crate::labelled::EstimatedQuality;
 use crate::window::ClosedWindow;
 
@@ -35,6 +36,9 @@ pub struct WindowReport {
     /// Quality estimated without labels (CBPE; binary classifiers with a probability column).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub estimated: Vec<EstimatedQuality>,
+    /// The window's prediction latencies, when the monitor has a `latency` column.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency: Option<LatencyReport>,
 }
 
 /// Runs every check against the window. `checks[i]` reads `window.columns[i]`; target checks
@@ -62,7 +66,8 @@ pub fn evaluate(checks: &[ColumnCheck], drift_share: f64, window: &ClosedWindow)
         let report = ColumnReport::new(&check.name, outcome, window.rows);
         match check.role {
             Role::Feature => features.push(report),
-            Role::Prediction | Role::Target => predictions.push(report),
+            // The latency check is evaluated by `MonitorModel::evaluate`, never passed here.
+            Role::Prediction | Role::Target | Role::Latency => predictions.push(report),
         }
     }
     let evaluated = features
@@ -93,5 +98,6 @@ pub fn evaluate(checks: &[ColumnCheck], drift_share: f64, window: &ClosedWindow)
         features,
         predictions,
         estimated: Vec::new(),
+        latency: None,
     }
 }

@@ -4,6 +4,7 @@
 pub mod evaluate;
 pub mod evaluator;
 pub mod histogram;
+pub mod latency;
 pub mod model;
 pub mod monitor;
 pub mod persist;

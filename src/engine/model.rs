@@ -7,6 +7,8 @@ use std::sync::Arc;
 use crate::check::{ColumnCheck, Role};
 use crate::column::ColumnData;
 use crate::config::{IngestLimits, MonitorSpec, Window};
+use crate::engine::evaluate::{self, WindowReport};
+use crate::engine::latency::LatencyModel;
 use crate::ingest::rows::Schema;
 use crate::labelled::{EstimatedQuality, LabelledModel};
 use crate::reference::profile::ReferenceProfile;
@@ -34,6 +36,8 @@ pub struct MonitorProfile {
     pub roles: ColumnRoles,
     /// Target drift, concept drift and quality over labelled windows; `None` without a target.
     pub labelled: Option<LabelledModel>,
+    /// The latency column's drift test, when the monitor has one and the reference holds it.
+    pub latency_check: Option<ColumnCheck>,
     /// Rows in the reference file.
     pub reference_rows: usize,
     /// SHA-256 of the reference file's bytes (hex): state coded against another file is not
@@ -64,6 +68,8 @@ pub struct MonitorModel {
     pub labelled: Option<Arc<LabelledModel>>,
     /// Limits on what one request or one column can make the monitor hold.
     pub limits: IngestLimits,
+    /// The latency column: its values ride in the feature window after every check's column.
+    pub latency: Option<LatencyModel>,
 }
 
 impl MonitorModel {
@@ -78,15 +84,25 @@ impl MonitorModel {
             checks,
             roles,
             labelled,
+            latency_check,
             reference_rows,
             fingerprint,
         } = profile;
-        let schema = Schema::new(
+        let mut schema = Schema::new(
             checks.iter().map(|c| (c.name.as_str(), &*c.reference)),
             spec.timestamp.as_deref(),
             spec.id.as_deref(),
         )
         .with_limits(limits);
+        let latency = spec.latency.as_ref().map(|l| LatencyModel {
+            column: l.column.clone(),
+            units_per_second: l.unit.per_second(),
+            slow_seconds: spec.alerting.slow_prediction_seconds,
+            check: latency_check,
+        });
+        if let Some(l) = &latency {
+            schema = schema.with_latency(&l.column);
+        }
         Self {
             columns: checks.iter().map(|c| c.name.clone()).collect(),
             spec,
@@ -98,6 +114,7 @@ impl MonitorModel {
             roles,
             labelled: labelled.map(Arc::new),
             limits,
+            latency,
         }
     }
 
@@ -106,13 +123,40 @@ impl MonitorModel {
         &self.spec.name
     }
 
-    /// Empty columns shaped like the feature window: every check but the target.
+    /// Empty columns shaped like the feature window: every check but the target, then the
+    /// latency column when the monitor has one.
     pub fn feature_template(&self) -> Vec<ColumnData> {
-        self.checks
+        let mut columns: Vec<ColumnData> = self
+            .checks
             .iter()
             .filter(|c| c.role != Role::Target)
             .map(empty_column)
-            .collect()
+            .collect();
+        if self.latency.is_some() {
+            columns.push(ColumnData::Numeric(Vec::new()));
+        }
+        columns
+    }
+
+    /// Evaluates a feature window: every check, the dataset verdict, the latency summary and the
+    /// estimated quality.
+    pub fn evaluate(&self, window: &ClosedWindow) -> WindowReport {
+        // The target (always last) belongs to labelled windows; left in, it would be paired
+        // with the latency column that follows the window's other columns.
+        let checks = &self.checks[..self.roles.target.unwrap_or(self.checks.len())];
+        let mut report = evaluate::evaluate(checks, self.spec.drift_share, window);
+        report.latency = self
+            .latency
+            .as_ref()
+            .zip(self.latency_values(window))
+            .map(|(latency, values)| latency.report(values, window.rows));
+        report.estimated = self.estimate(window);
+        report
+    }
+
+    /// The latency column of a feature window (its last column), when the monitor has one.
+    pub fn latency_values<'w>(&self, window: &'w ClosedWindow) -> Option<&'w ColumnData> {
+        self.latency.as_ref().and(window.columns.last())
     }
 
     /// How a binned feature window counts each column (`window.summary: binned`): numeric

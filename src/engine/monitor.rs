@@ -16,10 +16,10 @@ use serde_json::Value;
 use crate::check::report::unix_now;
 use crate::config::Fsync;
 use crate::engine::evaluator::{Evaluate, Evaluator, Published};
+use crate::engine::histogram;
 use crate::engine::model::MonitorModel;
 use crate::engine::results::Results;
 use crate::engine::state::{Closed, Event, MonitorState, Outputs};
-use crate::engine::{evaluate, histogram};
 use crate::export::metrics::Metrics;
 use crate::ingest::idempotency::IngestAck;
 use crate::ingest::rows::ParsedBatch;
@@ -112,6 +112,7 @@ impl Monitor {
             model.reference_rows,
             &model.fingerprint,
         );
+        publish::register_latency(&metrics, &model);
         let monitor = Arc::new_cyclic(|me| Self {
             evaluator: Evaluator::start(me.clone(), model.name()),
             model: Arc::new(model),
@@ -145,6 +146,7 @@ impl Monitor {
         let name = self.name();
         let invalid: Vec<u64> = batch.extras.iter().map(|e| e.invalid).collect();
         let invalid_ids = batch.invalid_ids;
+        let invalid_latency = batch.invalid_latency;
         let event = Event::Rows {
             time: now,
             key,
@@ -154,6 +156,7 @@ impl Monitor {
         let (out, published) = self.submit(event)?;
         // Counted once the request is applied: a refused request is retried and counted then.
         self.count_invalid(&invalid, invalid_ids);
+        self.count_invalid_latency(invalid_latency);
         if !out.replayed {
             let m = &self.metrics;
             m.rows_ingested
@@ -382,8 +385,8 @@ impl Monitor {
             return false;
         }
         let model = &self.model;
-        let mut report = evaluate::evaluate(&model.checks, model.spec.drift_share, window);
-        report.estimated = model.estimate(window);
+        let report = model.evaluate(window);
+        self.observe_latency(window, &report);
         self.metrics
             .evaluation_duration
             .with_label_values(&[self.name()])

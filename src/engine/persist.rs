@@ -7,10 +7,10 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use crate::engine::histogram;
 use crate::engine::model::MonitorModel;
 use crate::engine::results::Results;
 use crate::engine::state::{Closed, Event, MonitorState};
-use crate::engine::{evaluate, histogram};
 use crate::state::{snapshot, wal};
 
 /// What a snapshot file holds.
@@ -100,8 +100,7 @@ fn fold(model: &MonitorModel, results: &mut Results, closed: Closed) {
     let min_rows = model.spec.window.min_rows;
     let history = model.spec.history;
     for window in closed.windows.iter().filter(|w| w.rows >= min_rows) {
-        let mut report = evaluate::evaluate(&model.checks, model.spec.drift_share, window);
-        report.estimated = model.estimate(window);
+        let report = model.evaluate(window);
         results.record_window(report, history);
         results.latest_histograms = Some(Arc::new(histogram::of_window(&model.checks, window)));
     }
@@ -135,15 +134,26 @@ pub fn carry_over(
         limits.idempotency_keys,
         limits.idempotency_horizon.as_secs_f64(),
     );
-    results.retain_columns(&model.columns);
+    let mut names = model.columns.clone();
+    names.extend(model.latency.iter().map(|l| l.column.clone()));
+    results.retain_columns(&names);
     let same_reference = old.fingerprint == model.fingerprint;
     let same_columns = old.columns == model.columns;
     let keep: Option<Vec<usize>> = if same_reference {
         let old_features = features(&old.columns, old.labelled.is_some());
-        features(&model.columns, model.roles.target.is_some())
+        let mut keep: Option<Vec<usize>> = features(&model.columns, model.roles.target.is_some())
             .iter()
             .map(|name| old_features.iter().position(|o| o == name))
-            .collect()
+            .collect();
+        // The latency buffer comes last; it is kept only for the same column.
+        if let (Some(keep), Some(_)) = (&mut keep, &state.latency) {
+            if old.latency == state.latency {
+                keep.push(old_features.len());
+            } else {
+                keep.push(usize::MAX);
+            }
+        }
+        keep
     } else {
         None
     };

@@ -97,7 +97,8 @@ impl Results {
                 .collect(),
         };
         push_bounded(&mut self.history, summary, history);
-        for column in columns {
+        let latency = report.latency.as_ref().and_then(|l| l.drift.as_ref());
+        for column in columns.chain(latency) {
             self.bump(&column.name, column.outcome.drifted);
         }
         self.dataset_streak = streak(self.dataset_streak, report.dataset.drifted);

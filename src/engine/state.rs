@@ -110,6 +110,10 @@ pub struct MonitorState {
     pub clock: f64,
     /// The feature window.
     pub windows: WindowEngine,
+    /// The latency column whose values the feature window holds after the checks' columns
+    /// (absent in snapshots of older versions).
+    #[serde(default)]
+    pub latency: Option<String>,
     /// The labelled window, when the monitor has a target.
     pub labelled: Option<WindowEngine>,
     /// Per column name: categories not in the reference, with their codes.
@@ -147,6 +151,7 @@ impl MonitorState {
                     model.feature_bins(),
                 ),
             },
+            latency: model.latency.as_ref().map(|l| l.column.clone()),
             // Labelled rows are timed by arrival, so they are never late.
             labelled: model.labelled_template().map(|template| {
                 WindowEngine::new(model.window, spec.window.max_rows(), 0.0, &template)
@@ -259,6 +264,11 @@ impl MonitorState {
             if labelled_rows > 0 {
                 out.closed.labelled = self.push_labelled(&rows, now);
             }
+        }
+        if model.latency.is_some() {
+            // A batch logged before the monitor had a latency column has none: missing.
+            let latency = batch.latency.unwrap_or_else(|| vec![f64::NAN; batch.rows]);
+            columns.push(ColumnData::Numeric(latency));
         }
         let times = batch.timestamps.unwrap_or_else(|| vec![now; batch.rows]);
         let pushed = self.windows.push(&columns, &times);

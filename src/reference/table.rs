@@ -86,6 +86,11 @@ impl ReferenceTable {
         self.frame.height()
     }
 
+    /// Whether the file has a column `name`.
+    pub fn has_column(&self, name: &str) -> bool {
+        self.frame.column(name).is_ok()
+    }
+
     /// Extracts `name` as `kind` row by row (`None` = missing or not finite), or says why it
     /// cannot (missing column, text in a numeric column, ...). Rows stay aligned across
     /// columns (prediction, target, probability); profiling skips the missing ones.

@@ -167,6 +167,12 @@ pub fn build_monitor(
             t.min_effect,
         );
     }
+    let latency_check = spec.latency.as_ref().and_then(|latency| {
+        latency_check(&table, reusable, &latency.column, spec, family)
+            .map_err(|e| problems.push(Problem::new(format!("{at}.latency.column"), e)))
+            .ok()
+            .flatten()
+    });
     if problems.len() != before {
         return None;
     }
@@ -204,6 +210,7 @@ pub fn build_monitor(
         checks,
         roles,
         labelled,
+        latency_check,
         reference_rows,
         fingerprint,
     };
@@ -258,7 +265,49 @@ fn covers(previous: &MonitorModel, spec: &MonitorSpec) -> bool {
         || (previous.labelled.is_some()
             && same_task(&old.prediction, &spec.prediction)
             && same_task(&old.target, &spec.target));
-    profiles && labelled
+    let latency = spec.latency.as_ref().is_none_or(|l| {
+        let old = previous.latency.as_ref().and_then(|p| p.check.as_ref());
+        old.is_some_and(|c| c.name == l.column && c.bins == spec.bins)
+    });
+    profiles && labelled && latency
+}
+
+/// The latency column's drift test, as a numerical column in a family of its own; `None`
+/// (with a warning: the histogram and slow counter still work) when the reference has no
+/// such column.
+fn latency_check(
+    table: &Option<ReferenceTable>,
+    previous: Option<&MonitorModel>,
+    column: &str,
+    spec: &MonitorSpec,
+    family: FamilySettings,
+) -> Result<Option<ColumnCheck>, String> {
+    let choice = ColumnChoice {
+        test: None,
+        threshold: None,
+        bins: spec.bins,
+        min_effect: None,
+    };
+    let profile = match (table, previous) {
+        (Some(table), _) if !table.has_column(column) => {
+            tracing::warn!(
+                monitor = %spec.name,
+                column,
+                "The reference has no latency column: latency is summarised but not drift-tested."
+            );
+            return Ok(None);
+        }
+        (Some(table), _) => {
+            let cells = table.cells(column, ColumnKind::Numerical)?;
+            Arc::new(ReferenceProfile::from_cells(cells, spec.bins))
+        }
+        (None, Some(previous)) => {
+            let old = previous.latency.as_ref().and_then(|l| l.check.as_ref());
+            Arc::clone(&old.expect("`covers` found the latency check").reference)
+        }
+        (None, None) => unreachable!("the table is read unless the previous model covers it"),
+    };
+    ColumnCheck::with_profile(column, Role::Latency, profile, choice, family).map(Some)
 }
 
 /// The previous model's profile of column `name`, when it was built the same way.

@@ -168,11 +168,14 @@ fn forget_changed(service: &Service, model: &MonitorModel) {
         let Some(column) = column else {
             return true;
         };
-        let check = model.checks.iter().find(|c| c.name == column);
+        let latency = model.latency.as_ref().filter(|l| l.column == column);
+        let check = (model.checks.iter())
+            .chain(latency.and_then(|l| l.check.as_ref()))
+            .find(|c| c.name == column);
         let is_id = model.spec.id.as_deref() == Some(column);
         match labels.iter().find(|(n, _)| *n == "test") {
             Some(&(_, test)) => check.is_some_and(|c| c.test.as_str() == test),
-            None => check.is_some() || is_id,
+            None => check.is_some() || is_id || latency.is_some(),
         }
     };
     service.metrics.forget(model.name(), &keep);

@@ -9,8 +9,8 @@
 `drifted --kind dataset`: rows in the demo's columns (reference_data/employment_ma_2015.parquet)
 that drift on most features: AGEP shifted by +25 years, SCHL and MAR skewed to codes that are
 rare in the reference, the other categorical features pinned to one code each, predictions
-mostly 1. Data-quality problems on top: 10% of SCHL values are a category the reference lacks
-("99") and 20% of DEAR values are missing.
+mostly 1, latencies (`latency_ms`) around 80 ms. Data-quality problems on top: 10% of SCHL
+values are a category the reference lacks ("99") and 20% of DEAR values are missing.
 `drifted --kind feature`: only AGEP (shifted) and SEX (drawn with the reference's 48/52 split),
 so a monitor over just those two columns sees feature drift on AGEP without dataset drift.
 `rejected`: requests driftscope rejects as a whole (malformed JSON for MONITOR, rows for a
@@ -51,6 +51,10 @@ def dataset_row(rng: random.Random, row_id: int) -> dict:
     }
     if rng.random() < 0.2:
         row["DEAR"] = None  # missing
+    # Latency in ms from its own generator (the drift draws above stay as they were): around
+    # 80 ms, far below the 10 s slow threshold, so the latency panels have data and
+    # DriftscopeSlowPredictions stays silent.
+    row["latency_ms"] = round(random.Random(row_id).lognormvariate(4.4, 0.5), 1)
     return row
 
 

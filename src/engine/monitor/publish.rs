@@ -3,9 +3,49 @@
 
 use super::{Monitor, lock};
 use crate::check::report::unix_now;
+use crate::engine::evaluate::WindowReport;
+use crate::engine::model::MonitorModel;
 use crate::engine::results::Results;
+use crate::export::metrics::Metrics;
+use crate::window::ClosedWindow;
+
+/// Creates the series of the monitor's latency column, when it has one.
+pub(super) fn register_latency(metrics: &Metrics, model: &MonitorModel) {
+    if let Some(latency) = &model.latency {
+        metrics.register_latency(
+            model.name(),
+            &latency.column,
+            latency.check.as_ref(),
+            &model.spec.alerting,
+        );
+    }
+}
 
 impl Monitor {
+    /// Observes a published window's latencies: here, once per published window, never on
+    /// replay or republish (see `engine::latency`).
+    pub(super) fn observe_latency(&self, window: &ClosedWindow, report: &WindowReport) {
+        let model = &self.model;
+        if let (Some(latency), Some(values), Some(summary)) = (
+            &model.latency,
+            model.latency_values(window),
+            &report.latency,
+        ) {
+            self.metrics
+                .observe_latency(self.name(), latency.seconds(values), summary.slow);
+        }
+    }
+
+    /// Counts a request's latencies that were not a number ≥ 0.
+    pub(super) fn count_invalid_latency(&self, invalid: u64) {
+        if let Some(latency) = self.model.latency.as_ref().filter(|_| invalid > 0) {
+            self.metrics
+                .values_invalid
+                .with_label_values(&[self.name(), &latency.column])
+                .inc_by(invalid);
+        }
+    }
+
     /// Sets the gauges of the latest feature window.
     pub(super) fn publish_window(&self, results: &Results, evaluated_at: f64) {
         let Some(report) = &results.latest else {
@@ -24,6 +64,13 @@ impl Monitor {
             }
         }
         self.metrics.publish_estimated(name, &report.estimated);
+        if let (Some(check), Some(drift)) = (
+            self.model.latency.as_ref().and_then(|l| l.check.as_ref()),
+            report.latency.as_ref().and_then(|l| l.drift.as_ref()),
+        ) {
+            let streak = results.column_streak(&check.name);
+            self.metrics.publish_column(name, check, drift, streak);
+        }
         self.metrics.publish_dataset(
             name,
             &report.dataset,

@@ -6,7 +6,10 @@ use std::sync::Mutex;
 use std::sync::atomic::AtomicU64;
 
 use super::render::Cached;
-use super::{CONNECTION_ERROR_KINDS, ColumnGauges, Metrics, counter, gauge, histogram, int_gauge};
+use super::{
+    CONNECTION_ERROR_KINDS, ColumnGauges, LATENCY_BUCKETS, Metrics, counter, gauge, histogram,
+    int_gauge,
+};
 
 impl Metrics {
     /// Registers every metric (and the process collector) in a fresh registry. The label names
@@ -40,6 +43,32 @@ impl Metrics {
             feature: ColumnGauges::new(&w, "feature", "feature", "feature"),
             prediction: ColumnGauges::new(&w, "prediction", "column", "prediction column"),
             target: ColumnGauges::new(&w, "target", "column", "target column"),
+            latency: ColumnGauges::new(&w, "latency", "column", "latency column"),
+            prediction_latency: histogram(
+                &w,
+                "driftscope_prediction_latency_seconds",
+                "Prediction latencies from the monitor's latency column, observed when their window is published.",
+                m,
+                LATENCY_BUCKETS.to_vec(),
+            ),
+            slow_predictions: counter(
+                &w,
+                "driftscope_slow_predictions_total",
+                "Predictions slower than alerting.slow_prediction_seconds, counted when their window is published.",
+                m,
+            ),
+            slow_prediction_threshold: gauge(
+                &w,
+                "driftscope_slow_prediction_threshold_seconds",
+                "The monitor's alerting.slow_prediction_seconds.",
+                m,
+            ),
+            slow_prediction_max_ratio: gauge(
+                &w,
+                "driftscope_slow_prediction_max_ratio",
+                "The monitor's alerting.max_slow_prediction_ratio: the slow share DriftscopeSlowPredictions tolerates.",
+                m,
+            ),
             feature_missing_ratio: gauge(
                 &w,
                 "driftscope_feature_missing_ratio",

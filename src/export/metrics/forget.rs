@@ -15,7 +15,7 @@ impl Metrics {
     /// Every metric family with a `monitor` label.
     fn per_monitor(&self) -> Vec<&dyn Forget> {
         let mut all: Vec<&dyn Forget> = Vec::new();
-        for gauges in [&self.feature, &self.prediction, &self.target] {
+        for gauges in [&self.feature, &self.prediction, &self.target, &self.latency] {
             all.extend([
                 &gauges.score as &dyn Forget,
                 &gauges.p_value,
@@ -69,6 +69,10 @@ impl Metrics {
             &self.labels_pending,
             &self.evaluation_duration,
             &self.reference_info,
+            &self.prediction_latency,
+            &self.slow_predictions,
+            &self.slow_prediction_threshold,
+            &self.slow_prediction_max_ratio,
         ]);
         all
     }

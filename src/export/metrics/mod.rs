@@ -55,6 +55,13 @@ pub const REJECTION_CODES: &[&str] = &[
     "internal",
 ];
 
+/// Upper bounds (seconds) of `driftscope_prediction_latency_seconds`: 5 ms to 60 s, the
+/// range of online models from a lookup to a large generative call; 10 s is a bound so the
+/// default slow threshold reads exactly off the histogram.
+pub const LATENCY_BUCKETS: &[f64] = &[
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
+];
+
 /// Reasons an accepted row is dropped (the `reason` label of `driftscope_rows_dropped_total`).
 pub const DROP_REASONS: &[&str] = &["late", "window_full", "future"];
 
@@ -91,6 +98,11 @@ pub struct Metrics {
     feature: ColumnGauges,
     prediction: ColumnGauges,
     target: ColumnGauges,
+    latency: ColumnGauges,
+    prediction_latency: HistogramVec,
+    slow_predictions: IntCounterVec,
+    slow_prediction_threshold: GaugeVec,
+    slow_prediction_max_ratio: GaugeVec,
     feature_missing_ratio: GaugeVec,
     feature_invalid_ratio: GaugeVec,
     feature_out_of_range_ratio: GaugeVec,
@@ -162,7 +174,7 @@ pub struct Metrics {
     reload_success_timestamp: prometheus::Gauge,
 }
 
-/// The gauges of one kind of column drift (feature, prediction or target).
+/// The gauges of one kind of column drift (feature, prediction, target or latency).
 #[derive(Debug)]
 struct ColumnGauges {
     score: GaugeVec,
@@ -311,6 +323,7 @@ impl Metrics {
             Role::Feature => &self.feature,
             Role::Prediction => &self.prediction,
             Role::Target => &self.target,
+            Role::Latency => &self.latency,
         }
     }
 }

@@ -6,7 +6,7 @@ use prometheus::GaugeVec;
 use super::{DETECTOR, DROP_REASONS, Metrics, REJECTION_CODES};
 use crate::check::report::{ColumnReport, DatasetDrift};
 use crate::check::{ColumnCheck, Role};
-use crate::config::MonitorSpec;
+use crate::config::{AlertingSpec, MonitorSpec};
 use crate::labelled::join::UNMATCHED_REASONS;
 use crate::labelled::{EstimatedQuality, LabelledModel, LabelledReport, estimate};
 
@@ -108,6 +108,56 @@ impl Metrics {
                     .with_label_values(&[monitor, DETECTOR]);
             }
         }
+        self.changed();
+    }
+
+    /// Creates the series of a monitor's latency column: the histogram and slow counter at 0,
+    /// the slow threshold and share and, with a reference latency column, its drift test's
+    /// threshold.
+    pub fn register_latency(
+        &self,
+        monitor: &str,
+        column: &str,
+        check: Option<&ColumnCheck>,
+        alerting: &AlertingSpec,
+    ) {
+        self.prediction_latency.with_label_values(&[monitor]);
+        self.slow_predictions.with_label_values(&[monitor]);
+        self.slow_prediction_threshold
+            .with_label_values(&[monitor])
+            .set(alerting.slow_prediction_seconds);
+        self.slow_prediction_max_ratio
+            .with_label_values(&[monitor])
+            .set(alerting.max_slow_prediction_ratio);
+        self.values_invalid.with_label_values(&[monitor, column]);
+        if let Some(check) = check {
+            let labels = [monitor, check.name.as_str(), check.test.as_str()];
+            let gauges = self.gauges(check.role);
+            gauges
+                .threshold
+                .with_label_values(&labels)
+                .set(check.threshold);
+            gauges
+                .min_effect
+                .with_label_values(&labels)
+                .set(check.rule.min_effect);
+        }
+        self.changed();
+    }
+
+    /// Observes a published window's latencies (seconds) and its `slow` predictions.
+    pub fn observe_latency(&self, monitor: &str, seconds: impl Iterator<Item = f64>, slow: u64) {
+        let histogram = self
+            .prediction_latency
+            .with_label_values(&[monitor])
+            .local();
+        for s in seconds {
+            histogram.observe(s);
+        }
+        histogram.flush();
+        self.slow_predictions
+            .with_label_values(&[monitor])
+            .inc_by(slow);
         self.changed();
     }
 

@@ -9,7 +9,7 @@ use std::fmt;
 
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
-use super::seeds::{CellSeed, RowSeed, TimeSeed, set_id};
+use super::seeds::{CellSeed, LatencySeed, RowSeed, TimeSeed, set_id};
 use super::{Builder, Slot};
 use crate::ingest::error::{BatchError, BatchErrorKind};
 
@@ -128,6 +128,7 @@ impl<'de> DeserializeSeed<'de> for ValueSeed<'_, '_> {
             }
             .deserialize(deserializer),
             Slot::Timestamp => TimeSeed { builder, row }.deserialize(deserializer),
+            Slot::Latency => LatencySeed { builder, row }.deserialize(deserializer),
             Slot::Id => {
                 let value = serde::Deserialize::deserialize(deserializer)?;
                 set_id(builder, row, &value);

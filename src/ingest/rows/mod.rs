@@ -36,6 +36,7 @@ pub struct Schema {
     slots: HashMap<String, Slot>,
     timestamp: Option<String>,
     has_id: bool,
+    has_latency: bool,
     limits: IngestLimits,
 }
 
@@ -50,6 +51,7 @@ enum Slot {
     Column(usize),
     Timestamp,
     Id,
+    Latency,
 }
 
 /// What the parser found in one column besides its values.
@@ -81,6 +83,14 @@ pub struct ParsedBatch {
     pub ids: Option<Vec<Option<String>>>,
     /// Ids of the wrong type (objects, arrays, booleans).
     pub invalid_ids: u64,
+    /// Latencies in the configured unit when the monitor has a latency column (NaN =
+    /// missing, [`INVALID_NUMBER`](crate::column::INVALID_NUMBER) = invalid); absent in logs
+    /// of older versions.
+    #[serde(default)]
+    pub latency: Option<Vec<f64>>,
+    /// Latencies that are not a number ≥ 0.
+    #[serde(default)]
+    pub invalid_latency: u64,
 }
 
 impl Schema {
@@ -114,8 +124,16 @@ impl Schema {
             slots,
             timestamp: timestamp.map(str::to_owned),
             has_id: id.is_some(),
+            has_latency: false,
             limits: IngestLimits::default(),
         }
+    }
+
+    /// The same schema also reading each row's latency from field `column`.
+    pub fn with_latency(mut self, column: &str) -> Self {
+        self.slots.insert(column.to_owned(), Slot::Latency);
+        self.has_latency = true;
+        self
     }
 
     /// The same schema enforcing `limits` (rows per request, id and category length).
@@ -184,6 +202,9 @@ impl ParsedBatch {
         if let Some(ids) = &mut self.ids {
             retain(ids, keep);
         }
+        if let Some(latency) = &mut self.latency {
+            retain(latency, keep);
+        }
         self.rows = keep.iter().filter(|&&k| k).count();
     }
 }
@@ -196,6 +217,8 @@ struct Builder<'s> {
     timestamps: Option<Vec<f64>>,
     ids: Option<Vec<Option<String>>>,
     invalid_ids: u64,
+    latency: Option<Vec<f64>>,
+    invalid_latency: u64,
     failure: Option<BatchError>,
     text: String,
 }
@@ -219,6 +242,8 @@ impl<'s> Builder<'s> {
             timestamps: schema.timestamp.as_ref().map(|_| Vec::new()),
             ids: schema.has_id.then(Vec::new),
             invalid_ids: 0,
+            latency: schema.has_latency.then(Vec::new),
+            invalid_latency: 0,
             failure: None,
             text: String::new(),
         }
@@ -237,6 +262,9 @@ impl<'s> Builder<'s> {
         }
         if let Some(ids) = &mut self.ids {
             ids.push(None);
+        }
+        if let Some(latency) = &mut self.latency {
+            latency.push(f64::NAN);
         }
         self.rows += 1;
     }
@@ -283,6 +311,8 @@ impl<'s> Builder<'s> {
             timestamps: self.timestamps,
             ids: self.ids,
             invalid_ids: self.invalid_ids,
+            latency: self.latency,
+            invalid_latency: self.invalid_latency,
         })
     }
 

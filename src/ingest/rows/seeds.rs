@@ -72,6 +72,10 @@ impl<'de> Visitor<'de> for RowSeed<'_, '_> {
                     row,
                 })?,
                 Some(Slot::Id) => set_id(self.builder, row, &map.next_value()?),
+                Some(Slot::Latency) => map.next_value_seed(LatencySeed {
+                    builder: &mut *self.builder,
+                    row,
+                })?,
                 None => {
                     map.next_value::<IgnoredAny>()?;
                 }
@@ -321,5 +325,71 @@ impl<'de> Visitor<'de> for TimeSeed<'_, '_> {
     }
     fn visit_map<A: MapAccess<'de>>(self, _: A) -> Result<(), A::Error> {
         self.set(None, &"an object")
+    }
+}
+
+/// Reads a row's latency: a number ≥ 0, or `null` (missing). Anything else (text, a negative
+/// number, an object) is counted as invalid and kept out of the histogram.
+pub(super) struct LatencySeed<'b, 's> {
+    pub(super) builder: &'b mut Builder<'s>,
+    pub(super) row: usize,
+}
+
+impl<'de> DeserializeSeed<'de> for LatencySeed<'_, '_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl LatencySeed<'_, '_> {
+    fn set(self, value: Option<f64>) {
+        let value = value.filter(|v| v.is_finite() && *v >= 0.0);
+        if value.is_none() {
+            self.builder.invalid_latency += 1;
+        }
+        if let Some(latency) = &mut self.builder.latency {
+            latency[self.row] = value.unwrap_or(INVALID_NUMBER);
+        }
+    }
+}
+
+impl<'de> Visitor<'de> for LatencySeed<'_, '_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a latency (a number >= 0) or null")
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<(), E> {
+        self.set(Some(v as f64));
+        Ok(())
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<(), E> {
+        self.set(Some(v as f64));
+        Ok(())
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<(), E> {
+        self.set(Some(v));
+        Ok(())
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
+        self.set(None);
+        Ok(())
+    }
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
+        self.set(None);
+        Ok(())
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        self.set(None);
+        Ok(())
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        self.set(None);
+        Ok(())
     }
 }

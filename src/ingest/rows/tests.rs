@@ -134,3 +134,38 @@ fn timestamps_are_required_and_parsed_when_configured() {
         err.message
     );
 }
+
+#[test]
+fn latencies_parse_in_every_body_format_and_bad_ones_are_invalid() {
+    let schema = schema(None).with_latency("latency_ms");
+    let rows = r#"{"x": 1, "latency_ms": 12.5}
+{"x": 2, "latency_ms": -3}
+{"x": 3, "latency_ms": "slow"}
+{"x": 4, "latency_ms": null}
+{"x": 5}
+{"x": 6, "latency_ms": {"p": 1}}
+{"x": 7, "latency_ms": 0}
+"#;
+    let as_rows = format!("[{}]", rows.trim().replace('\n', ","));
+    let columnar = r#"{"columns": {"x": [1, 2, 3, 4, 5, 6, 7],
+        "latency_ms": [12.5, -3, "slow", null, null, {"p": 1}, 0]}}"#;
+    for batch in [
+        schema.parse(as_rows.as_bytes()).unwrap(),
+        schema.parse_ndjson(rows.as_bytes()).unwrap(),
+        schema.parse(columnar.as_bytes()).unwrap(),
+    ] {
+        let latency = batch.latency.expect("a latency column");
+        assert_eq!((latency[0], latency[6]), (12.5, 0.0));
+        for invalid in [1, 2, 5] {
+            assert_eq!(latency[invalid], INVALID_NUMBER);
+        }
+        assert!(latency[3].is_nan() && latency[4].is_nan());
+        assert_eq!(batch.invalid_latency, 3);
+        // The latency is no check column.
+        assert_eq!(batch.columns.len(), 2);
+    }
+    assert_eq!(
+        parse(r#"[{"x": 1, "latency_ms": 3}]"#).unwrap().latency,
+        None
+    );
+}
