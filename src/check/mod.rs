@@ -209,8 +209,8 @@ impl ColumnCheck {
                 }
                 outcome.values = current.len();
                 (!current.is_empty()).then(|| {
-                    // Binned tests count values in any order; the others merge sorted runs.
-                    if !numeric::binned(self.test) {
+                    // Binned tests count values and t sums them; the others read them in order.
+                    if numeric::sorts(self.test) {
                         current.sort_unstable_by(f64::total_cmp);
                     }
                     numeric::test(self, reference, &current)

@@ -22,8 +22,13 @@ pub(super) fn binned(test: TestKind) -> bool {
     )
 }
 
-/// Tests the window's values; `current` is ascending unless [`binned`] says the test only bins
-/// it. The EDF tests without an effect of their own (Anderson–Darling, Cramér–von Mises,
+/// Tests that read the window's values in order (EDF, ranks, quantiles): the window is sorted
+/// for them. The binned tests count values, and Welch's t only sums them.
+pub(super) fn sorts(test: TestKind) -> bool {
+    !binned(test) && test != TestKind::TTest
+}
+
+/// Tests the window's values; `current` is ascending when [`sorts`] says the test needs it. The EDF tests without an effect of their own (Anderson–Darling, Cramér–von Mises,
 /// Epps–Singleton) use KS's D, the largest gap between the two distribution functions.
 pub(super) fn test(check: &ColumnCheck, reference: &NumericProfile, current: &[f64]) -> Computed {
     let sorted = &reference.sorted[..];
