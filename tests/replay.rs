@@ -70,6 +70,15 @@ impl Drop for Server {
     }
 }
 
+/// The fixture reference without its last column (the target), written into `dir`.
+fn without_target(reference: &Path, dir: &Path) -> std::path::PathBuf {
+    let file = dir.join("rows.csv");
+    let csv = std::fs::read_to_string(reference).unwrap();
+    let rows: Vec<&str> = csv.lines().map(|l| l.rsplit_once(',').unwrap().0).collect();
+    std::fs::write(&file, rows.join("\n")).unwrap();
+    file
+}
+
 fn text(output: &Output) -> (String, String) {
     (
         String::from_utf8_lossy(&output.stdout).into_owned(),
@@ -84,10 +93,7 @@ fn replays_at_the_rate_with_injected_drift_in_the_later_windows_and_labels() {
     // The ground truth follows from the reference itself (--labels), joined by id.
     let labels = common::fixture_reference();
     let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("rows.csv");
-    let csv = std::fs::read_to_string(&labels).unwrap();
-    let without_target: Vec<&str> = csv.lines().map(|l| l.rsplit_once(',').unwrap().0).collect();
-    std::fs::write(&file, without_target.join("\n")).unwrap();
+    let file = without_target(&labels, dir.path());
     let started = Instant::now();
     let output = server.replay(
         &file,
@@ -200,10 +206,7 @@ fn bad_inject_specs_and_columns_are_named() {
 fn every_body_format_and_encoding_gives_the_same_windows() {
     let labels = common::fixture_reference();
     let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("rows.csv");
-    let csv = std::fs::read_to_string(&labels).unwrap();
-    let without_target: Vec<&str> = csv.lines().map(|l| l.rsplit_once(',').unwrap().0).collect();
-    std::fs::write(&file, without_target.join("\n")).unwrap();
+    let file = without_target(&labels, dir.path());
     let mut histories = Vec::new();
     for args in [
         &["--format", "rows"][..],
