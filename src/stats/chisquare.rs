@@ -54,10 +54,36 @@ const NOTHING_TO_COMPARE: ChiSquareResult = ChiSquareResult {
 /// compared as if the shorter were padded with zero counts. Totals are summed
 /// in `u128`, so huge counts cannot overflow. Never NaN.
 pub fn homogeneity(reference_counts: &[u64], current_counts: &[u64]) -> ChiSquareResult {
+    let cells = over_table(
+        reference_counts,
+        current_counts,
+        |reference, expected_reference, current, expected_current| {
+            let d_reference = reference - expected_reference;
+            let d_current = current - expected_current;
+            d_reference * d_reference / expected_reference
+                + d_current * d_current / expected_current
+        },
+    );
+    // The statistic is finite and ≥ 0.
+    cells.map_or(NOTHING_TO_COMPARE, |(statistic, columns)| {
+        with_p_value(statistic, columns)
+    })
+}
+
+/// Walks the 2 × k table `[reference; current]` of a homogeneity test: sums
+/// `column(reference, expected_reference, current, expected_current)` over the columns seen
+/// on at least one side, expected counts from the margins in scipy's `expected_freq` order
+/// (row · column / total). Returns the sum and the number of columns, or `None` when a side
+/// is empty. Shared by the chi-square test and the G-test, which differ only per column.
+pub(super) fn over_table(
+    reference_counts: &[u64],
+    current_counts: &[u64],
+    column: impl Fn(f64, f64, f64, f64) -> f64,
+) -> Option<(f64, usize)> {
     let reference_total = total(reference_counts);
     let current_total = total(current_counts);
     if reference_total == 0 || current_total == 0 {
-        return NOTHING_TO_COMPARE;
+        return None;
     }
     let grand_total = (reference_total + current_total) as f64;
     let (reference_total, current_total) = (reference_total as f64, current_total as f64);
@@ -70,20 +96,27 @@ pub fn homogeneity(reference_counts: &[u64], current_counts: &[u64]) -> ChiSquar
         }
         columns += 1;
         let column_total = column_total as f64;
-        // Same operation order as scipy's expected_freq: row · column / total.
-        // Both are > 0 here, so neither division is by zero.
+        // Both totals are > 0 here, so no expected count is 0.
         let expected_reference = reference_total * column_total / grand_total;
         let expected_current = current_total * column_total / grand_total;
-        let d_reference = reference as f64 - expected_reference;
-        let d_current = current as f64 - expected_current;
-        statistic += d_reference * d_reference / expected_reference
-            + d_current * d_current / expected_current;
+        statistic += column(
+            reference as f64,
+            expected_reference,
+            current as f64,
+            expected_current,
+        );
     }
+    Some((statistic, columns))
+}
+
+/// The result for `statistic` over `columns` table columns: `dof = columns − 1` and the
+/// chi-square survival function, or "nothing to compare" for fewer than two columns.
+pub(super) fn with_p_value(statistic: f64, columns: usize) -> ChiSquareResult {
     if columns <= 1 {
         return NOTHING_TO_COMPARE;
     }
     let dof = columns - 1;
-    // `dof ≥ 1` is always a valid parameter; the statistic is finite and ≥ 0.
+    // `dof ≥ 1` is always a valid parameter.
     let p_value = ChiSquared::new(dof as f64).map_or(1.0, |chi2| chi2.sf(statistic));
     ChiSquareResult {
         statistic,

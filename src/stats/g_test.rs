@@ -11,52 +11,29 @@
 //! Evidently's chi-square, ignores the reference's own noise); this is the homogeneity test,
 //! the likelihood-ratio twin of driftscope's chi-square, for any two sizes.
 
-use statrs::distribution::{ChiSquared, ContinuousCDF};
-
-use super::binning::{aligned_counts, total};
-use super::chisquare::ChiSquareResult;
+use super::chisquare::{ChiSquareResult, over_table, with_p_value};
 
 /// G-test of the aligned reference and current counts; statistic 0, p 1, dof 0 when fewer than
 /// two categories are seen or a side is empty (nothing to compare), as for the chi-square test.
 pub fn g_test(reference_counts: &[u64], current_counts: &[u64]) -> ChiSquareResult {
-    let nothing = ChiSquareResult {
-        statistic: 0.0,
-        p_value: 1.0,
-        dof: 0,
+    // `O ln(O / E)`, 0 for an empty cell (its limit).
+    let cell = |observed: f64, expected: f64| {
+        if observed > 0.0 {
+            observed * (observed / expected).ln()
+        } else {
+            0.0
+        }
     };
-    let (reference_total, current_total) = (total(reference_counts), total(current_counts));
-    if reference_total == 0 || current_total == 0 {
-        return nothing;
-    }
-    let grand_total = (reference_total + current_total) as f64;
-    let (reference_total, current_total) = (reference_total as f64, current_total as f64);
-    let (mut statistic, mut columns) = (0.0, 0usize);
-    for (reference, current) in aligned_counts(reference_counts, current_counts) {
-        let column_total = u128::from(reference) + u128::from(current);
-        if column_total == 0 {
-            continue;
-        }
-        columns += 1;
-        let column_total = column_total as f64;
-        for (observed, row_total) in [(reference, reference_total), (current, current_total)] {
-            if observed > 0 {
-                let expected = row_total * column_total / grand_total;
-                let observed = observed as f64;
-                statistic += observed * (observed / expected).ln();
-            }
-        }
-    }
-    if columns <= 1 {
-        return nothing;
-    }
-    let statistic = (2.0 * statistic).max(0.0);
-    let dof = columns - 1;
-    let p_value = ChiSquared::new(dof as f64).map_or(1.0, |chi2| chi2.sf(statistic));
-    ChiSquareResult {
-        statistic,
-        p_value: p_value.clamp(0.0, 1.0),
-        dof,
-    }
+    let cells = over_table(
+        reference_counts,
+        current_counts,
+        |reference, expected_reference, current, expected_current| {
+            cell(reference, expected_reference) + cell(current, expected_current)
+        },
+    );
+    // An empty side has no columns to compare: "nothing to compare", as with too few.
+    let (statistic, columns) = cells.unwrap_or((0.0, 0));
+    with_p_value((2.0 * statistic).max(0.0), columns)
 }
 
 #[cfg(test)]

@@ -59,16 +59,7 @@ impl Metrics {
         for check in checks {
             self.values_invalid
                 .with_label_values(&[monitor, &check.name]);
-            let gauges = self.gauges(check.role);
-            let labels = [monitor, check.name.as_str(), check.test.as_str()];
-            gauges
-                .threshold
-                .with_label_values(&labels)
-                .set(check.threshold);
-            gauges
-                .min_effect
-                .with_label_values(&labels)
-                .set(check.rule.min_effect);
+            self.register_test(monitor, check);
         }
         if let Some(id) = &spec.id {
             self.values_invalid.with_label_values(&[monitor, id]);
@@ -131,18 +122,23 @@ impl Metrics {
             .set(alerting.max_slow_prediction_ratio);
         self.values_invalid.with_label_values(&[monitor, column]);
         if let Some(check) = check {
-            let labels = [monitor, check.name.as_str(), check.test.as_str()];
-            let gauges = self.gauges(check.role);
-            gauges
-                .threshold
-                .with_label_values(&labels)
-                .set(check.threshold);
-            gauges
-                .min_effect
-                .with_label_values(&labels)
-                .set(check.rule.min_effect);
+            self.register_test(monitor, check);
         }
         self.changed();
+    }
+
+    /// A column's test settings, set once: its threshold and effect floor.
+    fn register_test(&self, monitor: &str, check: &ColumnCheck) {
+        let gauges = self.gauges(check.role);
+        let labels = [monitor, check.name.as_str(), check.test.as_str()];
+        gauges
+            .threshold
+            .with_label_values(&labels)
+            .set(check.threshold);
+        gauges
+            .min_effect
+            .with_label_values(&labels)
+            .set(check.rule.min_effect);
     }
 
     /// Observes a published window's latencies (seconds) and its `slow` predictions.
