@@ -113,6 +113,24 @@ pub(super) fn aligned_counts(
     })
 }
 
+/// Each aligned bin's share of its side's total, `(count_ref / total_ref, count_cur /
+/// total_cur)`, or `None` when a side is empty (the distances then have nothing to compare).
+/// A share is 0 exactly when its count is (a count ≥ 1 over a u128 total stays above 0).
+pub(super) fn aligned_shares<'a>(
+    reference: &'a [u64],
+    current: &'a [u64],
+) -> Option<impl Iterator<Item = (f64, f64)> + 'a> {
+    let (reference_total, current_total) = (total(reference), total(current));
+    if reference_total == 0 || current_total == 0 {
+        return None;
+    }
+    let (reference_total, current_total) = (reference_total as f64, current_total as f64);
+    Some(
+        aligned_counts(reference, current)
+            .map(move |(r, c)| (r as f64 / reference_total, c as f64 / current_total)),
+    )
+}
+
 /// Sum of a count vector without overflow (u128 cannot overflow for any slice
 /// of u64 that fits in memory).
 pub(super) fn total(counts: &[u64]) -> u128 {

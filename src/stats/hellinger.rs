@@ -5,22 +5,19 @@
 //! `tools/golden/gen_catalogue.py`. Empty bins need no fill (√0 is 0), as in Evidently's
 //! `hellinger`. Numeric bins are the reference quantiles fixed at load time, like PSI's.
 
-use super::binning::{aligned_counts, total};
+use super::binning::aligned_shares;
 
 /// Hellinger distance of two aligned count vectors (0 if either total is 0).
 pub fn distance(reference_counts: &[u64], current_counts: &[u64]) -> f64 {
-    let (reference_total, current_total) = (total(reference_counts), total(current_counts));
-    if reference_total == 0 || current_total == 0 {
-        return 0.0;
-    }
-    let (reference_total, current_total) = (reference_total as f64, current_total as f64);
-    let sum: f64 = aligned_counts(reference_counts, current_counts)
-        .map(|(r, c)| {
-            let gap = (r as f64 / reference_total).sqrt() - (c as f64 / current_total).sqrt();
-            gap * gap
-        })
-        .sum();
-    sum.sqrt() / std::f64::consts::SQRT_2
+    aligned_shares(reference_counts, current_counts).map_or(0.0, |shares| {
+        let sum: f64 = shares
+            .map(|(p, q)| {
+                let gap = p.sqrt() - q.sqrt();
+                gap * gap
+            })
+            .sum();
+        sum.sqrt() / std::f64::consts::SQRT_2
+    })
 }
 
 #[cfg(test)]

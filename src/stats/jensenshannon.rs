@@ -12,7 +12,7 @@
 
 use std::f64::consts::LN_2;
 
-use super::binning::{aligned_counts, total};
+use super::binning::aligned_shares;
 
 /// Jensen–Shannon distance (natural log) between two aligned count vectors: a
 /// bounded, symmetric alternative to PSI for histogram-compared features.
@@ -27,16 +27,11 @@ use super::binning::{aligned_counts, total};
 /// square root of a divergence rounded below zero) and never exceeds
 /// `sqrt(ln 2)`.
 pub fn distance(reference_counts: &[u64], current_counts: &[u64]) -> f64 {
-    let reference_total = total(reference_counts);
-    let current_total = total(current_counts);
-    if reference_total == 0 || current_total == 0 {
+    let Some(shares) = aligned_shares(reference_counts, current_counts) else {
         return 0.0;
-    }
-    let (reference_total, current_total) = (reference_total as f64, current_total as f64);
+    };
     let (mut left, mut right) = (0.0, 0.0);
-    for (reference, current) in aligned_counts(reference_counts, current_counts) {
-        let p = reference as f64 / reference_total;
-        let q = current as f64 / current_total;
+    for (p, q) in shares {
         let m = (p + q) / 2.0;
         // scipy's rel_entr(x, m): x · ln(x / m), and 0 for x = 0.
         if p > 0.0 {

@@ -6,28 +6,18 @@
 //! then, as `scipy.stats.entropy` (which Evidently calls), each side is renormalised to sum to
 //! 1. Reference implementation: `scipy.stats.entropy(p_ref, p_cur)` on the filled shares.
 
-use super::binning::{aligned_counts, total};
+use super::binning::aligned_shares;
 
 /// Share substituted for an empty bin (Evidently's, as for PSI).
 const EMPTY_BIN_SHARE: f64 = 0.0001;
 
 /// KL(reference ‖ current) of two aligned count vectors (0 if either total is 0).
 pub fn divergence(reference_counts: &[u64], current_counts: &[u64]) -> f64 {
-    let (reference_total, current_total) = (total(reference_counts), total(current_counts));
-    if reference_total == 0 || current_total == 0 {
+    let Some(shares) = aligned_shares(reference_counts, current_counts) else {
         return 0.0;
-    }
-    let (reference_total, current_total) = (reference_total as f64, current_total as f64);
-    let share = |count: u64, total: f64| {
-        if count == 0 {
-            EMPTY_BIN_SHARE
-        } else {
-            count as f64 / total
-        }
     };
-    let shares: Vec<(f64, f64)> = aligned_counts(reference_counts, current_counts)
-        .map(|(r, c)| (share(r, reference_total), share(c, current_total)))
-        .collect();
+    let fill = |share: f64| if share == 0.0 { EMPTY_BIN_SHARE } else { share };
+    let shares: Vec<(f64, f64)> = shares.map(|(p, q)| (fill(p), fill(q))).collect();
     let p_sum: f64 = shares.iter().map(|s| s.0).sum();
     let q_sum: f64 = shares.iter().map(|s| s.1).sum();
     shares

@@ -11,7 +11,7 @@
 //! (see `binning.rs`), not Sturges bins recomputed on the pooled
 //! reference + current data for every comparison.
 
-use super::binning::{aligned_counts, total};
+use super::binning::aligned_shares;
 
 /// Proportion substituted for an empty bin so its log ratio stays finite
 /// (Evidently's value).
@@ -30,27 +30,22 @@ const EMPTY_BIN_PROPORTION: f64 = 0.0001;
 /// shorter were padded with zero counts. Totals are summed in `u128`, so huge
 /// counts cannot overflow; the result is always finite and ≥ 0.
 pub fn psi(reference_counts: &[u64], current_counts: &[u64]) -> f64 {
-    let reference_total = total(reference_counts);
-    let current_total = total(current_counts);
-    if reference_total == 0 || current_total == 0 {
-        return 0.0;
-    }
-    let (reference_total, current_total) = (reference_total as f64, current_total as f64);
-    aligned_counts(reference_counts, current_counts)
-        .map(|(reference, current)| {
-            let p_ref = proportion(reference, reference_total);
-            let p_cur = proportion(current, current_total);
-            (p_cur - p_ref) * (p_cur / p_ref).ln()
-        })
-        .sum()
+    aligned_shares(reference_counts, current_counts).map_or(0.0, |shares| {
+        shares
+            .map(|(reference, current)| {
+                let (p_ref, p_cur) = (filled(reference), filled(current));
+                (p_cur - p_ref) * (p_cur / p_ref).ln()
+            })
+            .sum()
+    })
 }
 
-/// `count / total`, or [`EMPTY_BIN_PROPORTION`] for an empty bin.
-fn proportion(count: u64, total: f64) -> f64 {
-    if count == 0 {
+/// A bin's proportion, or [`EMPTY_BIN_PROPORTION`] for an empty bin.
+fn filled(share: f64) -> f64 {
+    if share == 0.0 {
         EMPTY_BIN_PROPORTION
     } else {
-        count as f64 / total
+        share
     }
 }
 

@@ -5,19 +5,13 @@
 //! Reference implementation: the same formula evaluated with numpy in
 //! `tools/golden/gen_catalogue.py`. No fill for empty bins.
 
-use super::binning::{aligned_counts, total};
+use super::binning::aligned_shares;
 
 /// Total variation distance of two aligned count vectors (0 if either total is 0).
 pub fn distance(reference_counts: &[u64], current_counts: &[u64]) -> f64 {
-    let (reference_total, current_total) = (total(reference_counts), total(current_counts));
-    if reference_total == 0 || current_total == 0 {
-        return 0.0;
-    }
-    let (reference_total, current_total) = (reference_total as f64, current_total as f64);
-    let sum: f64 = aligned_counts(reference_counts, current_counts)
-        .map(|(r, c)| (r as f64 / reference_total - c as f64 / current_total).abs())
-        .sum();
-    sum / 2.0
+    aligned_shares(reference_counts, current_counts).map_or(0.0, |shares| {
+        shares.map(|(p, q)| (p - q).abs()).sum::<f64>() / 2.0
+    })
 }
 
 #[cfg(test)]
