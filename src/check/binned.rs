@@ -70,11 +70,11 @@ impl ColumnCheck {
     ) -> Option<Computed> {
         match self.test {
             TestKind::Ks => {
-                let ref_counts = fine.counts_sorted(&reference.sorted);
+                let ref_counts = &fine.reference_counts;
                 if ref_counts.len() != column.counts.len() {
                     return None;
                 }
-                let d = ks::binned::statistic(&ref_counts, &column.counts, |b| fine.is_point(b));
+                let d = ks::binned::statistic(ref_counts, &column.counts, |b| fine.is_point(b));
                 let (n, m) = (
                     reference.sorted.len(),
                     column.counts.iter().sum::<u64>() as usize,
@@ -92,7 +92,7 @@ impl ColumnCheck {
                 Some(counts::test(self, &reference.bin_counts, &column.coarse, 0))
             }
             TestKind::Chisquare | TestKind::GTest | TestKind::Z | TestKind::FisherExact => {
-                let ref_counts = fine.counts_sorted(&reference.sorted);
+                let ref_counts = &fine.reference_counts;
                 let (mut r, mut c) = (Vec::new(), Vec::new());
                 // z and Fisher compare the share of the reference's smallest value: its index
                 // among the bins either side has values in.

@@ -25,11 +25,25 @@ pub struct FineBins {
     pub edges: Vec<f64>,
     /// `true`: every edge is a bin of its own (points layout); `false`: bins `(e_{k−1}, e_k]`.
     pub points: bool,
+    /// The reference's counts in these bins, counted once here rather than at every window.
+    pub reference_counts: Vec<u64>,
 }
 
 impl FineBins {
-    /// The layout for an ascending, NaN-free reference sample.
+    /// The layout for an ascending, NaN-free reference sample, with its counts.
     pub fn from_sorted(sorted: &[f64], fine_bins: usize) -> Self {
+        let (edges, points) = Self::edges(sorted, fine_bins);
+        let mut bins = Self {
+            edges,
+            points,
+            reference_counts: Vec::new(),
+        };
+        bins.reference_counts = bins.counts_sorted(sorted);
+        bins
+    }
+
+    /// The edges and whether each is a bin of its own.
+    fn edges(sorted: &[f64], fine_bins: usize) -> (Vec<f64>, bool) {
         let mut distinct: Vec<f64> = Vec::new();
         for &v in sorted {
             if distinct.last() != Some(&v) {
@@ -40,10 +54,7 @@ impl FineBins {
             }
         }
         if distinct.len() <= MAX_POINTS {
-            return Self {
-                edges: distinct,
-                points: true,
-            };
+            return (distinct, true);
         }
         let n = sorted.len();
         let mut edges: Vec<f64> = Vec::with_capacity(fine_bins);
@@ -53,10 +64,7 @@ impl FineBins {
                 edges.push(v);
             }
         }
-        Self {
-            edges,
-            points: false,
-        }
+        (edges, false)
     }
 
     /// Number of bins (counters per column).
@@ -104,7 +112,7 @@ impl FineBins {
 
     /// Counts per bin of an ascending sample, by binary search per edge: O(bins · log n), for
     /// the reference, whose values are sorted once at start-up.
-    pub fn counts_sorted(&self, sorted: &[f64]) -> Vec<u64> {
+    fn counts_sorted(&self, sorted: &[f64]) -> Vec<u64> {
         let mut counts = Vec::with_capacity(self.len());
         let mut start = 0;
         for &e in &self.edges {
@@ -194,6 +202,7 @@ mod tests {
         assert_eq!(bins.bin_of(1e9), 99);
         let counts = bins.counts(&sorted);
         assert_eq!(bins.counts_sorted(&sorted), counts);
+        assert_eq!(bins.reference_counts, counts);
         assert_eq!(counts.iter().sum::<u64>(), 100_000);
         assert!(
             counts.iter().all(|&c| (999..=1001).contains(&c)),
