@@ -5,7 +5,6 @@
 mod common;
 
 use std::fmt::Write as _;
-use std::process::Command;
 
 use common::{Rng, TestServer, metric};
 use serde_json::{Value, json};
@@ -159,17 +158,8 @@ async fn binned_windows_match_exact_ones_and_bracket_what_counts_cannot_fix() {
 fn check(config: &str) -> String {
     let dir = tempfile::tempdir().unwrap();
     let reference = reference(dir.path());
-    let path = dir.path().join("monitors.yaml");
-    std::fs::write(
-        &path,
-        config.replace("REFERENCE", &reference.display().to_string()),
-    )
-    .unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_driftscope"))
-        .args(["check", "--config"])
-        .arg(&path)
-        .output()
-        .unwrap();
+    let text = config.replace("REFERENCE", &reference.display().to_string());
+    let out = common::driftscope_check(dir.path(), &text);
     assert!(!out.status.success());
     String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
 }

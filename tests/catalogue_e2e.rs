@@ -65,13 +65,7 @@ fn config() -> String {
 
 fn driftscope_check(config: &str) -> (Option<i32>, String) {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("monitors.yaml");
-    std::fs::write(&path, config).unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_driftscope"))
-        .args(["check", "--config"])
-        .arg(&path)
-        .output()
-        .unwrap();
+    let output = common::driftscope_check(dir.path(), config);
     (
         output.status.code(),
         String::from_utf8_lossy(&output.stderr).into_owned(),

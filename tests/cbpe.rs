@@ -301,22 +301,13 @@ async fn a_window_gets_estimated_quality_in_json_and_metrics() {
 #[test]
 fn check_refuses_a_probability_column_for_a_multiclass_target() {
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("monitors.yaml");
-    std::fs::write(
-        &config,
-        format!(
-            "monitors:\n  - name: m\n    reference: {}\n    features: {{numerical: [x]}}\n    \
-             prediction: {{column: c, type: categorical, probability: y}}\n    \
-             target: {{column: c, type: categorical}}\n    window: {{rows: 100}}\n",
-            repo("tests/fixtures/reference.csv").display()
-        ),
-    )
-    .unwrap();
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_driftscope"))
-        .args(["check", "--config"])
-        .arg(&config)
-        .output()
-        .unwrap();
+    let text = format!(
+        "monitors:\n  - name: m\n    reference: {}\n    features: {{numerical: [x]}}\n    \
+         prediction: {{column: c, type: categorical, probability: y}}\n    \
+         target: {{column: c, type: categorical}}\n    window: {{rows: 100}}\n",
+        repo("tests/fixtures/reference.csv").display()
+    );
+    let output = common::driftscope_check(dir.path(), &text);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(78), "{stderr}");
     assert!(

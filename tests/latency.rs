@@ -6,7 +6,7 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use common::{TestServer, metric};
 use serde_json::{Value, json};
@@ -239,13 +239,7 @@ async fn without_a_reference_latency_column_only_drift_testing_is_off() {
 fn check(config: &str) -> (Option<i32>, String, String) {
     let dir = tempfile::tempdir().unwrap();
     write_reference(dir.path());
-    let path = dir.path().join("monitors.yaml");
-    std::fs::write(&path, config).unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_driftscope"))
-        .args(["check", "--config"])
-        .arg(&path)
-        .output()
-        .unwrap();
+    let output = common::driftscope_check(dir.path(), config);
     (
         output.status.code(),
         String::from_utf8_lossy(&output.stdout).into_owned(),

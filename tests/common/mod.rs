@@ -167,6 +167,17 @@ pub fn rows(rng: &mut Rng, n: usize, drifted: bool) -> Vec<Value> {
         .collect()
 }
 
+/// Writes `text` to `dir/monitors.yaml` and runs `driftscope check` on it.
+pub fn driftscope_check(dir: &Path, text: &str) -> std::process::Output {
+    let path = dir.join("monitors.yaml");
+    std::fs::write(&path, text).unwrap();
+    std::process::Command::new(env!("CARGO_BIN_EXE_driftscope"))
+        .args(["check", "--config"])
+        .arg(&path)
+        .output()
+        .unwrap()
+}
+
 /// Sends signal `name` (`TERM`, `HUP`, `9`, …) to process `pid` with `kill`.
 pub fn signal(pid: u32, name: &str) {
     let status = std::process::Command::new("kill")
