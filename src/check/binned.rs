@@ -49,11 +49,7 @@ impl ColumnCheck {
             (ReferenceProfile::Categorical(reference), None) if outcome.values > 0 => {
                 let known = reference.counts.len();
                 outcome.new_category = column.counts.iter().skip(known).sum::<u64>() as usize;
-                let mut reference = reference.counts.clone();
-                reference.resize(reference.len().max(column.counts.len()), 0);
-                let mut current = column.counts.clone();
-                current.resize(reference.len(), 0);
-                Some(counts::test(self, &reference, &current, 0))
+                Some(self.category_test(reference, &column.counts))
             }
             _ => None,
         };

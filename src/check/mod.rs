@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use crate::column::{ColumnData, INVALID_CODE, MISSING_CODE};
 use crate::config::{ColumnKind, Policy, TestKind, Threshold};
-use crate::reference::profile::ReferenceProfile;
+use crate::reference::profile::{CategoricalProfile, ReferenceProfile};
 use crate::reference::table::Cells;
 use crate::stats::computable::NotComputable;
 use crate::stats::multipletests;
@@ -234,11 +234,7 @@ impl ColumnCheck {
                         }
                     }
                 }
-                (outcome.values > 0).then(|| {
-                    let mut ref_counts = reference.counts.clone();
-                    ref_counts.resize(counts.len(), 0);
-                    counts::test(self, &ref_counts, &counts, 0)
-                })
+                (outcome.values > 0).then(|| self.category_test(reference, &counts))
             }
             // The window engine builds columns from the same schema; a mismatch is a bug, and
             // reporting "no data" is safer than a panic in a running service.
@@ -249,6 +245,17 @@ impl ColumnCheck {
         };
         self.finish(&mut outcome, tested);
         outcome
+    }
+
+    /// Tests a window's counts per category code against the reference's, both padded to the
+    /// same codes (codes the reference lacks are new categories).
+    fn category_test(&self, reference: &CategoricalProfile, window: &[u64]) -> Computed {
+        let len = reference.counts.len().max(window.len());
+        let mut ref_counts = reference.counts.clone();
+        ref_counts.resize(len, 0);
+        let mut counts = window.to_vec();
+        counts.resize(len, 0);
+        counts::test(self, &ref_counts, &counts, 0)
     }
 
     /// An outcome with nothing tested yet.
