@@ -64,6 +64,30 @@ struct Counts<T> {
     out_of_range: T,
 }
 
+impl<T> Counts<T> {
+    /// Counters held.
+    fn len(&self) -> usize {
+        self.counts.len() + self.coarse.len() + 3
+    }
+}
+
+impl Counts<u64> {
+    /// Takes a pane's counts out of this total.
+    fn remove(&mut self, pane: &Counts<u32>) {
+        for (total, pane) in [
+            (&mut self.counts, &pane.counts),
+            (&mut self.coarse, &pane.coarse),
+        ] {
+            for (t, &c) in total.iter_mut().zip(pane) {
+                *t -= u64::from(c);
+            }
+        }
+        self.missing -= u64::from(pane.missing);
+        self.invalid -= u64::from(pane.invalid);
+        self.out_of_range -= u64::from(pane.out_of_range);
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct Pane {
     index: i64,
@@ -108,14 +132,14 @@ impl Panes {
 
     /// Bytes of counters held (for the memory bound in the README and its test).
     pub fn counter_bytes(&self) -> usize {
-        let per = |c: &Counts<u32>| (c.counts.len() + c.coarse.len() + 3) * 4;
-        let held: usize = self.panes.iter().flat_map(|p| &p.columns).map(per).sum();
-        let total: usize = self
-            .total
+        let held: usize = self
+            .panes
             .iter()
-            .map(|c| (c.counts.len() + c.coarse.len() + 3) * 8)
+            .flat_map(|p| &p.columns)
+            .map(Counts::len)
             .sum();
-        held + total
+        let total: usize = self.total.iter().map(Counts::len).sum();
+        held * size_of::<u32>() + total * size_of::<u64>()
     }
 
     /// Counts row `row` of `columns` into pane `index`. False when a counter of the pane is
@@ -145,7 +169,9 @@ impl Panes {
             .zip(columns)
             .zip(pane.columns.iter_mut().zip(&mut self.total))
         {
-            count(bins, data, row, counts, total);
+            let slot = slot(bins, data, row);
+            counts.record(slot);
+            total.record(slot);
         }
         true
     }
@@ -160,33 +186,28 @@ impl Panes {
     /// The window of panes `end − per_window … end − 1`: the total minus the panes at or after
     /// `end` (every pane before the window was forgotten already). Returns its rows and columns.
     pub fn window(&self, end: i64) -> (u64, Vec<BinnedColumn>) {
-        let mut rows = self.total_rows;
-        let mut columns: Vec<BinnedColumn> = self
-            .total
-            .iter()
+        let (mut rows, mut totals) = (self.total_rows, self.total.clone());
+        for pane in self.panes.iter().rev().take_while(|p| p.index >= end) {
+            rows -= u64::from(pane.rows);
+            for (total, counts) in totals.iter_mut().zip(&pane.columns) {
+                total.remove(counts);
+            }
+        }
+        let columns = totals
+            .into_iter()
             .zip(&self.bins)
             .map(|(t, bins)| BinnedColumn {
                 fine: match bins {
                     ColumnBins::Numeric { fine, .. } => Some(Arc::clone(fine)),
                     ColumnBins::Categorical => None,
                 },
-                counts: t.counts.clone(),
-                coarse: t.coarse.clone(),
+                counts: t.counts,
+                coarse: t.coarse,
                 missing: t.missing,
                 invalid: t.invalid,
                 out_of_range: t.out_of_range,
             })
             .collect();
-        for pane in self.panes.iter().rev().take_while(|p| p.index >= end) {
-            rows -= u64::from(pane.rows);
-            for (column, counts) in columns.iter_mut().zip(&pane.columns) {
-                subtract(&mut column.counts, &counts.counts);
-                subtract(&mut column.coarse, &counts.coarse);
-                column.missing -= u64::from(counts.missing);
-                column.invalid -= u64::from(counts.invalid);
-                column.out_of_range -= u64::from(counts.out_of_range);
-            }
-        }
         (rows, columns)
     }
 
@@ -196,11 +217,7 @@ impl Panes {
             let pane = self.panes.pop_front().expect("checked");
             self.total_rows -= u64::from(pane.rows);
             for (total, counts) in self.total.iter_mut().zip(&pane.columns) {
-                subtract(&mut total.counts, &counts.counts);
-                subtract(&mut total.coarse, &counts.coarse);
-                total.missing -= u64::from(counts.missing);
-                total.invalid -= u64::from(counts.invalid);
-                total.out_of_range -= u64::from(counts.out_of_range);
+                total.remove(counts);
             }
         }
     }
@@ -229,14 +246,49 @@ fn empty<T: Default + Clone>(bins: &ColumnBins) -> Counts<T> {
     }
 }
 
-/// Counts one value in a pane and in the total.
-fn count(
-    bins: &ColumnBins,
-    data: &ColumnData,
-    row: usize,
-    pane: &mut Counts<u32>,
-    total: &mut Counts<u64>,
-) {
+/// Where one value is counted.
+#[derive(Debug, Clone, Copy)]
+enum Slot {
+    Missing,
+    Invalid,
+    /// A fine bin (numeric) or a category code, with the coarse bin of a numeric value.
+    Bin {
+        bin: usize,
+        coarse: Option<usize>,
+        out_of_range: bool,
+    },
+}
+
+impl<T: Copy + Default + std::ops::AddAssign + From<u8>> Counts<T> {
+    /// Counts one value where `slot` says.
+    fn record(&mut self, slot: Slot) {
+        let one = T::from(1);
+        match slot {
+            Slot::Missing => self.missing += one,
+            Slot::Invalid => self.invalid += one,
+            Slot::Bin {
+                bin,
+                coarse,
+                out_of_range,
+            } => {
+                // Numeric counts are sized to the bins; category codes grow as they arrive.
+                if self.counts.len() <= bin {
+                    self.counts.resize(bin + 1, T::default());
+                }
+                self.counts[bin] += one;
+                if let Some(c) = coarse {
+                    self.coarse[c] += one;
+                }
+                if out_of_range {
+                    self.out_of_range += one;
+                }
+            }
+        }
+    }
+}
+
+/// Where row `row` of `data` is counted, as `bins` say.
+fn slot(bins: &ColumnBins, data: &ColumnData, row: usize) -> Slot {
     match (bins, data) {
         (
             ColumnBins::Numeric {
@@ -249,53 +301,28 @@ fn count(
         ) => {
             let v = values[row];
             if v.is_nan() {
-                pane.missing += 1;
-                total.missing += 1;
+                Slot::Missing
             } else if v.is_infinite() {
                 // Like the exact check: `INVALID_NUMBER` is -inf, and +inf is invalid too.
-                pane.invalid += 1;
-                total.invalid += 1;
+                Slot::Invalid
             } else {
-                if v < *min || v > *max {
-                    pane.out_of_range += 1;
-                    total.out_of_range += 1;
+                Slot::Bin {
+                    bin: fine.bin_of(v),
+                    coarse: Some(binning::bin_index(coarse_edges, v)),
+                    out_of_range: v < *min || v > *max,
                 }
-                let b = fine.bin_of(v);
-                pane.counts[b] += 1;
-                total.counts[b] += 1;
-                let c = binning::bin_index(coarse_edges, v);
-                pane.coarse[c] += 1;
-                total.coarse[c] += 1;
             }
         }
         (ColumnBins::Categorical, ColumnData::Categorical(codes)) => match codes[row] {
-            MISSING_CODE => {
-                pane.missing += 1;
-                total.missing += 1;
-            }
-            INVALID_CODE => {
-                pane.invalid += 1;
-                total.invalid += 1;
-            }
-            code => {
-                let i = code as usize;
-                if pane.counts.len() <= i {
-                    pane.counts.resize(i + 1, 0);
-                }
-                if total.counts.len() <= i {
-                    total.counts.resize(i + 1, 0);
-                }
-                pane.counts[i] += 1;
-                total.counts[i] += 1;
-            }
+            MISSING_CODE => Slot::Missing,
+            INVALID_CODE => Slot::Invalid,
+            code => Slot::Bin {
+                bin: code as usize,
+                coarse: None,
+                out_of_range: false,
+            },
         },
         // The batch parser builds columns from the same schema as the engine.
         _ => unreachable!("batch column type differs from the window's"),
-    }
-}
-
-fn subtract<T: Copy + Into<u64>>(total: &mut [u64], pane: &[T]) {
-    for (t, &c) in total.iter_mut().zip(pane) {
-        *t -= c.into();
     }
 }
