@@ -14,7 +14,6 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use common::Rng;
@@ -23,10 +22,10 @@ use driftscope::check::{ColumnCheck, Role};
 use driftscope::column::ColumnData;
 use driftscope::config::{TestKind, Window};
 use driftscope::engine::evaluate::evaluate;
+use driftscope::engine::model::column_bins;
 use driftscope::reference::profile::ReferenceProfile;
 use driftscope::reference::table::Cells;
-use driftscope::stats::finebins::{DEFAULT_FINE_BINS, FineBins};
-use driftscope::window::panes::ColumnBins;
+use driftscope::stats::finebins::DEFAULT_FINE_BINS;
 use driftscope::window::{ClosedWindow, WindowEngine};
 
 const NUMERIC: usize = 15;
@@ -50,22 +49,6 @@ fn checks(rng: &mut Rng) -> Vec<ColumnCheck> {
             };
             ColumnCheck::new(&format!("f{i}"), Role::Feature, cells, Some(test), None, 10)
                 .expect("valid check")
-        })
-        .collect()
-}
-
-/// What `MonitorModel::feature_bins` derives from the same checks.
-fn bins(checks: &[ColumnCheck]) -> Vec<ColumnBins> {
-    checks
-        .iter()
-        .map(|c| match &*c.reference {
-            ReferenceProfile::Numeric(p) => ColumnBins::Numeric {
-                fine: Arc::new(FineBins::from_sorted(&p.sorted, DEFAULT_FINE_BINS)),
-                coarse_edges: p.edges.clone(),
-                min: p.sorted[0],
-                max: p.sorted[p.sorted.len() - 1],
-            },
-            ReferenceProfile::Categorical(_) => ColumnBins::Categorical,
         })
         .collect()
 }
@@ -123,7 +106,14 @@ fn bench_panes(c: &mut Criterion) {
         let panes = (hours * 3600) as i64 / STEP as i64;
         for binned in [true, false] {
             let mut engine = if binned {
-                WindowEngine::binned(window, 0.0, bins(&checks))
+                WindowEngine::binned(
+                    window,
+                    0.0,
+                    checks
+                        .iter()
+                        .map(|c| column_bins(c, DEFAULT_FINE_BINS))
+                        .collect(),
+                )
             } else {
                 WindowEngine::new(window, 100_000_000, 0.0, &template)
             };

@@ -166,15 +166,7 @@ impl MonitorModel {
         self.checks
             .iter()
             .filter(|c| c.role != Role::Target)
-            .map(|check| match &*check.reference {
-                ReferenceProfile::Numeric(profile) => ColumnBins::Numeric {
-                    fine: Arc::new(FineBins::from_sorted(&profile.sorted, fine_bins)),
-                    coarse_edges: profile.edges.clone(),
-                    min: profile.sorted.first().copied().unwrap_or(f64::NEG_INFINITY),
-                    max: profile.sorted.last().copied().unwrap_or(f64::INFINITY),
-                },
-                ReferenceProfile::Categorical(_) => ColumnBins::Categorical,
-            })
+            .map(|check| column_bins(check, fine_bins))
             .collect()
     }
 
@@ -221,6 +213,20 @@ impl MonitorModel {
             ReferenceProfile::Categorical(c) => c.categories.len() as u32,
             ReferenceProfile::Numeric(_) => 0,
         }
+    }
+}
+
+/// How a binned window counts `check`'s column: numeric ones over `fine_bins` fine bins anchored
+/// on the reference and its coarse PSI / Jensen–Shannon bins, categorical ones per code.
+pub fn column_bins(check: &ColumnCheck, fine_bins: usize) -> ColumnBins {
+    match &*check.reference {
+        ReferenceProfile::Numeric(profile) => ColumnBins::Numeric {
+            fine: Arc::new(FineBins::from_sorted(&profile.sorted, fine_bins)),
+            coarse_edges: profile.edges.clone(),
+            min: profile.sorted.first().copied().unwrap_or(f64::NEG_INFINITY),
+            max: profile.sorted.last().copied().unwrap_or(f64::INFINITY),
+        },
+        ReferenceProfile::Categorical(_) => ColumnBins::Categorical,
     }
 }
 
