@@ -270,20 +270,19 @@ impl WindowEngine {
             let next = k.saturating_add(1);
             if let Some(panes) = &mut self.panes {
                 let first = k.saturating_sub(panes.per_window());
-                if panes.any_in(first, k) {
-                    let (rows, columns) = panes.window(k);
+                let window = panes.any_in(first, k).then(|| panes.window(k));
+                panes.forget_before(next.saturating_sub(panes.per_window()));
+                self.next_end = (!panes.is_empty() && next > k).then_some(next);
+                if let Some((rows, columns)) = window {
                     closed.push(ClosedWindow {
-                        seq: self.next_seq,
+                        seq: self.next_seq(),
                         start,
                         end,
                         rows: rows as usize,
                         columns: Vec::new(),
                         binned: Some(columns),
                     });
-                    self.next_seq += 1;
                 }
-                panes.forget_before(next.saturating_sub(panes.per_window()));
-                self.next_end = (!panes.is_empty() && next > k).then_some(next);
                 continue;
             }
             if self.times.iter().any(|&x| x >= start && x < end) {
