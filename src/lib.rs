@@ -23,6 +23,8 @@
 //!   results, the evaluator thread, persistence.
 //! - [`service`]: config → running monitors and bearer tokens (shared by `serve`, `check` and
 //!   `calibrate`).
+//! - [`cluster`]: the scale-out roles on Kafka: the ingest producer, the engine's consumer
+//!   group member, checkpoints in the state topic.
 //! - [`report`]: `driftscope report` (two files, one window) and the report page, also served
 //!   live by the API.
 //! - [`api`]: routes, JSON errors, middleware (authentication), the connection loop.
@@ -34,6 +36,7 @@ pub mod api;
 pub mod calibrate;
 pub mod category;
 pub mod check;
+pub mod cluster;
 pub mod column;
 pub mod config;
 pub mod engine;
@@ -67,8 +70,6 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
     let service = Arc::new(service);
-    let state = api::AppState::new(&service);
-    let app = api::router(state);
     let background = [
         tokio::spawn(service::tasks::run_ticker(
             Arc::clone(&service),
@@ -77,13 +78,7 @@ pub async fn run(
         tokio::spawn(service::tasks::run_persistence(Arc::clone(&service))),
         tokio::spawn(reload_on_hangup(Arc::clone(&service))),
     ];
-    let server = &service.settings.server;
-    let limits = api::server::ConnectionLimits {
-        header_read_timeout: server.header_read_timeout,
-        max_connections: server.max_connections,
-        shutdown_grace: server.shutdown_grace,
-    };
-    api::server::serve(listener, app, limits, service.metrics.clone(), shutdown).await;
+    serve_api(listener, &service, api::AppState::new(&service), shutdown).await;
     for task in background {
         task.abort();
     }
@@ -93,6 +88,98 @@ pub async fn run(
             tracing::error!(error = %e, "Final snapshot failed.");
         }
     }
+}
+
+/// The `ingest` role: the HTTP API writes every accepted request to the events topic, and
+/// every `kafka.tick_interval` a clock tick per monitor. Fails when the topics cannot be
+/// reached or created.
+pub async fn run_ingest(
+    listener: TcpListener,
+    service: service::Service,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), String> {
+    let service = Arc::new(service);
+    let settings = service.settings.kafka.clone();
+    let partitions = cluster::client::ensure_topics(&settings).await?;
+    let metrics = service.metrics.register_cluster("ingest");
+    let sink = Arc::new(cluster::ingest::EventSink::new(
+        &settings, partitions, metrics,
+    )?);
+    let ticks = tokio::spawn(cluster::ingest::run_ticks(
+        Arc::clone(&sink),
+        Arc::clone(&service.catalog),
+        settings.tick_interval,
+    ));
+    tracing::info!(partitions, topic = %settings.topics.events, "Ingest role: writing to Kafka.");
+    serve_api(listener, &service, api::AppState::with_sink(&service, sink), shutdown).await;
+    ticks.abort();
+    Ok(())
+}
+
+/// The `engine` role: a member of the engines' consumer group, serving `/metrics` and the
+/// results of the monitors it owns. On shutdown it commits and leaves the group, so its
+/// partitions move at once.
+pub async fn run_engine(
+    listener: TcpListener,
+    service: service::Service,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), String> {
+    let service = Arc::new(service);
+    let settings = service.settings.kafka.clone();
+    let partitions = cluster::client::ensure_topics(&settings).await?;
+    let setup = cluster::engine::EngineSetup {
+        cluster_metrics: service.metrics.register_cluster("engine"),
+        settings,
+        partitions,
+        models: Arc::clone(&service.catalog),
+    };
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let engine = {
+        let (service, stop) = (Arc::clone(&service), Arc::clone(&stop));
+        tokio::task::spawn_blocking(move || cluster::engine::run(service, setup, stop))
+    };
+    tracing::info!(partitions, "Engine role: joining the consumer group.");
+    let app = api::AppState::new(&service);
+    let stopped = tokio::spawn({
+        let stop = Arc::clone(&stop);
+        async move {
+            shutdown.await;
+            stop.store(true, std::sync::atomic::Ordering::Release);
+        }
+    });
+    let engine_done = Arc::new(tokio::sync::Notify::new());
+    let serving = serve_api(listener, &service, app, {
+        let engine_done = Arc::clone(&engine_done);
+        async move { engine_done.notified().await }
+    });
+    tokio::pin!(serving);
+    let outcome = tokio::select! {
+        () = &mut serving => Ok(()),
+        joined = engine => {
+            engine_done.notify_one();
+            serving.await;
+            joined.map_err(|e| e.to_string()).and_then(|r| r)
+        }
+    };
+    stopped.abort();
+    outcome
+}
+
+/// Serves the API on `listener` until `shutdown`.
+async fn serve_api(
+    listener: TcpListener,
+    service: &Arc<service::Service>,
+    state: api::AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) {
+    let app = api::router(state);
+    let server = &service.settings.server;
+    let limits = api::server::ConnectionLimits {
+        header_read_timeout: server.header_read_timeout,
+        max_connections: server.max_connections,
+        shutdown_grace: server.shutdown_grace,
+    };
+    api::server::serve(listener, app, limits, service.metrics.clone(), shutdown).await;
 }
 
 /// Reloads the config on every SIGHUP, like Prometheus.

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
+use driftscope::config::Role;
 
 /// Streaming drift detection for models behind an API.
 #[derive(Debug, Parser)]
@@ -44,6 +45,9 @@ struct ServeArgs {
     /// Directory for the write-ahead log and snapshots (overrides `server.state_dir`).
     #[arg(long)]
     state_dir: Option<PathBuf>,
+    /// What this process does: single (default), ingest or engine (overrides `server.role`).
+    #[arg(long, value_parser = ["single", "ingest", "engine"])]
+    role: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -155,12 +159,26 @@ fn serve(args: ServeArgs) -> ExitCode {
     if let Some(listen) = args.listen {
         settings.server.listen = listen;
     }
-    let state_dir = driftscope::service::state_dir(&settings, args.state_dir.as_deref());
-    let service =
-        match driftscope::service::build_service(settings, &args.config, state_dir.as_deref()) {
-            Ok(s) => s,
-            Err(problems) => return report(&problems),
-        };
+    settings.server.role = match args.role.as_deref() {
+        Some("ingest") => Role::Ingest,
+        Some("engine") => Role::Engine,
+        Some(_) => Role::Single,
+        None => settings.server.role,
+    };
+    let role = settings.server.role;
+    let service = if role == Role::Single {
+        let state_dir = driftscope::service::state_dir(&settings, args.state_dir.as_deref());
+        driftscope::service::build_service(settings, &args.config, state_dir.as_deref())
+    } else {
+        if settings.server.state_dir.is_some() || args.state_dir.is_some() {
+            tracing::warn!(role = role.as_str(), "server.state_dir is not used in this role: state lives in Kafka.");
+        }
+        driftscope::service::build_cluster_service(settings, &args.config)
+    };
+    let service = match service {
+        Ok(s) => s,
+        Err(problems) => return report(&problems),
+    };
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,
         Err(e) => {
@@ -177,10 +195,26 @@ fn serve(args: ServeArgs) -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
-        tracing::info!(%addr, monitors = service.monitors().ordered.len(), state_dir = ?service.settings.server.state_dir, "Serving.");
-        driftscope::run(listener, service, shutdown_signal()).await;
-        tracing::info!("Stopped.");
-        ExitCode::SUCCESS
+        tracing::info!(%addr, role = role.as_str(), monitors = service.monitors().ordered.len(), state_dir = ?service.settings.server.state_dir, "Serving.");
+        let outcome = match role {
+            Role::Single => {
+                driftscope::run(listener, service, shutdown_signal()).await;
+                Ok(())
+            }
+            Role::Ingest => driftscope::run_ingest(listener, service, shutdown_signal()).await,
+            Role::Engine => driftscope::run_engine(listener, service, shutdown_signal()).await,
+        };
+        match outcome {
+            Ok(()) => {
+                tracing::info!("Stopped.");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "Stopped on an error.");
+                eprintln!("error: {e}");
+                ExitCode::FAILURE
+            }
+        }
     });
     // Blocking work still running (an evaluation, a parse) must not hold the exit: the
     // connections have drained or their grace has passed.

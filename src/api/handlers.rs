@@ -16,6 +16,8 @@ use serde_json::{Value, json};
 use tokio::sync::OwnedSemaphorePermit;
 
 use super::AppState;
+use crate::config::Role;
+use crate::engine::model::MonitorModel;
 use super::error::ApiError;
 use crate::check::report::unix_now;
 use crate::engine::monitor::{Monitor, Refused};
@@ -37,14 +39,22 @@ pub(super) async fn healthz() -> Json<Value> {
 /// References are loaded before the listener opens, so a serving process is ready; the body
 /// lists what was loaded.
 pub(super) async fn readyz(State(state): State<AppState>) -> Json<Value> {
-    let monitors: Vec<_> = state
-        .service
-        .monitors()
-        .ordered
+    let monitors: Vec<_> = models(&state)
         .iter()
-        .map(|m| json!({"name": m.name(), "reference_rows": m.model.reference_rows}))
+        .map(|m| json!({"name": m.name(), "reference_rows": m.reference_rows}))
         .collect();
-    Json(json!({"status": "ready", "monitors": monitors}))
+    Json(json!({"status": "ready", "role": state.role().as_str(), "monitors": monitors}))
+}
+
+/// The configured monitors' models: the running monitors' in `single`, the catalog in the
+/// scale-out roles (an engine runs only the monitors it owns).
+fn models(state: &AppState) -> Vec<Arc<MonitorModel>> {
+    if state.role() == Role::Single {
+        let monitors = state.service.monitors();
+        monitors.ordered.iter().map(|m| Arc::clone(&m.model)).collect()
+    } else {
+        state.service.catalog.values().cloned().collect()
+    }
 }
 
 pub(super) async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError> {
@@ -84,18 +94,14 @@ pub(super) async fn method_not_allowed() -> ApiError {
 }
 
 pub(super) async fn list_monitors(State(state): State<AppState>) -> Json<Value> {
-    let monitors: Vec<_> = state
-        .service
-        .monitors()
-        .ordered
+    let monitors: Vec<_> = models(&state)
         .iter()
         .map(|m| describe(m, &state.base_dir))
         .collect();
     Json(json!({"monitors": monitors}))
 }
 
-fn describe(monitor: &Monitor, base_dir: &FsPath) -> Value {
-    let m = &monitor.model;
+fn describe(m: &MonitorModel, base_dir: &FsPath) -> Value {
     let columns: Vec<_> = m
         .checks
         .iter()
@@ -191,6 +197,20 @@ pub(super) fn monitor_name(path: Result<Path<String>, PathRejection>) -> Result<
 
 pub(super) fn find_monitor(state: &AppState, name: &str) -> Result<Arc<Monitor>, ApiError> {
     let monitors = state.service.monitors();
+    if monitors.get(name).is_none() && state.service.catalog.contains_key(name) {
+        let holder = match state.role() {
+            Role::Ingest => "the engines",
+            _ => "another engine",
+        };
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_owned",
+            format!(
+                "monitor {name:?} is configured, but its windows are kept by {holder}; ask the \
+                 engine that owns it (driftscope_kafka_monitors_owned, or its /v1/monitors/{name})"
+            ),
+        ));
+    }
     monitors.get(name).cloned().ok_or_else(|| {
         ApiError::new(
             StatusCode::NOT_FOUND,
@@ -201,6 +221,19 @@ pub(super) fn find_monitor(state: &AppState, name: &str) -> Result<Arc<Monitor>,
             ),
         )
     })
+}
+
+/// An engine takes rows and labels only from the events topic: 409 for a request.
+fn refuse_in_engine(state: &AppState) -> Result<(), ApiError> {
+    if state.role() == Role::Engine {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "wrong_role",
+            "this process runs server.role engine and reads rows and labels from the events \
+             topic; send them to an ingest process",
+        ));
+    }
+    Ok(())
 }
 
 /// Runs `work` against monitor `name`, again against its successor when a reload replaced
@@ -227,7 +260,7 @@ fn with_monitor<T>(
 const RELOAD_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// One of the `server.max_concurrent_ingest` slots, or 429.
-fn ingest_permit(state: &AppState) -> Result<OwnedSemaphorePermit, ApiError> {
+pub(super) fn ingest_permit(state: &AppState) -> Result<OwnedSemaphorePermit, ApiError> {
     Arc::clone(&state.ingest_permits)
         .try_acquire_owned()
         .map_err(|_| {
@@ -269,7 +302,7 @@ fn refusal(name: &str, refused: Refused) -> ApiError {
 }
 
 /// The request's `Idempotency-Key`, if any; 400 when it is not 1–128 visible ASCII characters.
-fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+pub(super) fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     let Some(value) = headers.get(IDEMPOTENCY_KEY) else {
         return Ok(None);
     };
@@ -290,7 +323,7 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
 /// Checks the content type (`application/json`, or also `application/x-ndjson` when
 /// `ndjson`), reads the body within `server.max_body_bytes` and decodes its
 /// `Content-Encoding` within the same limit. Returns the body and whether it is NDJSON.
-async fn read_json_body(
+pub(super) async fn read_json_body(
     state: &AppState,
     headers: &HeaderMap,
     body: Body,
@@ -368,6 +401,10 @@ pub(super) async fn ingest_rows(
     body: Body,
 ) -> Result<Response, ApiError> {
     let name = monitor_name(path)?;
+    if let Some(sink) = state.sink.clone() {
+        return super::produce::rows(state, sink, name, headers, body).await;
+    }
+    refuse_in_engine(&state)?;
     find_monitor(&state, &name)?;
     let key = idempotency_key(&headers)?;
     let _permit = ingest_permit(&state)?;
@@ -412,8 +449,12 @@ pub(super) async fn ingest_labels(
     path: Result<Path<String>, PathRejection>,
     headers: HeaderMap,
     body: Body,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let name = monitor_name(path)?;
+    if let Some(sink) = state.sink.clone() {
+        return super::produce::labels(state, sink, name, headers, body).await;
+    }
+    refuse_in_engine(&state)?;
     let monitor = find_monitor(&state, &name)?;
     if monitor.model.labelled.is_none() {
         return Err(ApiError::new(
@@ -446,7 +487,8 @@ pub(super) async fn ingest_labels(
         "unmatched": outcomes.len() - count(LabelOutcome::Matched),
         "labelled_windows_evaluated": labelled,
         "outcomes": outcomes,
-    })))
+    }))
+    .into_response())
 }
 
 /// `POST /-/reload`: re-reads the config file; 200 with what changed, or 422 with every

@@ -4,6 +4,7 @@
 //! - [`guard`]: middleware that runs before any handler: request metrics, size limits on the
 //!   request line and headers, authentication, the request timeout;
 //! - [`handlers`]: the routes;
+//! - `produce`: the ingest routes of the `ingest` role, which write to the events topic;
 //! - [`ui`]: the HTML report page of a monitor.
 //!
 //! Handlers never hold a lock or do CPU work on the async workers: parsing, ingest, label
@@ -12,6 +13,7 @@
 pub mod error;
 pub mod guard;
 pub mod handlers;
+mod produce;
 pub mod server;
 pub mod ui;
 
@@ -25,6 +27,8 @@ use axum::routing::{get, post};
 use tokio::sync::Semaphore;
 use tower_http::trace::TraceLayer;
 
+use crate::cluster::ingest::EventSink;
+use crate::config::Role;
 use crate::export::metrics::Metrics;
 use crate::service::Service;
 use crate::service::auth::Auth;
@@ -41,6 +45,8 @@ pub struct AppState {
     auth: Option<Arc<Auth>>,
     /// The config file's directory: reference paths are shown relative to it.
     base_dir: PathBuf,
+    /// In the `ingest` role: where accepted requests go instead of a local monitor.
+    sink: Option<Arc<EventSink>>,
 }
 
 impl AppState {
@@ -55,7 +61,21 @@ impl AppState {
             request_timeout: server.request_timeout,
             auth: service.auth.clone(),
             base_dir: service.settings.base_dir.clone(),
+            sink: None,
         }
+    }
+
+    /// State for the `ingest` role: requests are written to the events topic through `sink`.
+    pub fn with_sink(service: &Arc<Service>, sink: Arc<EventSink>) -> Self {
+        Self {
+            sink: Some(sink),
+            ..Self::new(service)
+        }
+    }
+
+    /// What this process does.
+    fn role(&self) -> Role {
+        self.service.settings.server.role
     }
 }
 

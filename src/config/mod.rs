@@ -11,6 +11,7 @@
 //! resolution, `load` the file reading and `validate` the checks across keys.
 
 mod duration;
+mod kafka;
 mod latency;
 mod load;
 mod monitor;
@@ -20,6 +21,7 @@ mod validate;
 mod window;
 
 pub use duration::parse_duration;
+pub use kafka::{KafkaSettings, Role, Topics};
 pub use latency::{LatencySpec, LatencyUnit};
 pub use load::{ENV_PREFIX, LoadError, load};
 pub use monitor::{
@@ -78,6 +80,9 @@ pub struct Settings {
     /// HTTP server settings.
     #[serde(default)]
     pub server: ServerSettings,
+    /// The broker of the scale-out roles (`server.role: ingest | engine`).
+    #[serde(default)]
+    pub kafka: KafkaSettings,
     /// The monitors; at least one.
     pub monitors: Vec<MonitorSpec>,
     /// Directory of the config file; reference paths are relative to it. Set by [`load`].

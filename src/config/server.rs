@@ -7,11 +7,15 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::duration::de_duration;
+use super::kafka::Role;
 
 /// HTTP server settings, including every limit that bounds what one client can cost.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ServerSettings {
+    /// What this process does: everything (`single`, the default), or one of the scale-out
+    /// roles (`ingest`, `engine`; see `kafka:`). `--role` overrides it.
+    pub role: Role,
     /// Address to listen on; `--listen` overrides it.
     pub listen: SocketAddr,
     /// Largest accepted request body in bytes; larger bodies get 413.
@@ -77,6 +81,7 @@ pub enum Fsync {
 impl Default for ServerSettings {
     fn default() -> Self {
         Self {
+            role: Role::Single,
             listen: SocketAddr::from(([127, 0, 0, 1], 8000)),
             max_body_bytes: 16 * 1024 * 1024,
             request_timeout: Duration::from_secs(30),

@@ -12,6 +12,7 @@ impl Settings {
     pub fn validate(&self) -> Vec<Problem> {
         let mut problems = Vec::new();
         self.server.validate(&mut problems);
+        self.kafka.validate(self.server.role, &mut problems);
         if self.monitors.is_empty() {
             problems.push(Problem::new("monitors", "declare at least one monitor"));
         }

@@ -67,6 +67,15 @@ pub struct Ingested {
     pub published: Published,
 }
 
+/// Whether an event may be refused while the evaluator is behind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Bound {
+    /// A request: refused with 429 while `max_queued_windows` wait.
+    Backlog,
+    /// An event from the log, which cannot be refused.
+    Unbounded,
+}
+
 /// One monitor, shared by all requests.
 #[derive(Debug)]
 pub struct Monitor {
@@ -98,7 +107,7 @@ impl Monitor {
     /// reload), registers its metric series and starts its evaluator thread. With `log` (a
     /// segment starting at `state.applied + 1`), every event is logged.
     pub fn start(
-        model: MonitorModel,
+        model: Arc<MonitorModel>,
         state: MonitorState,
         results: Results,
         metrics: Arc<Metrics>,
@@ -115,7 +124,7 @@ impl Monitor {
         publish::register_latency(&metrics, &model);
         let monitor = Arc::new_cyclic(|me| Self {
             evaluator: Evaluator::start(me.clone(), model.name()),
-            model: Arc::new(model),
+            model,
             metrics,
             storage,
             core: Mutex::new(Core {
@@ -143,17 +152,40 @@ impl Monitor {
         now: f64,
         key: Option<String>,
     ) -> Result<Ingested, Refused> {
-        let name = self.name();
-        let invalid: Vec<u64> = batch.extras.iter().map(|e| e.invalid).collect();
-        let invalid_ids = batch.invalid_ids;
-        let invalid_latency = batch.invalid_latency;
         let event = Event::Rows {
             time: now,
             key,
             columns: self.model.columns.clone(),
             batch,
         };
-        let (out, published) = self.submit(event)?;
+        self.ingest_rows(event, Bound::Backlog)
+    }
+
+    /// Applies an event read from the events topic (the `engine` role). Never refused for
+    /// backlog: the log cannot take an event back, and the engine drains the evaluator at
+    /// every checkpoint.
+    pub fn apply_from_log(&self, event: Event) -> Result<(), Refused> {
+        match event {
+            Event::Rows { .. } => self.ingest_rows(event, Bound::Unbounded).map(drop),
+            Event::Labels { time, items } => self.labels_event(items, time, Bound::Unbounded).map(drop),
+            Event::Tick { time } => {
+                drop(self.tick(time));
+                Ok(())
+            }
+        }
+    }
+
+    /// Applies an [`Event::Rows`] and counts what it did.
+    fn ingest_rows(&self, event: Event, bound: Bound) -> Result<Ingested, Refused> {
+        let name = self.name();
+        let Event::Rows { time: now, batch, .. } = &event else {
+            unreachable!("ingest_rows takes row events");
+        };
+        let now = *now;
+        let invalid: Vec<u64> = batch.extras.iter().map(|e| e.invalid).collect();
+        let invalid_ids = batch.invalid_ids;
+        let invalid_latency = batch.invalid_latency;
+        let (out, published) = self.submit(event, bound)?;
         // Counted once the request is applied: a refused request is retried and counted then.
         self.count_invalid(&invalid, invalid_ids);
         self.count_invalid_latency(invalid_latency);
@@ -186,8 +218,17 @@ impl Monitor {
         items: Vec<Value>,
         now: f64,
     ) -> Result<(Vec<LabelOutcome>, Published), Refused> {
+        self.labels_event(items, now, Bound::Backlog)
+    }
+
+    fn labels_event(
+        &self,
+        items: Vec<Value>,
+        now: f64,
+        bound: Bound,
+    ) -> Result<(Vec<LabelOutcome>, Published), Refused> {
         let received = items.len() as u64;
-        let (out, published) = self.submit(Event::Labels { time: now, items })?;
+        let (out, published) = self.submit(Event::Labels { time: now, items }, bound)?;
         let m = &self.metrics;
         let name = self.name();
         m.labels_received
@@ -228,7 +269,7 @@ impl Monitor {
     }
 
     /// Logs and applies `event` unless the evaluator is too far behind.
-    fn submit(&self, event: Event) -> Result<(Outputs, Published), Refused> {
+    fn submit(&self, event: Event, bound: Bound) -> Result<(Outputs, Published), Refused> {
         let mut core = self.lock_core();
         if core.retired {
             return Err(Refused::Retired);
@@ -242,7 +283,7 @@ impl Monitor {
             _ => false,
         };
         let queued = self.evaluator.queued();
-        if !replay && queued >= self.model.limits.max_queued_windows {
+        if bound == Bound::Backlog && !replay && queued >= self.model.limits.max_queued_windows {
             return Err(Refused::Backlog { queued });
         }
         let (out, published, logged) = self

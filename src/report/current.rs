@@ -140,6 +140,7 @@ fn planned(reference: &Path) -> Result<Settings, Failure> {
     .map_err(|e| fail(e.to_string()))?;
     Ok(Settings {
         server: Default::default(),
+        kafka: Default::default(),
         monitors: vec![spec],
         base_dir: PathBuf::new(),
     })

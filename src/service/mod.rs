@@ -11,7 +11,7 @@ pub mod profile;
 pub mod reload;
 pub mod tasks;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 
@@ -70,6 +70,10 @@ pub struct Service {
     pub auth: Option<Arc<Auth>>,
     /// Where state is persisted, when it is.
     pub state: Option<StateDir>,
+    /// Every configured monitor's model, by name, in the scale-out roles (empty in `single`):
+    /// an ingest process validates batches against them, an engine starts the monitors of
+    /// the partitions it owns from them.
+    pub catalog: Arc<BTreeMap<String, Arc<MonitorModel>>>,
     /// One reload or round of snapshots at a time: both write snapshot files.
     maintenance: Mutex<()>,
 }
@@ -82,6 +86,11 @@ impl Service {
 
     fn replace_monitors(&self, set: MonitorSet) {
         *self.monitors.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(set);
+    }
+
+    /// Replaces the monitors served (an engine, as partitions come and go).
+    pub fn set_monitors(&self, monitors: Vec<Arc<Monitor>>) {
+        self.replace_monitors(MonitorSet::new(monitors));
     }
 
     /// Snapshots every monitor (shutdown, and periodically); errors are logged.
@@ -121,12 +130,7 @@ pub fn build_service(
 ) -> Result<Service, Vec<Problem>> {
     let none = HashMap::new();
     let Models { models, auth, .. } = build_models(&settings, path, &none, &none)?;
-    let extra_labels: BTreeSet<String> = settings
-        .monitors
-        .iter()
-        .flat_map(|m| m.alerting.labels.keys().cloned())
-        .collect();
-    let metrics = Arc::new(Metrics::new(&extra_labels.into_iter().collect::<Vec<_>>()));
+    let metrics = Arc::new(Metrics::new(&extra_info_labels(&settings)));
     let state = state_dir
         .map(StateDir::open)
         .transpose()
@@ -150,8 +154,41 @@ pub fn build_service(
         metrics,
         auth,
         state,
+        catalog: Arc::default(),
         maintenance: Mutex::new(()),
     })
+}
+
+/// Builds a service for a scale-out role (`server.role: ingest | engine`): every monitor's
+/// model in the catalog, no monitor running (an engine starts those it owns) and no state
+/// directory (the state lives in Kafka).
+pub fn build_cluster_service(settings: Settings, path: &Path) -> Result<Service, Vec<Problem>> {
+    let none = HashMap::new();
+    let Models { models, auth, .. } = build_models(&settings, path, &none, &none)?;
+    let catalog = models
+        .into_iter()
+        .map(|m| (m.name().to_owned(), Arc::new(m)))
+        .collect();
+    Ok(Service {
+        config_path: path.to_owned(),
+        metrics: Arc::new(Metrics::new(&extra_info_labels(&settings))),
+        settings,
+        monitors: RwLock::new(Arc::default()),
+        auth,
+        state: None,
+        catalog: Arc::new(catalog),
+        maintenance: Mutex::new(()),
+    })
+}
+
+/// Every `alerting.labels` key of any monitor: label names of `driftscope_monitor_info`.
+fn extra_info_labels(settings: &Settings) -> Vec<String> {
+    let keys: BTreeSet<String> = settings
+        .monitors
+        .iter()
+        .flat_map(|m| m.alerting.labels.keys().cloned())
+        .collect();
+    keys.into_iter().collect()
 }
 
 /// What [`build_models`] built.
@@ -233,7 +270,7 @@ struct Start {
 impl Start {
     fn monitor(self, model: MonitorModel, metrics: &Arc<Metrics>) -> Arc<Monitor> {
         Monitor::start(
-            model,
+            Arc::new(model),
             self.state,
             self.results,
             Arc::clone(metrics),

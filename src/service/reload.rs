@@ -44,7 +44,17 @@ impl Service {
     /// Exported as `driftscope_config_last_reload_successful`.
     pub fn reload(&self) -> Result<ReloadReport, Vec<Problem>> {
         let _exclusive = self.maintenance.lock().unwrap_or_else(|e| e.into_inner());
-        let result = self.try_reload();
+        let result = if self.settings.server.role == crate::config::Role::Single {
+            self.try_reload()
+        } else {
+            // Ingest processes and engines must agree on every monitor's reference and
+            // columns; one process reloading alone would not. A rolling restart does.
+            Err(vec![Problem::new(
+                "server.role",
+                "reload is not supported in the ingest and engine roles; restart the processes \
+                 with the new config (one at a time keeps the service up)",
+            )])
+        };
         self.metrics.reload_outcome(result.is_ok());
         match &result {
             Ok(report) => tracing::info!(?report, "Config reloaded."),
@@ -151,7 +161,7 @@ impl Service {
                 tracing::error!(monitor = model.name(), error = %e, "Cannot use the state directory; the monitor keeps its state in memory until the next restart.");
                 let (state, results) =
                     fallback.unwrap_or_else(|| (MonitorState::new(&model), Results::default()));
-                Monitor::start(model, state, results, Arc::clone(&self.metrics), None)
+                Monitor::start(Arc::new(model), state, results, Arc::clone(&self.metrics), None)
             }
         }
     }

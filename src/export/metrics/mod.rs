@@ -12,6 +12,7 @@ use prometheus::{
 
 use crate::check::Role;
 
+mod cluster;
 mod families;
 mod forget;
 mod publish;
@@ -19,6 +20,7 @@ mod render;
 #[cfg(test)]
 mod tests;
 
+pub use cluster::{ClusterMetrics, EVENT_KINDS, SKIP_REASONS, TRANSACTION_OUTCOMES};
 pub use forget::KeepSeries;
 
 /// `detector` label of the online concept-change detector.
@@ -52,6 +54,9 @@ pub const REJECTION_CODES: &[&str] = &[
     "state_write_failed",
     "reloading",
     "invalid_config",
+    "wrong_role",
+    "not_owned",
+    "broker_unavailable",
     "internal",
 ];
 

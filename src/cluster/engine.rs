@@ -1,0 +1,516 @@
+//! The `engine` role: one member of the engines' consumer group.
+//!
+//! All Kafka work runs on one thread: `poll` delivers records and, inside it, the group's
+//! rebalance callbacks, so the engine's bookkeeping needs no locking against itself.
+//! - **Assign**: for each new partition, a transactional producer whose id names the partition
+//!   is initialised first — that fences a previous owner and aborts its open transaction —
+//!   then the partition's checkpoints are read back and its monitors started.
+//! - **Records**: decoded and applied to their monitor (the same `apply` as a single process).
+//! - **Every `commit_interval`**, per partition: the changed monitors' checkpoints, the window
+//!   summaries published since the last commit and the next offset go out in one transaction.
+//!   A failed transaction is aborted and the partition rewound to its last committed checkpoint.
+//! - **Revoke** (and shutdown): a last commit, then the partition's monitors and series go.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
+use rdkafka::types::RDKafkaRespErr;
+use rdkafka::error::KafkaError;
+use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
+use rdkafka::{ClientContext, Message, Offset, TopicPartitionList};
+use serde_json::json;
+
+use super::Envelope;
+use super::checkpoint::{self, Checkpoint, OFFSET_KEY, PublishedSeqs, encode_offset};
+use super::client::{REQUEST_TIMEOUT, client_config, partition_of};
+use crate::config::KafkaSettings;
+use crate::engine::model::MonitorModel;
+use crate::engine::monitor::Monitor;
+use crate::engine::persist;
+use crate::engine::results::Results;
+use crate::engine::state::MonitorState;
+use crate::export::metrics::{ClusterMetrics, Metrics};
+use crate::service::Service;
+
+/// What an engine needs to run.
+#[derive(Debug, Clone)]
+pub struct EngineSetup {
+    /// `kafka:`.
+    pub settings: KafkaSettings,
+    /// Partitions of the events and state topics.
+    pub partitions: i32,
+    /// Every configured monitor's model.
+    pub models: Arc<BTreeMap<String, Arc<MonitorModel>>>,
+    /// The scale-out series.
+    pub cluster_metrics: ClusterMetrics,
+}
+
+/// Runs the engine until `stop` is set: then commits, leaves the group and returns.
+pub fn run(service: Arc<Service>, setup: EngineSetup, stop: Arc<AtomicBool>) -> Result<(), String> {
+    let settings = setup.settings.clone();
+    let context = Ctx {
+        core: Mutex::new(Core {
+            owned: BTreeMap::new(),
+            service,
+            setup,
+        }),
+    };
+    let session = settings.session_timeout.as_millis();
+    let consumer: BaseConsumer<Ctx> = client_config(&settings)
+        .set("session.timeout.ms", session.to_string())
+        .set("heartbeat.interval.ms", (session / 5).max(100).to_string())
+        .set("group.id", &settings.group)
+        .set("enable.auto.commit", "false")
+        .set("enable.auto.offset.store", "false")
+        .set("isolation.level", "read_committed")
+        .set("auto.offset.reset", "earliest")
+        .create_with_context(context)
+        .map_err(|e| format!("cannot create the Kafka consumer: {e}"))?;
+    consumer
+        .subscribe(&[&settings.topics.events])
+        .map_err(|e| format!("cannot subscribe to {}: {e}", settings.topics.events))?;
+    let mut last_commit = Instant::now();
+    while !stop.load(Ordering::Acquire) {
+        let message = consumer.poll(Duration::from_millis(100));
+        let mut core = consumer.context().lock();
+        match message {
+            None => {}
+            Some(Ok(message)) => core.apply(
+                message.partition(),
+                message.offset(),
+                message.payload().unwrap_or_default(),
+            ),
+            Some(Err(e)) => tracing::warn!(error = %e, "Kafka consumer error."),
+        }
+        if last_commit.elapsed() >= settings.commit_interval {
+            core.commit_all(&consumer);
+            last_commit = Instant::now();
+        }
+    }
+    {
+        let mut core = consumer.context().lock();
+        core.commit_all(&consumer);
+    }
+    // Leaving the group revokes every partition (a last, empty commit) and hands them over now
+    // rather than after the session timeout.
+    consumer.unsubscribe();
+    let mut core = consumer.context().lock();
+    let partitions: Vec<i32> = core.owned.keys().copied().collect();
+    for p in partitions {
+        core.release(p);
+    }
+    Ok(())
+}
+
+/// The consumer's context: the engine's bookkeeping, reached from the rebalance callbacks.
+struct Ctx {
+    core: Mutex<Core>,
+}
+
+impl Ctx {
+    fn lock(&self) -> MutexGuard<'_, Core> {
+        self.core.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl ClientContext for Ctx {}
+
+impl ConsumerContext for Ctx {
+    /// Replaces the default rebalance so that assigned partitions start at the offsets their
+    /// checkpoints were committed with, not at the group's committed offsets.
+    fn rebalance(
+        &self,
+        consumer: &BaseConsumer<Self>,
+        err: RDKafkaRespErr,
+        list: &mut TopicPartitionList,
+    ) {
+        let mut core = self.lock();
+        if err == RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS {
+            let assigned = partitions(list);
+            // Fence the previous owners first, so the checkpoints read next are final.
+            for &p in &assigned {
+                core.fence(p);
+            }
+            let offsets = core.restore(&assigned);
+            for (p, offset) in offsets {
+                if let Err(e) = list.set_partition_offset(&core.setup.settings.topics.events, p, offset) {
+                    tracing::error!(partition = p, error = %e, "Cannot set a start offset.");
+                }
+            }
+            if let Err(e) = consumer.assign(list) {
+                tracing::error!(error = %e, "Cannot take the assigned partitions; exiting.");
+                std::process::exit(1);
+            }
+            core.publish_ownership();
+        } else {
+            if err == RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS {
+                core.commit_all(consumer);
+            } else {
+                tracing::error!(error = ?err, "Kafka rebalance failed; dropping every partition.");
+            }
+            for p in partitions(list) {
+                core.release(p);
+            }
+            if let Err(e) = consumer.unassign() {
+                tracing::error!(error = %e, "Cannot give the revoked partitions up.");
+            }
+        }
+    }
+}
+
+fn partitions(list: &TopicPartitionList) -> Vec<i32> {
+    list.elements().iter().map(|e| e.partition()).collect()
+}
+
+/// A partition this engine owns.
+struct Owned {
+    /// Transactional id `<group>-<partition>`: the next owner's initialisation fences this one.
+    producer: ThreadedProducer<DefaultProducerContext>,
+    /// The partition's monitors (every configured monitor whose name maps here).
+    monitors: BTreeMap<String, Arc<Monitor>>,
+    /// Per monitor, what the results topic holds.
+    published: BTreeMap<String, PublishedSeqs>,
+    /// Monitors changed since the last commit.
+    dirty: BTreeSet<String>,
+    /// The offset after the last record applied since the last commit.
+    next_offset: Option<i64>,
+    /// Restored and running (false between fencing and restoring, or after a fatal error).
+    live: bool,
+}
+
+struct Core {
+    owned: BTreeMap<i32, Owned>,
+    service: Arc<Service>,
+    setup: EngineSetup,
+}
+
+impl Core {
+    fn metrics(&self) -> &Arc<Metrics> {
+        &self.service.metrics
+    }
+
+    /// Creates partition `p`'s transactional producer, fencing any previous owner.
+    fn fence(&mut self, p: i32) {
+        let settings = &self.setup.settings;
+        let producer: Result<ThreadedProducer<DefaultProducerContext>, KafkaError> =
+            client_config(settings)
+                .set("transactional.id", format!("{}-{p}", settings.group))
+                .set("message.max.bytes", settings.max_record_bytes.to_string())
+                .set("transaction.timeout.ms", "60000")
+                .set("linger.ms", "1")
+                .create();
+        let producer = match producer.and_then(|producer| {
+            producer.init_transactions(REQUEST_TIMEOUT)?;
+            Ok(producer)
+        }) {
+            Ok(producer) => producer,
+            Err(e) => {
+                // Without a producer the partition cannot be checkpointed: stop, so the group
+                // gives it to a healthy engine.
+                tracing::error!(partition = p, error = %e, "Cannot take over a partition; exiting.");
+                std::process::exit(1);
+            }
+        };
+        self.owned.insert(
+            p,
+            Owned {
+                producer,
+                monitors: BTreeMap::new(),
+                published: BTreeMap::new(),
+                dirty: BTreeSet::new(),
+                next_offset: None,
+                live: false,
+            },
+        );
+    }
+
+    /// Starts the monitors of `partitions` from their checkpoints (or fresh); returns where
+    /// each partition resumes.
+    fn restore(&mut self, partitions: &[i32]) -> BTreeMap<i32, Offset> {
+        let started = Instant::now();
+        let mut checkpoints = match checkpoint::read_partitions(&self.setup.settings, partitions) {
+            Ok(checkpoints) => checkpoints,
+            Err(e) => {
+                tracing::error!(?partitions, error = %e, "Cannot restore partitions; exiting.");
+                std::process::exit(1);
+            }
+        };
+        let metrics = Arc::clone(self.metrics());
+        let mut offsets = BTreeMap::new();
+        for &p in partitions {
+            let Some(owned) = self.owned.get_mut(&p) else {
+                continue;
+            };
+            let saved = checkpoints.remove(&p).unwrap_or_default();
+            offsets.insert(p, saved.next_offset.map_or(Offset::Beginning, Offset::Offset));
+            let mut saved = saved.checkpoints;
+            for (name, model) in self.setup.models.iter() {
+                if partition_of(name, self.setup.partitions) != p {
+                    continue;
+                }
+                let (state, results, published) = match saved.remove(name) {
+                    Some(c) => {
+                        let (state, results, restarted) =
+                            persist::carry_over(model, c.state, c.results);
+                        if !restarted.is_empty() {
+                            tracing::warn!(monitor = %name, ?restarted, "The config or reference changed since the checkpoint.");
+                        }
+                        (state, results, c.published)
+                    }
+                    None => (
+                        MonitorState::new(model),
+                        Results::default(),
+                        PublishedSeqs::default(),
+                    ),
+                };
+                let monitor =
+                    Monitor::start(Arc::clone(model), state, results, Arc::clone(&metrics), None);
+                owned.monitors.insert(name.clone(), monitor);
+                owned.published.insert(name.clone(), published);
+            }
+            owned.live = true;
+        }
+        let seconds = started.elapsed().as_secs_f64();
+        self.setup.cluster_metrics.restore_seconds.observe(seconds);
+        tracing::info!(?partitions, ?offsets, seconds, "Partitions restored.");
+        offsets
+    }
+
+    /// Stops partition `p`'s monitors and removes their series (the new owner exports them).
+    fn release(&mut self, p: i32) {
+        if let Some(owned) = self.owned.remove(&p) {
+            for name in owned.monitors.keys() {
+                self.service.metrics.forget(name, &|_| false);
+            }
+        }
+        self.publish_ownership();
+    }
+
+    /// Tells the service (HTTP reads, `/metrics`) which monitors this engine runs.
+    fn publish_ownership(&self) {
+        let monitors: Vec<Arc<Monitor>> = self
+            .owned
+            .values()
+            .flat_map(|o| o.monitors.values().cloned())
+            .collect();
+        let cluster = &self.setup.cluster_metrics;
+        cluster.partitions_owned.set(self.owned.len() as i64);
+        cluster.monitors_owned.set(monitors.len() as i64);
+        self.service.set_monitors(monitors);
+    }
+
+    /// Applies one record of partition `p`.
+    fn apply(&mut self, p: i32, offset: i64, payload: &[u8]) {
+        let cluster = self.setup.cluster_metrics.clone();
+        let Some(owned) = self.owned.get_mut(&p).filter(|o| o.live) else {
+            return;
+        };
+        owned.next_offset = Some(offset + 1);
+        let skip = |reason: &str| cluster.events_skipped.with_label_values(&[reason]).inc();
+        let envelope = match Envelope::decode(payload) {
+            Ok(envelope) => envelope,
+            Err(e) => {
+                tracing::warn!(partition = p, offset, error = %e, "Undecodable event skipped.");
+                return skip("undecodable");
+            }
+        };
+        let Some(monitor) = owned.monitors.get(&envelope.monitor) else {
+            return skip("unknown_monitor");
+        };
+        if envelope.fingerprint != monitor.model.fingerprint {
+            return skip("reference_mismatch");
+        }
+        if let Err(e) = monitor.apply_from_log(envelope.event) {
+            tracing::error!(monitor = %envelope.monitor, error = ?e, "Event not applied.");
+            return;
+        }
+        cluster.events_consumed.inc();
+        owned.dirty.insert(envelope.monitor);
+    }
+
+    /// Commits every partition with applied records.
+    fn commit_all(&mut self, consumer: &BaseConsumer<Ctx>) {
+        let pending: Vec<i32> = self
+            .owned
+            .iter()
+            .filter(|(_, o)| o.live && o.next_offset.is_some())
+            .map(|(p, _)| *p)
+            .collect();
+        for p in pending {
+            match self.commit(consumer, p) {
+                Ok(()) => self.count_transaction("committed"),
+                Err(failure) => {
+                    self.count_transaction("aborted");
+                    tracing::warn!(partition = p, error = %failure.message, "Checkpoint transaction failed; rewinding the partition.");
+                    self.rewind(consumer, p, failure.fatal);
+                }
+            }
+        }
+    }
+
+    fn count_transaction(&self, outcome: &str) {
+        self.setup
+            .cluster_metrics
+            .transactions
+            .with_label_values(&[outcome])
+            .inc();
+    }
+
+    /// One transaction: checkpoints of the changed monitors, their new window summaries, and
+    /// the partition's next offset for the group.
+    fn commit(&mut self, consumer: &BaseConsumer<Ctx>, p: i32) -> Result<(), Failure> {
+        let settings = &self.setup.settings;
+        let owned = self.owned.get_mut(&p).expect("committing an owned partition");
+        let next_offset = owned.next_offset.expect("a partition with applied records");
+        let mut records: Vec<(String, Vec<u8>, Vec<Vec<u8>>, PublishedSeqs)> = Vec::new();
+        for name in &owned.dirty {
+            let monitor = &owned.monitors[name];
+            let (state, results) = monitor.checkpoint().map_err(|e| Failure {
+                message: e.to_string(),
+                fatal: false,
+            })?;
+            let before = owned.published.get(name).copied().unwrap_or_default();
+            let (summaries, published) = new_summaries(name, &results, before);
+            let checkpoint = Checkpoint {
+                format: checkpoint::FORMAT,
+                monitor: name.clone(),
+                state,
+                results,
+                published,
+            };
+            records.push((name.clone(), checkpoint.encode(), summaries, published));
+        }
+        let producer = &owned.producer;
+        producer.begin_transaction()?;
+        for (name, state, summaries, _) in &records {
+            for summary in summaries {
+                send(producer, BaseRecord::to(&settings.topics.results).key(name).payload(summary))?;
+            }
+            send(
+                producer,
+                BaseRecord::to(&settings.topics.state)
+                    .key(name)
+                    .partition(p)
+                    .payload(state),
+            )?;
+        }
+        let (offset_key, offset_value) = (OFFSET_KEY.to_owned(), encode_offset(next_offset));
+        send(
+            producer,
+            BaseRecord::to(&settings.topics.state)
+                .key(&offset_key)
+                .partition(p)
+                .payload(&offset_value),
+        )?;
+        // Also committed for the group, where lag monitoring reads it; the engines themselves
+        // resume from the offset record above.
+        let mut offsets = TopicPartitionList::new();
+        offsets.add_partition_offset(&settings.topics.events, p, Offset::Offset(next_offset))?;
+        let group = consumer.group_metadata().ok_or(Failure {
+            message: "the consumer has no group metadata".into(),
+            fatal: false,
+        })?;
+        producer.send_offsets_to_transaction(&offsets, &group, REQUEST_TIMEOUT)?;
+        producer.commit_transaction(REQUEST_TIMEOUT)?;
+        for (name, _, _, published) in records {
+            owned.published.insert(name, published);
+        }
+        owned.dirty.clear();
+        owned.next_offset = None;
+        Ok(())
+    }
+
+    /// After a failed transaction: abort it, restart the partition's monitors from the last
+    /// committed checkpoints and read its records again from the committed offset. A fenced
+    /// producer means another engine owns the partition now: drop it and wait for the group.
+    fn rewind(&mut self, consumer: &BaseConsumer<Ctx>, p: i32, fatal: bool) {
+        if let Some(owned) = self.owned.get(&p)
+            && !fatal
+            && let Err(e) = owned.producer.abort_transaction(REQUEST_TIMEOUT)
+        {
+            tracing::warn!(partition = p, error = %e, "Abort failed.");
+        }
+        let Some(owned) = self.owned.get_mut(&p) else {
+            return;
+        };
+        for name in owned.monitors.keys() {
+            self.service.metrics.forget(name, &|_| false);
+        }
+        owned.monitors.clear();
+        owned.published.clear();
+        owned.dirty.clear();
+        owned.next_offset = None;
+        owned.live = false;
+        if fatal {
+            self.release(p);
+            return;
+        }
+        let offset = self.restore(&[p]).remove(&p).unwrap_or(Offset::Beginning);
+        self.publish_ownership();
+        let topic = &self.setup.settings.topics.events;
+        if let Err(e) = consumer.seek(topic, p, offset, REQUEST_TIMEOUT) {
+            tracing::error!(partition = p, error = %e, "Cannot rewind a partition; exiting.");
+            std::process::exit(1);
+        }
+    }
+}
+
+/// Why a checkpoint transaction failed.
+#[derive(Debug)]
+struct Failure {
+    message: String,
+    /// The producer was fenced (another engine owns the partition) or is broken.
+    fatal: bool,
+}
+
+impl From<KafkaError> for Failure {
+    fn from(e: KafkaError) -> Self {
+        Self {
+            fatal: matches!(&e, KafkaError::Transaction(t) if t.is_fatal()),
+            message: e.to_string(),
+        }
+    }
+}
+
+/// Queues one record of the open transaction, waiting while the producer's queue is full.
+fn send(
+    producer: &ThreadedProducer<DefaultProducerContext>,
+    record: BaseRecord<'_, String, Vec<u8>>,
+) -> Result<(), KafkaError> {
+    let mut record = record;
+    loop {
+        match producer.send(record) {
+            Ok(()) => return Ok(()),
+            Err((KafkaError::MessageProduction(rdkafka::types::RDKafkaErrorCode::QueueFull), back)) => {
+                record = back;
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            Err((e, _)) => return Err(e),
+        }
+    }
+}
+
+/// The window summaries of `results` newer than `before`, as results-topic records, and the
+/// sequence numbers they bring the monitor to.
+fn new_summaries(name: &str, results: &Results, before: PublishedSeqs) -> (Vec<Vec<u8>>, PublishedSeqs) {
+    let mut records = Vec::new();
+    let mut after = before;
+    for summary in results.history.iter().filter(|s| s.seq > before.window) {
+        records.push(
+            serde_json::to_vec(&json!({"monitor": name, "kind": "window", "summary": summary}))
+                .expect("summaries serialize"),
+        );
+        after.window = summary.seq;
+    }
+    for summary in results.labelled_history.iter().filter(|s| s.seq > before.labelled) {
+        records.push(
+            serde_json::to_vec(&json!({"monitor": name, "kind": "labelled", "summary": summary}))
+                .expect("summaries serialize"),
+        );
+        after.labelled = summary.seq;
+    }
+    (records, after)
+}
