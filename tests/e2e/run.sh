@@ -4,7 +4,9 @@
 #
 #   1. static checks: promtool check config/rules, promtool test rules (+ every alert covered),
 #      amtool check-config and routing tests, Grafana dashboards against the committed schema,
-#      alert dashboard links, docker-compose file references;
+#      alert dashboard links, docker-compose file references (including the Prometheus
+#      configs its services load, prometheus.yml and the kafka profile's prometheus.kafka.yml,
+#      and their targets being compose services; the kafka profile itself never runs here);
 #   2. a local stack on 127.0.0.1, free ports: driftscope (tests/e2e/monitors.yaml), Prometheus
 #      (scraping every 1s, the shipped rule file unchanged), Alertmanager (the shipped config with
 #      receivers pointed at a local recorder and 1s group timers) and the recorder (webhook.py);
@@ -145,9 +147,13 @@ cd "$ROOT"
 mkdir -p "$WORK/promcheck/secrets"
 cp -r prometheus/. "$WORK/promcheck/"
 echo "dummy-token-for-promtool-0123456789" >"$WORK/promcheck/secrets/read_token"
-promtool check config "$WORK/promcheck/prometheus.yml" >"$WORK/static.log" 2>&1 \
-  || { cat "$WORK/static.log"; fail "promtool check config prometheus/prometheus.yml"; }
-ok "promtool check config prometheus/prometheus.yml"
+: >"$WORK/static.log"
+# prometheus.yml (the default stack) and prometheus.kafka.yml (compose profile kafka).
+for config in prometheus/prometheus*.yml; do
+  promtool check config "$WORK/promcheck/${config#prometheus/}" >>"$WORK/static.log" 2>&1 \
+    || { cat "$WORK/static.log"; fail "promtool check config $config"; }
+  ok "promtool check config $config"
+done
 promtool check rules prometheus/rules/driftscope.rules.yml >>"$WORK/static.log" 2>&1 \
   || { cat "$WORK/static.log"; fail "promtool check rules"; }
 ok "promtool check rules"
@@ -190,6 +196,23 @@ for path in $paths; do
   [ -e "$path" ] || fail "docker-compose.yml or Dockerfile refers to missing $path"
 done
 ok "docker-compose.yml and Dockerfile refer to existing files ($(wc -w <<<"$paths") paths)"
+# The Prometheus configs the compose services load exist (./prometheus is /etc/prometheus), and
+# every host they scrape or alert to is a compose service (profile kafka included). The kafka
+# profile is never started here (no container engine): these references are what CI checks.
+services=$(awk '/^services:/ { in_s = 1; next } /^[^[:space:]#]/ { in_s = 0 }
+                in_s && /^  [A-Za-z0-9_.-]+:[[:space:]]*$/ { sub(/^  /, ""); sub(/:.*/, ""); print }' docker-compose.yml)
+configs=$(grep -oE -- '--config\.file=/etc/prometheus/[^[:space:]"]+' docker-compose.yml | sed 's|.*/etc/prometheus/||')
+[ -n "$configs" ] || fail "docker-compose.yml loads no prometheus config"
+for config in $configs; do
+  [ -f "prometheus/$config" ] || fail "docker-compose.yml loads missing prometheus/$config"
+  # Quoted host:port items outside comments: scrape targets and the Alertmanager.
+  hosts=$(grep -v '^[[:space:]]*#' "prometheus/$config" | grep -oE "'[A-Za-z0-9_.-]+:[0-9]+'" | tr -d "'" | cut -d: -f1 || true)
+  [ -n "$hosts" ] || fail "prometheus/$config: no targets found"
+  for host in $hosts; do
+    grep -qxF "$host" <<<"$services" || fail "prometheus/$config targets $host, not a docker-compose.yml service"
+  done
+done
+ok "docker-compose.yml's Prometheus configs ($(wc -w <<<"$configs")) exist and target its services"
 
 # ============================================================================ 3. build, start
 phase build
