@@ -14,6 +14,11 @@ Built-ins: $__rate_interval (--rate-interval, 1m), $__interval (15s), $__range (
 Then every target's `expr`, variables substituted, goes to /api/v1/query and must succeed
 with at least one series holding a finite value (an empty result or only NaN is a panel that
 would show "No data"). Prints one OK/FAIL line per query; exit 1 when any query fails.
+
+With --distinct-without LABEL (e.g. instance, while two driftscope processes export the same
+monitors), a query also fails when two series of its result differ only in LABEL: the panel
+would show a line twice or count it twice. --except UID:PANEL_ID exempts a panel that shows
+LABEL on purpose.
 Python standard library only.
 """
 
@@ -121,6 +126,10 @@ def main() -> int:
     parser.add_argument("--var", action="append", default=[], metavar="[UID:]NAME=VALUE")
     parser.add_argument("--rate-interval", default="1m")
     parser.add_argument("--range", default="10m")
+    parser.add_argument("--distinct-without", metavar="LABEL",
+                        help="fail when two result series differ only in this label")
+    parser.add_argument("--except", dest="exempt", action="append", default=[], metavar="UID:PANEL_ID",
+                        help="panel exempt from --distinct-without")
     parser.add_argument("dashboards", nargs="+")
     args = parser.parse_args()
     base = args.prometheus.rstrip("/")
@@ -157,7 +166,20 @@ def main() -> int:
                     continue
                 data = reply["data"]
                 n = finite_series(data["resultType"], data["result"])
-                if n == 0:
+                twice = []
+                if (args.distinct_without and data["resultType"] in ("vector", "matrix")
+                        and f"{dashboard.get('uid')}:{panel.get('id')}" not in args.exempt):
+                    seen = {}
+                    for series in data["result"]:
+                        key = tuple(sorted((k, v) for k, v in series["metric"].items()
+                                           if k != args.distinct_without))
+                        seen[key] = seen.get(key, 0) + 1
+                    twice = [dict(k) for k, c in seen.items() if c > 1]
+                if twice:
+                    print(f"FAIL {where}: {expr}\n       -> {len(twice)} series differ only in"
+                          f" {args.distinct_without}, e.g. {twice[0]}")
+                    failed += 1
+                elif n == 0:
                     print(f"FAIL {where}: {expr}\n       -> no series with a finite value"
                           f" ({len(data['result'])} series)")
                     failed += 1

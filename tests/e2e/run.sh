@@ -4,7 +4,9 @@
 #
 #   1. static checks: promtool check config/rules, promtool test rules (+ every alert covered),
 #      amtool check-config and routing tests, Grafana dashboards against the committed schema,
-#      alert dashboard links, docker-compose file references;
+#      alert dashboard links, docker-compose file references (including the Prometheus
+#      configs its services load, prometheus.yml and the kafka profile's prometheus.kafka.yml,
+#      and their targets being compose services; the kafka profile itself never runs here);
 #   2. a local stack on 127.0.0.1, free ports: driftscope (tests/e2e/monitors.yaml), Prometheus
 #      (scraping every 1s, the shipped rule file unchanged), Alertmanager (the shipped config with
 #      receivers pointed at a local recorder and 1s group timers) and the recorder (webhook.py);
@@ -13,7 +15,10 @@
 #      inhibition suppresses per-feature alerts, that no-data fires for an idle monitor, that
 #      late rows and predictions expiring unlabelled alert;
 #   4. every dashboard panel query returns data from that Prometheus (while drift fires);
-#   5. demo rows again: the drift alerts resolve.
+#   5. demo rows again: the drift alerts resolve;
+#   6. a second driftscope with the same monitors, fed the same rows, scraped in the same job
+#      (two engines exporting a monitor during a hand-over): one alert per monitor and feature,
+#      without `instance`, and no per-monitor dashboard query returns a series twice.
 # Ends with one line "E2E PASS ..." or "E2E FAIL ..."; exit status 0 only on PASS. Everything
 # it starts is stopped by PID on exit. Needs root or sudo only to install missing packages.
 #
@@ -145,9 +150,13 @@ cd "$ROOT"
 mkdir -p "$WORK/promcheck/secrets"
 cp -r prometheus/. "$WORK/promcheck/"
 echo "dummy-token-for-promtool-0123456789" >"$WORK/promcheck/secrets/read_token"
-promtool check config "$WORK/promcheck/prometheus.yml" >"$WORK/static.log" 2>&1 \
-  || { cat "$WORK/static.log"; fail "promtool check config prometheus/prometheus.yml"; }
-ok "promtool check config prometheus/prometheus.yml"
+: >"$WORK/static.log"
+# prometheus.yml (the default stack) and prometheus.kafka.yml (compose profile kafka).
+for config in prometheus/prometheus*.yml; do
+  promtool check config "$WORK/promcheck/${config#prometheus/}" >>"$WORK/static.log" 2>&1 \
+    || { cat "$WORK/static.log"; fail "promtool check config $config"; }
+  ok "promtool check config $config"
+done
 promtool check rules prometheus/rules/driftscope.rules.yml >>"$WORK/static.log" 2>&1 \
   || { cat "$WORK/static.log"; fail "promtool check rules"; }
 ok "promtool check rules"
@@ -190,6 +199,23 @@ for path in $paths; do
   [ -e "$path" ] || fail "docker-compose.yml or Dockerfile refers to missing $path"
 done
 ok "docker-compose.yml and Dockerfile refer to existing files ($(wc -w <<<"$paths") paths)"
+# The Prometheus configs the compose services load exist (./prometheus is /etc/prometheus), and
+# every host they scrape or alert to is a compose service (profile kafka included). The kafka
+# profile is never started here (no container engine): these references are what CI checks.
+services=$(awk '/^services:/ { in_s = 1; next } /^[^[:space:]#]/ { in_s = 0 }
+                in_s && /^  [A-Za-z0-9_.-]+:[[:space:]]*$/ { sub(/^  /, ""); sub(/:.*/, ""); print }' docker-compose.yml)
+configs=$(grep -oE -- '--config\.file=/etc/prometheus/[^[:space:]"]+' docker-compose.yml | sed 's|.*/etc/prometheus/||')
+[ -n "$configs" ] || fail "docker-compose.yml loads no prometheus config"
+for config in $configs; do
+  [ -f "prometheus/$config" ] || fail "docker-compose.yml loads missing prometheus/$config"
+  # Quoted host:port items outside comments: scrape targets and the Alertmanager.
+  hosts=$(grep -v '^[[:space:]]*#' "prometheus/$config" | grep -oE "'[A-Za-z0-9_.-]+:[0-9]+'" | tr -d "'" | cut -d: -f1 || true)
+  [ -n "$hosts" ] || fail "prometheus/$config: no targets found"
+  for host in $hosts; do
+    grep -qxF "$host" <<<"$services" || fail "prometheus/$config targets $host, not a docker-compose.yml service"
+  done
+done
+ok "docker-compose.yml's Prometheus configs ($(wc -w <<<"$configs")) exist and target its services"
 
 # ============================================================================ 3. build, start
 phase build
@@ -206,18 +232,19 @@ phase start
 mkdir -p "$WORK/prom-data" "$WORK/am-data"
 : >"$WORK/notifications.jsonl"
 # Free loopback ports: bind port 0, read what the kernel chose, release.
-read -r DS PROM AM HOOK SMTP < <(python3 -c '
+read -r DS PROM AM HOOK SMTP DS2 < <(python3 -c '
 import socket
-socks = [socket.socket() for _ in range(5)]
+socks = [socket.socket() for _ in range(6)]
 for s in socks:
     s.bind(("127.0.0.1", 0))
 print(*[s.getsockname()[1] for s in socks])
 for s in socks:
     s.close()')
-log "ports: driftscope $DS, prometheus $PROM, alertmanager $AM, recorder $HOOK (http) $SMTP (smtp)"
+log "ports: driftscope $DS (second: $DS2), prometheus $PROM, alertmanager $AM, recorder $HOOK (http) $SMTP (smtp)"
 
 cat >"$WORK/prometheus.yml" <<EOF
-# Generated by tests/e2e/run.sh: the shipped rule file, 1s scrapes of the test driftscope.
+# Generated by tests/e2e/run.sh: the shipped rule file, 1s scrapes of the test driftscope and
+# of the second one that the replicas phase starts (down until then).
 global:
   scrape_interval: 1s
   evaluation_interval: 1s
@@ -230,7 +257,7 @@ alerting:
 scrape_configs:
   - job_name: driftscope
     static_configs:
-      - targets: ['127.0.0.1:$DS']
+      - targets: ['127.0.0.1:$DS', '127.0.0.1:$DS2']
 EOF
 promtool check config "$WORK/prometheus.yml" >>"$WORK/static.log" 2>&1 || fail "generated prometheus.yml"
 py "$E2E/am_test_config.py" alertmanager/alertmanager.yml "$WORK/alertmanager.yml" \
@@ -397,3 +424,45 @@ for selector in 'alertname="DriftscopeDatasetDrift", monitor="e2e-drift"' \
     || { cat "$WORK/query.out"; fail "alert still active: {$selector}"; }
 done
 ok "no DatasetDrift alert left for e2e-drift, no FeatureDrift alert for e2e-feature"
+
+phase replicas
+# Two processes export the same monitors at once, as two engines do for up to a scrape
+# interval during a hand-over (scale-out mode). The second one is in Prometheus' scrape config
+# from the start and comes up now; both get the demo rows and labels of e2e-drift, then two
+# drifted windows of e2e-drift (dataset drift fires) and one of e2e-feature (feature drift).
+start driftscope-2 env NO_COLOR=1 "$BIN" --config tests/e2e/monitors.yaml --listen "127.0.0.1:$DS2"
+wait_http "http://127.0.0.1:$DS2/readyz" driftscope-2
+prom_wait "up{job=\"driftscope\", instance=\"127.0.0.1:$DS2\"} == 1" "Prometheus scrapes the second driftscope"
+"$BIN" replay demo/production_2016_2018.parquet --shuffle-seed 1 --url "http://127.0.0.1:$DS2" \
+  --monitor e2e-drift --labels demo/labels_2016_2018.parquet >>"$WORK/replay.log" 2>&1 \
+  || fail "replay of demo rows and labels into the second driftscope"
+for port in "$DS" "$DS2"; do
+  for seed in 5 6; do
+    py "$E2E/drift_rows.py" drifted --url "http://127.0.0.1:$port" --monitor e2e-drift --kind dataset \
+      --rows 1000 --id-start $((52000000 + 1000 * seed)) --seed "$seed" \
+      || fail "posting drifted rows to 127.0.0.1:$port"
+  done
+  py "$E2E/drift_rows.py" drifted --url "http://127.0.0.1:$port" --monitor e2e-feature --kind feature \
+    --rows 1000 --id-start 61000000 --seed 4 || fail "posting drifted rows to 127.0.0.1:$port"
+done
+prom_wait 'count(driftscope_dataset_drift_streak_windows{monitor="e2e-drift"} >= 2) == 2
+           and on() count(driftscope_feature_drift_detected{monitor="e2e-feature", feature="AGEP"} == 1) == 2
+           and on() count(driftscope_labelled_windows_evaluated_total{monitor="e2e-drift"} > 0) == 2' \
+  "both instances export e2e-drift's dataset drift and labelled windows, e2e-feature's AGEP drift"
+prom_wait 'ALERTS{alertname="DriftscopeDatasetDrift", alertstate="firing", monitor="e2e-drift"}
+           and on() ALERTS{alertname="DriftscopeFeatureDrift", alertstate="firing", monitor="e2e-feature", feature="AGEP"}' \
+  "DriftscopeDatasetDrift fires for e2e-drift, DriftscopeFeatureDrift for e2e-feature/AGEP"
+# One alert per label set without instance, and no per-monitor alert with an instance label.
+for expr in 'count without(instance) (ALERTS{alertname=~"Driftscope.*"}) > 1' \
+            'ALERTS{alertname=~"Driftscope.*", alertname!="DriftscopeDown", instance!=""}'; do
+  py "$E2E/query.py" prom "$P" "$expr" --empty --timeout 0 >"$WORK/query.out" \
+    || { cat "$WORK/query.out"; fail "alerts of two instances: $expr"; }
+done
+ok "one alert per monitor and feature while two instances export them, none with instance"
+# The Overview's "Monitors" table (panel 17) shows the serving instance on purpose.
+py "$E2E/check_panel_queries.py" --prometheus "$P" --var driftscope-monitor:monitor=e2e-drift \
+  --rate-interval 1m --range 10m --distinct-without instance --except driftscope-overview:17 \
+  grafana/dashboards/driftscope-monitor.json grafana/dashboards/driftscope-overview.json \
+  >"$WORK/panel-queries-replicas.log" 2>&1 \
+  || { grep -v '^OK' "$WORK/panel-queries-replicas.log"; fail "per-monitor dashboard queries with two instances"; }
+ok "per-monitor dashboards, two instances: $(tail -n 1 "$WORK/panel-queries-replicas.log"), none returns a series twice"
