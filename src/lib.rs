@@ -111,7 +111,13 @@ pub async fn run_ingest(
         settings.tick_interval,
     ));
     tracing::info!(partitions, topic = %settings.topics.events, "Ingest role: writing to Kafka.");
-    serve_api(listener, &service, api::AppState::with_sink(&service, sink), shutdown).await;
+    serve_api(
+        listener,
+        &service,
+        api::AppState::with_sink(&service, sink),
+        shutdown,
+    )
+    .await;
     ticks.abort();
     Ok(())
 }

@@ -171,7 +171,10 @@ fn serve(args: ServeArgs) -> ExitCode {
         driftscope::service::build_service(settings, &args.config, state_dir.as_deref())
     } else {
         if settings.server.state_dir.is_some() || args.state_dir.is_some() {
-            tracing::warn!(role = role.as_str(), "server.state_dir is not used in this role: state lives in Kafka.");
+            tracing::warn!(
+                role = role.as_str(),
+                "server.state_dir is not used in this role: state lives in Kafka."
+            );
         }
         driftscope::service::build_cluster_service(settings, &args.config)
     };

@@ -70,7 +70,9 @@ async fn post(client: &reqwest::Client, port: u16, monitor: &str, body: &Value) 
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let response = client
-            .post(format!("http://127.0.0.1:{port}/v1/monitors/{monitor}/rows"))
+            .post(format!(
+                "http://127.0.0.1:{port}/v1/monitors/{monitor}/rows"
+            ))
             .json(body)
             .send()
             .await
@@ -111,11 +113,86 @@ async fn single_process_windows(dir: &Path) -> BTreeMap<String, Vec<Value>> {
     windows
 }
 
-/// Starts a process of `role`, logging to `dir/<name>.log`.
-fn start(config: &Path, role: &str, dir: &Path, name: &str) -> Child {
+/// Starts a process of `role`, logging to `dir/<name>.log`; returns it and its port.
+fn start(config: &Path, role: &str, dir: &Path, name: &str) -> (Child, u16) {
     let log = File::create(dir.join(format!("{name}.log"))).unwrap();
     let args = [std::ffi::OsStr::new("--role"), std::ffi::OsStr::new(role)];
-    spawn_server(config, &args, Stdio::from(log)).0
+    spawn_server(config, &args, Stdio::from(log))
+}
+
+/// What each role answers on the routes that are not its own, and who serves a monitor's
+/// results: exactly one engine per monitor, with the windows the topic holds.
+async fn check_roles(
+    engines: &[(Child, u16)],
+    ingest_port: u16,
+    published: &BTreeMap<String, Vec<Value>>,
+) {
+    let client = reqwest::Client::new();
+    let url = |port: u16, path: &str| format!("http://127.0.0.1:{port}{path}");
+    let response = client
+        .post(url(engines[0].1, "/v1/monitors/alpha/rows"))
+        .json(&json!([{"x": 1}]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 409);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "wrong_role");
+    let response = client
+        .get(url(ingest_port, "/v1/monitors/alpha"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 404);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "not_owned");
+    let ready: Value = client
+        .get(url(ingest_port, "/readyz"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ready["role"], "ingest");
+    assert_eq!(ready["monitors"].as_array().unwrap().len(), MONITORS.len());
+    let mut partitions = 0.0;
+    for (_, port) in engines {
+        let text = client
+            .get(url(*port, "/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        partitions += unlabelled(&text, "driftscope_kafka_partitions_owned").unwrap();
+    }
+    assert_eq!(
+        partitions,
+        f64::from(PARTITIONS),
+        "every partition has one owner"
+    );
+    for monitor in MONITORS {
+        let mut owners = 0;
+        for (_, port) in engines {
+            let response = client
+                .get(url(*port, &format!("/v1/monitors/{monitor}")))
+                .send()
+                .await
+                .unwrap();
+            if response.status().as_u16() == 200 {
+                owners += 1;
+                let results: Value = response.json().await.unwrap();
+                // The owner's history ends with the windows published (it may hold fewer:
+                // history restarts nothing, but an engine only knows what it restored).
+                let history = results["history"].as_array().unwrap();
+                let topic = &published[monitor];
+                assert_eq!(history.last(), topic.last(), "{monitor}: latest window");
+            }
+        }
+        assert_eq!(owners, 1, "{monitor} is served by exactly one engine");
+    }
 }
 
 /// Reads the results topic (committed records only) until every monitor has `expected`'s
@@ -150,7 +227,9 @@ fn published_windows(
             let record: Value = serde_json::from_slice(message.payload().unwrap()).unwrap();
             if record["kind"] == "window" {
                 let monitor = record["monitor"].as_str().unwrap().to_owned();
-                got.entry(monitor).or_default().push(record["summary"].clone());
+                got.entry(monitor)
+                    .or_default()
+                    .push(record["summary"].clone());
             }
         }
     }
@@ -161,11 +240,44 @@ fn published_windows(
             let record: Value = serde_json::from_slice(message.payload().unwrap()).unwrap();
             if record["kind"] == "window" {
                 let monitor = record["monitor"].as_str().unwrap().to_owned();
-                got.entry(monitor).or_default().push(record["summary"].clone());
+                got.entry(monitor)
+                    .or_default()
+                    .push(record["summary"].clone());
             }
         }
     }
     got
+}
+
+/// The value of a series without labels.
+fn unlabelled(text: &str, name: &str) -> Option<f64> {
+    let prefix = format!("{name} ");
+    text.lines()
+        .find_map(|l| l.strip_prefix(&prefix))
+        .map(|v| v.trim().parse().unwrap())
+}
+
+/// Waits (at most a minute) until the engines own every partition between them.
+async fn wait_for_owners(engines: &[(Child, u16)]) {
+    let client = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        let mut owned = 0.0;
+        for (_, port) in engines {
+            if let Ok(response) = client
+                .get(format!("http://127.0.0.1:{port}/metrics"))
+                .send()
+                .await
+            {
+                let text = response.text().await.unwrap_or_default();
+                owned += unlabelled(&text, "driftscope_kafka_partitions_owned").unwrap_or(0.0);
+            }
+        }
+        if owned == f64::from(PARTITIONS) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -181,7 +293,11 @@ async fn killed_engines_publish_exactly_the_windows_of_one_undisturbed_process()
     }
 
     let cluster = MockCluster::new(3).unwrap();
-    for topic in ["driftscope.events", "driftscope.state", "driftscope.results"] {
+    for topic in [
+        "driftscope.events",
+        "driftscope.state",
+        "driftscope.results",
+    ] {
         cluster.create_topic(topic, PARTITIONS, 3).unwrap();
     }
     let brokers = cluster.bootstrap_servers();
@@ -191,17 +307,21 @@ async fn killed_engines_publish_exactly_the_windows_of_one_undisturbed_process()
     );
     let config = config(dir.path(), "cluster.yaml", &kafka);
     let logs = dir.path();
-    let mut engines: Vec<Child> = (0..3)
+    let mut engines: Vec<(Child, u16)> = (0..3)
         .map(|i| start(&config, "engine", logs, &format!("engine-{i}")))
         .collect();
     let ingest: Vec<(Child, u16)> = (0..2)
         .map(|i| {
             let log = File::create(logs.join(format!("ingest-{i}.log"))).unwrap();
-            let args = [std::ffi::OsStr::new("--role"), std::ffi::OsStr::new("ingest")];
+            let args = [
+                std::ffi::OsStr::new("--role"),
+                std::ffi::OsStr::new("ingest"),
+            ];
             spawn_server(&config, &args, Stdio::from(log))
         })
         .collect();
     let ports: Vec<u16> = ingest.iter().map(|(_, port)| *port).collect();
+    let ports_for_checks = ports.clone();
 
     // Rows flow from one task, alternating between the two ingest processes; each request is
     // acknowledged (the broker has it) before the monitor's next one is sent.
@@ -219,10 +339,13 @@ async fn killed_engines_publish_exactly_the_windows_of_one_undisturbed_process()
     let mut rng = Rng::new(7);
     let mut kills = 0;
     while !sender.is_finished() || kills < 3 {
-        tokio::time::sleep(Duration::from_millis(1000 + (rng.uniform() * 2500.0) as u64)).await;
+        tokio::time::sleep(Duration::from_millis(
+            1000 + (rng.uniform() * 2500.0) as u64,
+        ))
+        .await;
         let victim = (rng.uniform() * engines.len() as f64) as usize % engines.len();
-        signal(engines[victim].id(), "KILL");
-        engines[victim].wait().unwrap();
+        signal(engines[victim].0.id(), "KILL");
+        engines[victim].0.wait().unwrap();
         kills += 1;
         tokio::time::sleep(Duration::from_millis((rng.uniform() * 1500.0) as u64)).await;
         engines[victim] = start(&config, "engine", logs, &format!("engine-{victim}-{kills}"));
@@ -240,13 +363,17 @@ async fn killed_engines_publish_exactly_the_windows_of_one_undisturbed_process()
     })
     .await
     .unwrap();
+    // Engines restarted last may still be joining the group: wait until the partitions are
+    // shared out again before checking who serves what.
+    wait_for_owners(&engines).await;
+    check_roles(&engines, ports_for_checks[0], &published).await;
     for (child, _) in ingest {
         signal(child.id(), "TERM");
     }
-    for engine in &mut engines {
+    for (engine, _) in &engines {
         signal(engine.id(), "TERM");
     }
-    for mut engine in engines {
+    for (mut engine, _) in engines {
         engine.wait().unwrap();
     }
 
@@ -263,7 +390,11 @@ async fn killed_engines_publish_exactly_the_windows_of_one_undisturbed_process()
                 if path.extension().is_some_and(|e| e == "log") {
                     let text = std::fs::read_to_string(&path).unwrap_or_default();
                     let tail: Vec<&str> = text.lines().rev().take(15).collect();
-                    eprintln!("--- {}:\n{}", path.display(), tail.into_iter().rev().collect::<Vec<_>>().join("\n"));
+                    eprintln!(
+                        "--- {}:\n{}",
+                        path.display(),
+                        tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+                    );
                 }
             }
             panic!(

@@ -3,17 +3,21 @@
 //! - [`error`]: the one JSON error shape, and the code every rejection is counted under;
 //! - [`guard`]: middleware that runs before any handler: request metrics, size limits on the
 //!   request line and headers, authentication, the request timeout;
-//! - [`handlers`]: the routes;
+//! - `describe`: what is configured (`/readyz`, the monitor list);
+//! - [`handlers`]: the other routes;
 //! - `produce`: the ingest routes of the `ingest` role, which write to the events topic;
+//! - `request`: reading an ingest request (permit, idempotency key, body within its limit);
 //! - [`ui`]: the HTML report page of a monitor.
 //!
 //! Handlers never hold a lock or do CPU work on the async workers: parsing, ingest, label
 //! joins, results and `/metrics` rendering run on blocking threads.
 
+mod describe;
 pub mod error;
 pub mod guard;
 pub mod handlers;
 mod produce;
+mod request;
 pub mod server;
 pub mod ui;
 
@@ -83,11 +87,11 @@ impl AppState {
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(handlers::healthz))
-        .route("/readyz", get(handlers::readyz))
+        .route("/readyz", get(describe::readyz))
         .route("/metrics", get(handlers::metrics))
         .route("/-/reload", post(handlers::reload))
         .route("/openapi.json", get(handlers::openapi))
-        .route("/v1/monitors", get(handlers::list_monitors))
+        .route("/v1/monitors", get(describe::list_monitors))
         .route("/v1/monitors/{monitor}", get(handlers::monitor_results))
         .route("/v1/monitors/{monitor}/rows", post(handlers::ingest_rows))
         .route(

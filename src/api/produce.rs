@@ -14,7 +14,7 @@ use serde_json::json;
 
 use super::AppState;
 use super::error::ApiError;
-use super::handlers::{idempotency_key, ingest_permit, read_json_body};
+use super::request::{idempotency_key, ingest_permit, read_json_body};
 use crate::check::report::unix_now;
 use crate::cluster::ingest::{EventSink, Stored};
 use crate::engine::model::MonitorModel;
@@ -117,7 +117,9 @@ async fn write(
         ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "broker_unavailable",
-            format!("the events topic did not acknowledge the request ({e}); nothing was stored, retry"),
+            format!(
+                "the events topic did not acknowledge the request ({e}); nothing was stored, retry"
+            ),
         )
     })
 }

@@ -3,10 +3,10 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
+use rdkafka::consumer::ConsumerContext;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::KafkaError;
 use rdkafka::types::RDKafkaErrorCode;
-use rdkafka::consumer::ConsumerContext;
 use rdkafka::{ClientContext, Message, Offset, TopicPartitionList};
 use serde::{Deserialize, Serialize};
 
@@ -137,7 +137,11 @@ pub fn read_partitions(
                 let saved = latest.entry(message.partition()).or_default();
                 if key == OFFSET_KEY.as_bytes() {
                     let bytes: [u8; 8] = payload.try_into().map_err(|_| {
-                        format!("{topic}[{}]: an offset record of {} bytes", message.partition(), payload.len())
+                        format!(
+                            "{topic}[{}]: an offset record of {} bytes",
+                            message.partition(),
+                            payload.len()
+                        )
                     })?;
                     saved.next_offset = Some(i64::from_be_bytes(bytes));
                     continue;

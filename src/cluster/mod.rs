@@ -13,7 +13,7 @@
 //! - [`client`]: client settings shared by both roles, topic creation, the partition of a monitor;
 //! - [`ingest`]: the producer behind the HTTP API, and the clock ticks;
 //! - [`checkpoint`]: what the state topic holds, and reading it back;
-//! - [`engine`]: the consumer-group member.
+//! - [`engine`]: the consumer-group member (its transactions in `engine/commit.rs`).
 
 pub mod checkpoint;
 pub mod client;

@@ -167,7 +167,9 @@ impl Monitor {
     pub fn apply_from_log(&self, event: Event) -> Result<(), Refused> {
         match event {
             Event::Rows { .. } => self.ingest_rows(event, Bound::Unbounded).map(drop),
-            Event::Labels { time, items } => self.labels_event(items, time, Bound::Unbounded).map(drop),
+            Event::Labels { time, items } => {
+                self.labels_event(items, time, Bound::Unbounded).map(drop)
+            }
             Event::Tick { time } => {
                 drop(self.tick(time));
                 Ok(())
@@ -178,7 +180,10 @@ impl Monitor {
     /// Applies an [`Event::Rows`] and counts what it did.
     fn ingest_rows(&self, event: Event, bound: Bound) -> Result<Ingested, Refused> {
         let name = self.name();
-        let Event::Rows { time: now, batch, .. } = &event else {
+        let Event::Rows {
+            time: now, batch, ..
+        } = &event
+        else {
             unreachable!("ingest_rows takes row events");
         };
         let now = *now;
@@ -317,45 +322,6 @@ impl Monitor {
         let closed = std::mem::take(&mut out.closed);
         let published = self.evaluator.submit(closed, self.name());
         Ok((out, published, logged))
-    }
-
-    /// Records the join buffer's expiries and size and the detector's change points.
-    fn record(&self, out: &Outputs) {
-        let name = [self.name()];
-        let m = &self.metrics;
-        m.predictions_expired
-            .with_label_values(&name)
-            .inc_by(out.expired);
-        m.labels_pending
-            .with_label_values(&name)
-            .set(out.pending as i64);
-        for _ in 0..out.change_points {
-            m.concept_change(self.name());
-            tracing::warn!(
-                monitor = self.name(),
-                "Concept change point detected (Page-Hinkley)."
-            );
-        }
-    }
-
-    fn count_invalid(&self, invalid: &[u64], invalid_ids: u64) {
-        let name = self.name();
-        for (check, &count) in self.model.checks.iter().zip(invalid) {
-            if count > 0 {
-                self.metrics
-                    .values_invalid
-                    .with_label_values(&[name, &check.name])
-                    .inc_by(count);
-            }
-        }
-        if invalid_ids > 0
-            && let Some(id) = &self.model.spec.id
-        {
-            self.metrics
-                .values_invalid
-                .with_label_values(&[name, id])
-                .inc_by(invalid_ids);
-        }
     }
 
     /// Flushes logged events to disk (`fsync: interval`).

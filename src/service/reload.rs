@@ -161,7 +161,13 @@ impl Service {
                 tracing::error!(monitor = model.name(), error = %e, "Cannot use the state directory; the monitor keeps its state in memory until the next restart.");
                 let (state, results) =
                     fallback.unwrap_or_else(|| (MonitorState::new(&model), Results::default()));
-                Monitor::start(Arc::new(model), state, results, Arc::clone(&self.metrics), None)
+                Monitor::start(
+                    Arc::new(model),
+                    state,
+                    results,
+                    Arc::clone(&self.metrics),
+                    None,
+                )
             }
         }
     }

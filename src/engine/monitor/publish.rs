@@ -1,11 +1,12 @@
-//! Publishing a monitor's results as metrics: the gauges of the latest windows, and all of
-//! them again after a restart or reload.
+//! Publishing a monitor's metrics: what each event did (invalid values, expiries, change
+//! points), the gauges of the latest windows, and all of them again after a restart or reload.
 
 use super::{Monitor, lock};
 use crate::check::report::unix_now;
 use crate::engine::evaluate::WindowReport;
 use crate::engine::model::MonitorModel;
 use crate::engine::results::Results;
+use crate::engine::state::Outputs;
 use crate::export::metrics::Metrics;
 use crate::window::ClosedWindow;
 
@@ -22,6 +23,45 @@ pub(super) fn register_latency(metrics: &Metrics, model: &MonitorModel) {
 }
 
 impl Monitor {
+    /// Records the join buffer's expiries and size and the detector's change points.
+    pub(super) fn record(&self, out: &Outputs) {
+        let name = [self.name()];
+        let m = &self.metrics;
+        m.predictions_expired
+            .with_label_values(&name)
+            .inc_by(out.expired);
+        m.labels_pending
+            .with_label_values(&name)
+            .set(out.pending as i64);
+        for _ in 0..out.change_points {
+            m.concept_change(self.name());
+            tracing::warn!(
+                monitor = self.name(),
+                "Concept change point detected (Page-Hinkley)."
+            );
+        }
+    }
+
+    pub(super) fn count_invalid(&self, invalid: &[u64], invalid_ids: u64) {
+        let name = self.name();
+        for (check, &count) in self.model.checks.iter().zip(invalid) {
+            if count > 0 {
+                self.metrics
+                    .values_invalid
+                    .with_label_values(&[name, &check.name])
+                    .inc_by(count);
+            }
+        }
+        if invalid_ids > 0
+            && let Some(id) = &self.model.spec.id
+        {
+            self.metrics
+                .values_invalid
+                .with_label_values(&[name, id])
+                .inc_by(invalid_ids);
+        }
+    }
+
     /// Observes a published window's latencies: here, once per published window, never on
     /// replay or republish (see `engine::latency`).
     pub(super) fn observe_latency(&self, window: &ClosedWindow, report: &WindowReport) {

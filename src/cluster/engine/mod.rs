@@ -17,14 +17,15 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
-use rdkafka::types::RDKafkaRespErr;
 use rdkafka::error::KafkaError;
-use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
+use rdkafka::producer::{DefaultProducerContext, Producer, ThreadedProducer};
+use rdkafka::types::RDKafkaRespErr;
 use rdkafka::{ClientContext, Message, Offset, TopicPartitionList};
-use serde_json::json;
 
 use super::Envelope;
-use super::checkpoint::{self, Checkpoint, OFFSET_KEY, PublishedSeqs, encode_offset};
+
+mod commit;
+use super::checkpoint::{self, PublishedSeqs};
 use super::client::{REQUEST_TIMEOUT, client_config, partition_of};
 use crate::config::KafkaSettings;
 use crate::engine::model::MonitorModel;
@@ -136,7 +137,9 @@ impl ConsumerContext for Ctx {
             }
             let offsets = core.restore(&assigned);
             for (p, offset) in offsets {
-                if let Err(e) = list.set_partition_offset(&core.setup.settings.topics.events, p, offset) {
+                if let Err(e) =
+                    list.set_partition_offset(&core.setup.settings.topics.events, p, offset)
+                {
                     tracing::error!(partition = p, error = %e, "Cannot set a start offset.");
                 }
             }
@@ -245,7 +248,10 @@ impl Core {
                 continue;
             };
             let saved = checkpoints.remove(&p).unwrap_or_default();
-            offsets.insert(p, saved.next_offset.map_or(Offset::Beginning, Offset::Offset));
+            offsets.insert(
+                p,
+                saved.next_offset.map_or(Offset::Beginning, Offset::Offset),
+            );
             let mut saved = saved.checkpoints;
             for (name, model) in self.setup.models.iter() {
                 if partition_of(name, self.setup.partitions) != p {
@@ -266,8 +272,13 @@ impl Core {
                         PublishedSeqs::default(),
                     ),
                 };
-                let monitor =
-                    Monitor::start(Arc::clone(model), state, results, Arc::clone(&metrics), None);
+                let monitor = Monitor::start(
+                    Arc::clone(model),
+                    state,
+                    results,
+                    Arc::clone(&metrics),
+                    None,
+                );
                 owned.monitors.insert(name.clone(), monitor);
                 owned.published.insert(name.clone(), published);
             }
@@ -330,187 +341,4 @@ impl Core {
         cluster.events_consumed.inc();
         owned.dirty.insert(envelope.monitor);
     }
-
-    /// Commits every partition with applied records.
-    fn commit_all(&mut self, consumer: &BaseConsumer<Ctx>) {
-        let pending: Vec<i32> = self
-            .owned
-            .iter()
-            .filter(|(_, o)| o.live && o.next_offset.is_some())
-            .map(|(p, _)| *p)
-            .collect();
-        for p in pending {
-            match self.commit(consumer, p) {
-                Ok(()) => self.count_transaction("committed"),
-                Err(failure) => {
-                    self.count_transaction("aborted");
-                    tracing::warn!(partition = p, error = %failure.message, "Checkpoint transaction failed; rewinding the partition.");
-                    self.rewind(consumer, p, failure.fatal);
-                }
-            }
-        }
-    }
-
-    fn count_transaction(&self, outcome: &str) {
-        self.setup
-            .cluster_metrics
-            .transactions
-            .with_label_values(&[outcome])
-            .inc();
-    }
-
-    /// One transaction: checkpoints of the changed monitors, their new window summaries, and
-    /// the partition's next offset for the group.
-    fn commit(&mut self, consumer: &BaseConsumer<Ctx>, p: i32) -> Result<(), Failure> {
-        let settings = &self.setup.settings;
-        let owned = self.owned.get_mut(&p).expect("committing an owned partition");
-        let next_offset = owned.next_offset.expect("a partition with applied records");
-        let mut records: Vec<(String, Vec<u8>, Vec<Vec<u8>>, PublishedSeqs)> = Vec::new();
-        for name in &owned.dirty {
-            let monitor = &owned.monitors[name];
-            let (state, results) = monitor.checkpoint().map_err(|e| Failure {
-                message: e.to_string(),
-                fatal: false,
-            })?;
-            let before = owned.published.get(name).copied().unwrap_or_default();
-            let (summaries, published) = new_summaries(name, &results, before);
-            let checkpoint = Checkpoint {
-                format: checkpoint::FORMAT,
-                monitor: name.clone(),
-                state,
-                results,
-                published,
-            };
-            records.push((name.clone(), checkpoint.encode(), summaries, published));
-        }
-        let producer = &owned.producer;
-        producer.begin_transaction()?;
-        for (name, state, summaries, _) in &records {
-            for summary in summaries {
-                send(producer, BaseRecord::to(&settings.topics.results).key(name).payload(summary))?;
-            }
-            send(
-                producer,
-                BaseRecord::to(&settings.topics.state)
-                    .key(name)
-                    .partition(p)
-                    .payload(state),
-            )?;
-        }
-        let (offset_key, offset_value) = (OFFSET_KEY.to_owned(), encode_offset(next_offset));
-        send(
-            producer,
-            BaseRecord::to(&settings.topics.state)
-                .key(&offset_key)
-                .partition(p)
-                .payload(&offset_value),
-        )?;
-        // Also committed for the group, where lag monitoring reads it; the engines themselves
-        // resume from the offset record above.
-        let mut offsets = TopicPartitionList::new();
-        offsets.add_partition_offset(&settings.topics.events, p, Offset::Offset(next_offset))?;
-        let group = consumer.group_metadata().ok_or(Failure {
-            message: "the consumer has no group metadata".into(),
-            fatal: false,
-        })?;
-        producer.send_offsets_to_transaction(&offsets, &group, REQUEST_TIMEOUT)?;
-        producer.commit_transaction(REQUEST_TIMEOUT)?;
-        for (name, _, _, published) in records {
-            owned.published.insert(name, published);
-        }
-        owned.dirty.clear();
-        owned.next_offset = None;
-        Ok(())
-    }
-
-    /// After a failed transaction: abort it, restart the partition's monitors from the last
-    /// committed checkpoints and read its records again from the committed offset. A fenced
-    /// producer means another engine owns the partition now: drop it and wait for the group.
-    fn rewind(&mut self, consumer: &BaseConsumer<Ctx>, p: i32, fatal: bool) {
-        if let Some(owned) = self.owned.get(&p)
-            && !fatal
-            && let Err(e) = owned.producer.abort_transaction(REQUEST_TIMEOUT)
-        {
-            tracing::warn!(partition = p, error = %e, "Abort failed.");
-        }
-        let Some(owned) = self.owned.get_mut(&p) else {
-            return;
-        };
-        for name in owned.monitors.keys() {
-            self.service.metrics.forget(name, &|_| false);
-        }
-        owned.monitors.clear();
-        owned.published.clear();
-        owned.dirty.clear();
-        owned.next_offset = None;
-        owned.live = false;
-        if fatal {
-            self.release(p);
-            return;
-        }
-        let offset = self.restore(&[p]).remove(&p).unwrap_or(Offset::Beginning);
-        self.publish_ownership();
-        let topic = &self.setup.settings.topics.events;
-        if let Err(e) = consumer.seek(topic, p, offset, REQUEST_TIMEOUT) {
-            tracing::error!(partition = p, error = %e, "Cannot rewind a partition; exiting.");
-            std::process::exit(1);
-        }
-    }
-}
-
-/// Why a checkpoint transaction failed.
-#[derive(Debug)]
-struct Failure {
-    message: String,
-    /// The producer was fenced (another engine owns the partition) or is broken.
-    fatal: bool,
-}
-
-impl From<KafkaError> for Failure {
-    fn from(e: KafkaError) -> Self {
-        Self {
-            fatal: matches!(&e, KafkaError::Transaction(t) if t.is_fatal()),
-            message: e.to_string(),
-        }
-    }
-}
-
-/// Queues one record of the open transaction, waiting while the producer's queue is full.
-fn send(
-    producer: &ThreadedProducer<DefaultProducerContext>,
-    record: BaseRecord<'_, String, Vec<u8>>,
-) -> Result<(), KafkaError> {
-    let mut record = record;
-    loop {
-        match producer.send(record) {
-            Ok(()) => return Ok(()),
-            Err((KafkaError::MessageProduction(rdkafka::types::RDKafkaErrorCode::QueueFull), back)) => {
-                record = back;
-                std::thread::sleep(Duration::from_millis(5));
-            }
-            Err((e, _)) => return Err(e),
-        }
-    }
-}
-
-/// The window summaries of `results` newer than `before`, as results-topic records, and the
-/// sequence numbers they bring the monitor to.
-fn new_summaries(name: &str, results: &Results, before: PublishedSeqs) -> (Vec<Vec<u8>>, PublishedSeqs) {
-    let mut records = Vec::new();
-    let mut after = before;
-    for summary in results.history.iter().filter(|s| s.seq > before.window) {
-        records.push(
-            serde_json::to_vec(&json!({"monitor": name, "kind": "window", "summary": summary}))
-                .expect("summaries serialize"),
-        );
-        after.window = summary.seq;
-    }
-    for summary in results.labelled_history.iter().filter(|s| s.seq > before.labelled) {
-        records.push(
-            serde_json::to_vec(&json!({"monitor": name, "kind": "labelled", "summary": summary}))
-                .expect("summaries serialize"),
-        );
-        after.labelled = summary.seq;
-    }
-    (records, after)
 }

@@ -1,0 +1,271 @@
+#!/usr/bin/env python3
+"""Driver of benches/kafka/run.sh (stdlib only): engine throughput and failover time.
+
+1. Starts the mock broker with the events topic and one state/results topic pair per run.
+2. Fills the events topic through one ingest process: --batches columnar batches of --rows rows
+   for each of --monitors monitors (the ingest role's own rate is printed too).
+3. For 1, 2 and 3 engines (a fresh consumer group and fresh state/results topics each), times
+   the engines from the first applied row to the last: rows/s, and the ratio to one engine.
+4. Failover: two engines under a steady trickle of rows; one is SIGKILLed; prints the time
+   until the survivor owns every partition, and until the moved monitors take rows again.
+"""
+
+import argparse
+import json
+import os
+import pathlib
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+PARTITIONS = 6
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def metric_sum(port: int, name: str) -> float:
+    try:
+        text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+    except OSError:
+        return 0.0
+    total = 0.0
+    for line in text.splitlines():
+        if line.startswith(name + "{") or line.startswith(name + " "):
+            total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
+def metric_by_monitor(port: int, name: str) -> dict[str, float]:
+    try:
+        text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+    except OSError:
+        return {}
+    out = {}
+    for line in text.splitlines():
+        found = re.match(name + r'\{.*monitor="([^"]+)".*\} (\S+)$', line)
+        if found:
+            out[found.group(1)] = out.get(found.group(1), 0.0) + float(found.group(2))
+    return out
+
+
+class Processes:
+    def __init__(self, workdir: pathlib.Path):
+        self.workdir = workdir
+        self.children: list[subprocess.Popen] = []
+
+    def start(self, args: list[str], log: str, env: dict | None = None) -> subprocess.Popen:
+        out = open(self.workdir / log, "w")
+        child = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env=env)
+        self.children.append(child)
+        return child
+
+    def stop(self, child: subprocess.Popen, sig=signal.SIGTERM) -> None:
+        if child.poll() is None:
+            child.send_signal(sig)
+            try:
+                child.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
+
+    def stop_all(self) -> None:
+        for child in self.children:
+            self.stop(child)
+
+
+def wait_ready(port: int, timeout: float = 60.0) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2)
+            return
+        except OSError:
+            time.sleep(0.1)
+    sys.exit(f"error: nothing answers on port {port}")
+
+
+def config(workdir: pathlib.Path, monitors: int, brokers: str, run: str, session: str) -> pathlib.Path:
+    base = (workdir / "monitors.yaml").read_text()
+    head, block = base.split("monitors:\n", 1)
+    blocks = "".join(block.replace("name: bench", f"name: m{i:02}") for i in range(monitors))
+    kafka = (
+        f"kafka:\n  brokers: \"{brokers}\"\n  partitions: {PARTITIONS}\n  replication_factor: 3\n"
+        f"  group: bench-{run}\n  session_timeout: {session}\n"
+        f"  topics: {{events: driftscope.events, state: state.{run}, results: results.{run}}}\n"
+    )
+    path = workdir / f"{run}.yaml"
+    path.write_text(head + kafka + "monitors:\n" + blocks)
+    return path
+
+
+def post(port: int, monitor: str, body: bytes) -> None:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/v1/monitors/{monitor}/rows",
+        data=body,
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=60) as response:
+        if response.status != 202:
+            sys.exit(f"error: ingest answered {response.status}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--bin", required=True)
+    parser.add_argument("--broker", required=True)
+    parser.add_argument("--monitors", type=int, default=12)
+    parser.add_argument("--batches", type=int, default=20)
+    parser.add_argument("--rows", type=int, default=5000)
+    args = parser.parse_args()
+    workdir = pathlib.Path(tempfile.mkdtemp(prefix="driftscope-kafka-bench."))
+    subprocess.run(
+        [sys.executable, "benches/http/make_bodies.py", str(workdir), "--rows", str(args.rows)],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    body = (workdir / "columns.json").read_bytes()
+    procs = Processes(workdir)
+    runs = ["e1", "e2", "e3", "failover"]
+    topics = ",".join(["driftscope.events"] + [f"{k}.{r}" for r in runs for k in ("state", "results")])
+    try:
+        broker = procs.start(
+            [args.broker, "--partitions", str(PARTITIONS), "--topics", topics], "broker.log"
+        )
+        deadline = time.time() + 30
+        brokers = ""
+        while not brokers and time.time() < deadline:
+            time.sleep(0.1)
+            lines = (workdir / "broker.log").read_text().splitlines()
+            brokers = lines[0] if lines and ":" in lines[0] else ""
+        if not brokers:
+            sys.exit("error: the mock broker did not start")
+        # Fill the events topic.
+        fill = config(workdir, args.monitors, brokers, "fill", "10s")
+        port = free_port()
+        ingest = procs.start(
+            [args.bin, "serve", "--config", str(fill), "--role", "ingest", "--listen", f"127.0.0.1:{port}"],
+            "ingest.log",
+        )
+        wait_ready(port)
+        total_rows = args.monitors * args.batches * args.rows
+        started = time.perf_counter()
+        for _ in range(args.batches):
+            for m in range(args.monitors):
+                post(port, f"m{m:02}", body)
+        fill_seconds = time.perf_counter() - started
+        procs.stop(ingest)
+        print(
+            f"ingest role: {total_rows:,} rows ({args.monitors} monitors x {args.batches} x "
+            f"{args.rows}) written to Kafka in {fill_seconds:.1f} s = {total_rows / fill_seconds:,.0f} rows/s "
+            "(one sequential client)"
+        )
+        print(f"{'engines':>8} {'rows/s':>12} {'seconds':>8} {'x one engine':>13}")
+        baseline = None
+        for n, run in zip((1, 2, 3), ("e1", "e2", "e3")):
+            path = config(workdir, args.monitors, brokers, run, "10s")
+            ports = [free_port() for _ in range(n)]
+            engines = [
+                procs.start(
+                    [args.bin, "serve", "--config", str(path), "--role", "engine", "--listen", f"127.0.0.1:{p}"],
+                    f"{run}-{i}.log",
+                )
+                for i, p in enumerate(ports)
+            ]
+            first = None
+            deadline = time.time() + 600
+            while time.time() < deadline:
+                done = sum(metric_sum(p, "driftscope_rows_ingested_total") for p in ports)
+                now = time.perf_counter()
+                if first is None and done > 0:
+                    first = (now, done)
+                if done >= total_rows:
+                    break
+                time.sleep(0.05)
+            else:
+                sys.exit(f"error: {n} engines did not finish in 600 s")
+            rows = total_rows - first[1]
+            seconds = now - first[0]
+            rate = rows / seconds
+            baseline = baseline or rate
+            print(f"{n:>8} {rate:>12,.0f} {seconds:>8.2f} {rate / baseline:>13.2f}")
+            for engine in engines:
+                procs.stop(engine)
+        failover(procs, workdir, args, brokers, body)
+    finally:
+        procs.stop_all()
+    print(f"logs: {workdir}")
+
+
+def failover(procs, workdir, args, brokers, body) -> None:
+    for session in ("10s", "6s"):
+        run = "failover"
+        path = config(workdir, args.monitors, brokers, run, session)
+        # A new group per session length; state and results topics are shared, so the second
+        # group starts from the first one's checkpoints: same monitors, same partitions.
+        path.write_text(path.read_text().replace(f"group: bench-{run}", f"group: bench-{run}-{session}"))
+        ingest_port = free_port()
+        ingest = procs.start(
+            [args.bin, "serve", "--config", str(path), "--role", "ingest", "--listen", f"127.0.0.1:{ingest_port}"],
+            f"failover-ingest-{session}.log",
+        )
+        ports = [free_port(), free_port()]
+        engines = [
+            procs.start(
+                [args.bin, "serve", "--config", str(path), "--role", "engine", "--listen", f"127.0.0.1:{p}"],
+                f"failover-{session}-{i}.log",
+            )
+            for i, p in enumerate(ports)
+        ]
+        wait_ready(ingest_port)
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            owned = [metric_sum(p, "driftscope_kafka_partitions_owned") for p in ports]
+            if sum(owned) == PARTITIONS and min(owned) > 0:
+                break
+            time.sleep(0.2)
+        else:
+            sys.exit("error: the two engines did not share the partitions")
+        small = json.dumps({"rows": json.loads((workdir / "rows.json").read_text())["rows"][:50]}).encode()
+        victim, survivor = engines[0], ports[1]
+        moved = metric_sum(ports[0], "driftscope_kafka_monitors_owned")
+        killed = time.perf_counter()
+        victim.send_signal(signal.SIGKILL)
+        victim.wait()
+        owned_at = resumed_at = None
+        baseline = {}
+        while time.perf_counter() - killed < 120 and resumed_at is None:
+            for m in range(args.monitors):
+                post(ingest_port, f"m{m:02}", small)
+            now = time.perf_counter()
+            if owned_at is None and metric_sum(survivor, "driftscope_kafka_partitions_owned") == PARTITIONS:
+                owned_at = now
+                baseline = metric_by_monitor(survivor, "driftscope_rows_ingested_total")
+            elif owned_at is not None:
+                counts = metric_by_monitor(survivor, "driftscope_rows_ingested_total")
+                if len(counts) == args.monitors and all(
+                    counts[m] > baseline.get(m, 0.0) for m in counts
+                ):
+                    resumed_at = now
+            time.sleep(0.1)
+        if resumed_at is None:
+            sys.exit("error: the survivor did not take over within 120 s")
+        print(
+            f"failover (session_timeout {session}, {moved:.0f} monitors moved): survivor owns every "
+            f"partition {owned_at - killed:.1f} s after SIGKILL; the moved monitors take rows again "
+            f"{resumed_at - killed:.1f} s after it"
+        )
+        procs.stop(engines[1])
+        procs.stop(ingest)
+
+
+if __name__ == "__main__":
+    main()
