@@ -199,6 +199,7 @@ async fn check_roles(
 /// number of feature windows, or `timeout` passes; returns the summaries per monitor, in order.
 fn published_windows(
     brokers: &str,
+    topic: &str,
     expected: &BTreeMap<String, Vec<Value>>,
     timeout: Duration,
 ) -> BTreeMap<String, Vec<Value>> {
@@ -211,7 +212,7 @@ fn published_windows(
         .unwrap();
     let mut list = TopicPartitionList::new();
     for p in 0..PARTITIONS {
-        list.add_partition_offset("driftscope.results", p, Offset::Beginning)
+        list.add_partition_offset(topic, p, Offset::Beginning)
             .unwrap();
     }
     consumer.assign(&list).unwrap();
@@ -292,17 +293,27 @@ async fn killed_engines_publish_exactly_the_windows_of_one_undisturbed_process()
         );
     }
 
-    let cluster = MockCluster::new(3).unwrap();
-    for topic in [
-        "driftscope.events",
-        "driftscope.state",
-        "driftscope.results",
-    ] {
-        cluster.create_topic(topic, PARTITIONS, 3).unwrap();
-    }
-    let brokers = cluster.bootstrap_servers();
+    // DRIFTSCOPE_TEST_KAFKA=host:port runs the same test against a broker process (one broker:
+    // replication factor 1); driftscope then creates the topics itself, the state topic
+    // compacted. Topic and group names are new each run, so a broker can be reused.
+    let run = format!("t{}", std::process::id());
+    let (_cluster, brokers, replication) = match std::env::var("DRIFTSCOPE_TEST_KAFKA") {
+        Ok(brokers) => (None, brokers, 1),
+        Err(_) => {
+            let cluster = MockCluster::new(3).unwrap();
+            for topic in ["events", "state", "results"] {
+                cluster
+                    .create_topic(&format!("{run}.{topic}"), PARTITIONS, 3)
+                    .unwrap();
+            }
+            let brokers = cluster.bootstrap_servers();
+            (Some(cluster), brokers, 3)
+        }
+    };
     let kafka = format!(
-        "kafka:\n  brokers: \"{brokers}\"\n  partitions: {PARTITIONS}\n  replication_factor: 3\n  \
+        "kafka:\n  brokers: \"{brokers}\"\n  partitions: {PARTITIONS}\n  \
+         replication_factor: {replication}\n  group: {run}\n  \
+         topics: {{events: {run}.events, state: {run}.state, results: {run}.results}}\n  \
          commit_interval: 200ms\n  tick_interval: 500ms\n  session_timeout: 6s\n"
     );
     let config = config(dir.path(), "cluster.yaml", &kafka);
@@ -353,10 +364,12 @@ async fn killed_engines_publish_exactly_the_windows_of_one_undisturbed_process()
     sender.await.unwrap();
 
     let brokers_for_reader = brokers.clone();
+    let results_topic = format!("{run}.results");
     let expected_for_reader = expected.clone();
     let published = tokio::task::spawn_blocking(move || {
         published_windows(
             &brokers_for_reader,
+            &results_topic,
             &expected_for_reader,
             Duration::from_secs(180),
         )
