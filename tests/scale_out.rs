@@ -425,3 +425,39 @@ async fn killed_engines_publish_exactly_the_windows_of_one_undisturbed_process()
         expected.len()
     );
 }
+
+#[test]
+fn driftscope_check_names_every_bad_kafka_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = std::fs::read_to_string(config(dir.path(), "base.yaml", "")).unwrap();
+    let with = |server: &str, kafka: &str| {
+        base.replace("server:\n", &format!("server:\n{server}"))
+            .replace("monitors:\n", &format!("{kafka}monitors:\n"))
+    };
+    let output = common::driftscope_check(dir.path(), &with("  role: engine\n", ""));
+    let text = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(
+        text.contains("kafka.brokers: server.role engine needs the broker addresses"),
+        "{text}"
+    );
+    let kafka = "kafka:\n  brokers: b:9092\n  topics: {events: a, state: a, results: r}\n  \
+                 partitions: 0\n  session_timeout: 500ms\n  max_record_bytes: 10\n";
+    let output = common::driftscope_check(dir.path(), &with("  role: ingest\n", kafka));
+    let text = String::from_utf8_lossy(&output.stderr);
+    for expected in [
+        "kafka.topics: events, state and results must be three different topics",
+        "kafka.partitions: must be at least 1",
+        "kafka.session_timeout: must be at least 1s",
+        "kafka.max_record_bytes: must be at least 1048576",
+    ] {
+        assert!(text.contains(expected), "{expected}\n{text}");
+    }
+    // The single role ignores the section.
+    let output = common::driftscope_check(dir.path(), &with("", kafka));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}

@@ -157,21 +157,10 @@ impl KafkaSettings {
                 problems.push(Problem::new(format!("kafka.{key}"), "must be at least 1"));
             }
         }
-        for (key, value) in [
-            ("commit_interval", self.commit_interval),
-            ("tick_interval", self.tick_interval),
-        ] {
-            if value.is_zero() {
-                problems.push(Problem::new(
-                    format!("kafka.{key}"),
-                    "must be longer than 0s",
-                ));
-            }
-        }
         if self.session_timeout < Duration::from_secs(1) {
             problems.push(Problem::new(
                 "kafka.session_timeout",
-                "must be at least 1s (brokers refuse shorter sessions by default below 6s)",
+                "must be at least 1s (Kafka brokers also refuse sessions shorter than their group.min.session.timeout.ms, 6s by default)",
             ));
         }
         if self.max_record_bytes < 1024 * 1024 {
