@@ -198,7 +198,11 @@ fn serve(args: ServeArgs) -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
-        tracing::info!(%addr, role = role.as_str(), monitors = service.monitors().ordered.len(), state_dir = ?service.settings.server.state_dir, "Serving.");
+        if role == Role::Single {
+            tracing::info!(%addr, monitors = service.monitors().ordered.len(), state_dir = ?service.settings.server.state_dir, "Serving.");
+        } else {
+            tracing::info!(%addr, role = role.as_str(), monitors = service.catalog.len(), "Serving.");
+        }
         let outcome = match role {
             Role::Single => {
                 driftscope::run(listener, service, shutdown_signal()).await;
