@@ -29,18 +29,30 @@ pub struct Job {
 /// The windows one call closed, being evaluated: await [`Published::wait`] to know they are
 /// published. Dropping it does not stop the evaluation.
 #[derive(Debug)]
-pub struct Published(Option<tokio::sync::oneshot::Receiver<(usize, usize)>>);
+pub struct Published {
+    receiver: Option<tokio::sync::oneshot::Receiver<(usize, usize)>>,
+    /// Windows (feature and labelled) the call closed.
+    closed: usize,
+}
 
 impl Published {
     /// Nothing to wait for.
     pub fn none() -> Self {
-        Self(None)
+        Self {
+            receiver: None,
+            closed: 0,
+        }
+    }
+
+    /// Windows (feature and labelled) the call closed.
+    pub fn closed(&self) -> usize {
+        self.closed
     }
 
     /// Resolves once the windows are published, with how many feature windows and labelled
     /// windows were (windows below `min_rows` are skipped, not published).
     pub async fn wait(self) -> (usize, usize) {
-        match self.0 {
+        match self.receiver {
             Some(receiver) => receiver.await.unwrap_or((0, 0)),
             None => (0, 0),
         }
@@ -87,7 +99,10 @@ impl Evaluator {
         self.queued.fetch_add(count, Ordering::AcqRel);
         let (done, receiver) = tokio::sync::oneshot::channel();
         match self.jobs.send(Job { closed, done }) {
-            Ok(()) => Published(Some(receiver)),
+            Ok(()) => Published {
+                receiver: Some(receiver),
+                closed: count,
+            },
             Err(_) => {
                 self.queued.fetch_sub(count, Ordering::AcqRel);
                 tracing::error!(monitor, "Evaluator thread is gone; windows dropped.");

@@ -161,20 +161,16 @@ impl Monitor {
         self.ingest_rows(event, Bound::Backlog)
     }
 
-    /// Applies an event read from the events topic (the `engine` role). Never refused for
-    /// backlog: the log cannot take an event back, and the engine drains the evaluator at
-    /// every checkpoint.
-    pub fn apply_from_log(&self, event: Event) -> Result<(), Refused> {
-        match event {
-            Event::Rows { .. } => self.ingest_rows(event, Bound::Unbounded).map(drop),
-            Event::Labels { time, items } => {
-                self.labels_event(items, time, Bound::Unbounded).map(drop)
-            }
-            Event::Tick { time } => {
-                drop(self.tick(time));
-                Ok(())
-            }
-        }
+    /// Applies an event read from the events topic (the `engine` role); returns how many
+    /// windows it closed. Never refused for backlog: the log cannot take an event back, and the
+    /// engine drains the evaluator at every checkpoint.
+    pub fn apply_from_log(&self, event: Event) -> Result<usize, Refused> {
+        let published = match event {
+            Event::Rows { .. } => self.ingest_rows(event, Bound::Unbounded)?.published,
+            Event::Labels { time, items } => self.labels_event(items, time, Bound::Unbounded)?.1,
+            Event::Tick { time } => self.tick(time),
+        };
+        Ok(published.closed())
     }
 
     /// Applies an [`Event::Rows`] and counts what it did.

@@ -17,6 +17,7 @@ use crate::engine::results::Results;
 impl Core {
     /// Commits every partition with applied records.
     pub(super) fn commit_all(&mut self, consumer: &BaseConsumer<Ctx>) {
+        self.commit_soon = false;
         let pending: Vec<i32> = self
             .owned
             .iter()
@@ -122,6 +123,7 @@ impl Core {
             owned.published.insert(record.monitor, record.published);
         }
         owned.dirty.clear();
+        owned.closed.clear();
         owned.next_offset = None;
         Ok(())
     }
@@ -145,6 +147,7 @@ impl Core {
         owned.monitors.clear();
         owned.published.clear();
         owned.dirty.clear();
+        owned.closed.clear();
         owned.next_offset = None;
         owned.live = false;
         if fatal {

@@ -55,6 +55,7 @@ pub fn run(service: Arc<Service>, setup: EngineSetup, stop: Arc<AtomicBool>) -> 
     let context = Ctx {
         core: Mutex::new(Core {
             owned: BTreeMap::new(),
+            commit_soon: false,
             service,
             setup,
         }),
@@ -86,7 +87,7 @@ pub fn run(service: Arc<Service>, setup: EngineSetup, stop: Arc<AtomicBool>) -> 
             ),
             Some(Err(e)) => tracing::warn!(error = %e, "Kafka consumer error."),
         }
-        if last_commit.elapsed() >= settings.commit_interval {
+        if core.commit_soon || last_commit.elapsed() >= settings.commit_interval {
             core.commit_all(&consumer);
             last_commit = Instant::now();
         }
@@ -178,6 +179,8 @@ struct Owned {
     published: BTreeMap<String, PublishedSeqs>,
     /// Monitors changed since the last commit.
     dirty: BTreeSet<String>,
+    /// Per monitor, windows closed since the last commit.
+    closed: BTreeMap<String, usize>,
     /// The offset after the last record applied since the last commit.
     next_offset: Option<i64>,
     /// Restored and running (false between fencing and restoring, or after a fatal error).
@@ -186,6 +189,8 @@ struct Owned {
 
 struct Core {
     owned: BTreeMap<i32, Owned>,
+    /// A monitor closed half its `history` of windows since the last commit: commit now.
+    commit_soon: bool,
     service: Arc<Service>,
     setup: EngineSetup,
 }
@@ -224,6 +229,7 @@ impl Core {
                 monitors: BTreeMap::new(),
                 published: BTreeMap::new(),
                 dirty: BTreeSet::new(),
+                closed: BTreeMap::new(),
                 next_offset: None,
                 live: false,
             },
@@ -334,11 +340,21 @@ impl Core {
         if envelope.fingerprint != monitor.model.fingerprint {
             return skip("reference_mismatch");
         }
-        if let Err(e) = monitor.apply_from_log(envelope.event) {
-            tracing::error!(monitor = %envelope.monitor, error = ?e, "Event not applied.");
-            return;
-        }
+        let closed = match monitor.apply_from_log(envelope.event) {
+            Ok(closed) => closed,
+            Err(e) => {
+                tracing::error!(monitor = %envelope.monitor, error = ?e, "Event not applied.");
+                return;
+            }
+        };
         cluster.events_consumed.inc();
+        // Summaries reach the results topic from the monitor's `history`: commit before more
+        // windows close than it holds.
+        let unpublished = owned.closed.entry(envelope.monitor.clone()).or_default();
+        *unpublished += closed;
+        if *unpublished >= (monitor.model.spec.history / 2).max(1) {
+            self.commit_soon = true;
+        }
         owned.dirty.insert(envelope.monitor);
     }
 }
