@@ -10,7 +10,7 @@ use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::{ClientContext, Message, Offset, TopicPartitionList};
 use serde::{Deserialize, Serialize};
 
-use super::client::client_config;
+use super::client::consumer_config;
 use crate::config::KafkaSettings;
 use crate::engine::results::Results;
 use crate::engine::state::MonitorState;
@@ -99,7 +99,7 @@ pub fn read_partitions(
     settings: &KafkaSettings,
     partitions: &[i32],
 ) -> Result<BTreeMap<i32, Saved>, String> {
-    let reader: BaseConsumer<Quiet> = client_config(settings)
+    let reader: BaseConsumer<Quiet> = consumer_config(settings)
         .set("group.id", format!("{}-restore", settings.group))
         .set("enable.auto.commit", "false")
         .set("enable.partition.eof", "true")

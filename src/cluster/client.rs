@@ -30,6 +30,24 @@ pub fn client_config(settings: &KafkaSettings) -> ClientConfig {
     config
 }
 
+/// Settings for a consumer: the brokers, fetch sizes that let a record of `max_record_bytes`
+/// through (a fetch smaller than one record can stall on brokers that do not return at least
+/// one record), then `kafka.properties`.
+pub fn consumer_config(settings: &KafkaSettings) -> ClientConfig {
+    let record = settings.max_record_bytes;
+    let fetch = record.max(52_428_800);
+    let mut config = ClientConfig::new();
+    config
+        .set("bootstrap.servers", &settings.brokers)
+        .set("fetch.message.max.bytes", record.to_string())
+        .set("fetch.max.bytes", fetch.to_string())
+        .set("receive.message.max.bytes", (fetch + 1_048_576).to_string());
+    for (key, value) in &settings.properties {
+        config.set(key, value);
+    }
+    config
+}
+
 /// Creates the three topics when they do not exist (the state topic compacted), then returns
 /// the partition count of the events topic, checking the state topic has the same: a monitor's
 /// checkpoint lives on the state partition with its events partition's number.
