@@ -135,6 +135,18 @@ impl WindowEngine {
         }
     }
 
+    /// How a binned window counts its columns (`None` for windows that keep rows).
+    pub fn bins(&self) -> Option<&[ColumnBins]> {
+        self.panes.as_ref().map(Panes::bins)
+    }
+
+    /// Time windows: every window ending at or before this time has been closed, and no row
+    /// can reopen it (the watermark less the allowed lateness). A split monitor's shard sends
+    /// it to the owner, which then knows the shard will never send a part of those windows.
+    pub fn closed_through(&self) -> f64 {
+        self.watermark - self.lateness
+    }
+
     /// Bytes of pane counters a binned window holds (0 for windows that keep rows).
     pub fn counter_bytes(&self) -> usize {
         self.panes.as_ref().map_or(0, Panes::counter_bytes)
@@ -366,7 +378,9 @@ impl WindowEngine {
         )
     }
 
-    fn next_seq(&mut self) -> u64 {
+    /// Takes the next window sequence number (a split monitor's owner numbers the windows it
+    /// merges from its shards' parts with it, so they continue the monitor's sequence).
+    pub fn next_seq(&mut self) -> u64 {
         let seq = self.next_seq;
         self.next_seq += 1;
         seq
