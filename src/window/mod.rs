@@ -157,12 +157,15 @@ impl WindowEngine {
     /// `fresh` starts empty but continues the sequence numbers, so a window number is never
     /// reused. Limits (`max_rows`, `lateness`) come from `fresh`.
     pub fn carry_over(self, mut fresh: WindowEngine, keep: &[usize]) -> (WindowEngine, bool) {
-        let same_types = keep.len() == fresh.columns.len()
-            && keep.iter().zip(&fresh.columns).all(|(&old, new)| {
-                self.columns
-                    .get(old)
-                    .is_some_and(|b| std::mem::discriminant(b) == std::mem::discriminant(new))
-            });
+        // Binned windows keep no row buffers: their columns are the panes' bins, compared next.
+        let binned = self.panes.is_some() && fresh.panes.is_some();
+        let same_types = binned
+            || keep.len() == fresh.columns.len()
+                && keep.iter().zip(&fresh.columns).all(|(&old, new)| {
+                    self.columns
+                        .get(old)
+                        .is_some_and(|b| std::mem::discriminant(b) == std::mem::discriminant(new))
+                });
         let same_panes = match (&self.panes, &fresh.panes) {
             (None, None) => true,
             // Counts continue only over the same bins, columns in the same order.
@@ -176,11 +179,13 @@ impl WindowEngine {
             return (fresh, false);
         }
         fresh.panes = self.panes;
-        let mut columns: Vec<Option<Buffer>> = self.columns.into_iter().map(Some).collect();
-        fresh.columns = keep
-            .iter()
-            .map(|&i| columns[i].take().expect("distinct"))
-            .collect();
+        if !binned {
+            let mut columns: Vec<Option<Buffer>> = self.columns.into_iter().map(Some).collect();
+            fresh.columns = keep
+                .iter()
+                .map(|&i| columns[i].take().expect("distinct"))
+                .collect();
+        }
         fresh.times = self.times;
         fresh.next_seq = self.next_seq;
         fresh.rows_since_evaluation = self.rows_since_evaluation;
