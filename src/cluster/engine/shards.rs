@@ -10,8 +10,8 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use crate::cluster::Envelope;
 use super::Owned;
+use crate::cluster::Envelope;
 use crate::cluster::checkpoint::Checkpoint;
 use crate::cluster::client::partition_of;
 use crate::engine::model::MonitorModel;

@@ -108,8 +108,7 @@ impl MonitorState {
                     (Some(first), Some(known)) => known
                         .texts()
                         .filter(|&(code, _)| {
-                            code >= first
-                                && c.counts.get(code as usize).is_some_and(|&n| n > 0)
+                            code >= first && c.counts.get(code as usize).is_some_and(|&n| n > 0)
                         })
                         .map(|(code, text)| (code, text.to_owned()))
                         .collect(),
