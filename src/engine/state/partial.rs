@@ -103,17 +103,20 @@ impl MonitorState {
             .iter()
             .enumerate()
             .map(|(i, c)| {
-                let first_new = self.first_new(model, i);
-                let new_categories = match (first_new, self.categories.get(&model.columns[i])) {
-                    (Some(first), Some(known)) => known
-                        .texts()
-                        .filter(|&(code, _)| {
-                            code >= first && c.counts.get(code as usize).is_some_and(|&n| n > 0)
-                        })
-                        .map(|(code, text)| (code, text.to_owned()))
-                        .collect(),
-                    _ => Vec::new(),
-                };
+                // Only categorical columns have codes of their own.
+                let new_categories = self
+                    .first_new(model, i)
+                    .and_then(|first| Some((first, self.categories.get(&model.columns[i])?)))
+                    .map(|(first, known)| {
+                        known
+                            .texts()
+                            .filter(|&(code, _)| {
+                                code >= first && c.counts.get(code as usize).is_some_and(|&n| n > 0)
+                            })
+                            .map(|(code, text)| (code, text.to_owned()))
+                            .collect()
+                    })
+                    .unwrap_or_default();
                 PartialColumn {
                     counts: c.counts.clone(),
                     coarse: c.coarse.clone(),
@@ -149,7 +152,10 @@ impl MonitorState {
         windows: Vec<PartialWindow>,
         through: f64,
     ) -> Vec<ClosedWindow> {
-        let shards = shards.max(1) as usize;
+        let (shard, shards) = (shard as usize, shards as usize);
+        if shard >= shards {
+            return Vec::new(); // not a shard of this count: nothing to merge it with
+        }
         if self.merging.through.len() != shards {
             self.merging = Merging {
                 through: vec![f64::NEG_INFINITY; shards],
@@ -168,7 +174,7 @@ impl MonitorState {
                 _ => pending.insert(at, window),
             }
         }
-        let slot = &mut self.merging.through[(shard as usize).min(shards - 1)];
+        let slot = &mut self.merging.through[shard];
         *slot = slot.max(through);
         let horizon = self
             .merging
