@@ -58,9 +58,10 @@ fn config(dir: &Path, name: &str, kafka: &str) -> PathBuf {
     path
 }
 
-/// Every request of the run, in sending order: (monitor, body). Drift comes and goes so the
-/// verdicts vary.
-fn requests() -> Vec<(&'static str, Value)> {
+/// Every request of the run, in sending order: (monitor, body, `Idempotency-Key`). Drift comes
+/// and goes so the verdicts vary. Every other early request of the split monitor has a key
+/// and is sent twice, as a client retries: the retry must reach the shard that has the first.
+fn requests() -> Vec<(&'static str, Value, Option<String>)> {
     let mut rng = Rng::new(13);
     let mut out = Vec::new();
     for b in 0..BATCHES {
@@ -70,7 +71,8 @@ fn requests() -> Vec<(&'static str, Value)> {
             for (i, row) in batch.iter_mut().enumerate() {
                 row["ts"] = json!(T0 + b as f64 + i as f64 / ROWS as f64);
             }
-            out.push((*monitor, json!(batch)));
+            let key = (*monitor == SPLIT && b < 40 && b % 2 == 0).then(|| format!("split-{b}"));
+            out.push((*monitor, json!(batch), key));
         }
     }
     out
@@ -78,17 +80,24 @@ fn requests() -> Vec<(&'static str, Value)> {
 
 /// Posts `body` and returns the status and answer, retrying while the service answers 503 (a
 /// broker hand-over) for at most a minute.
-async fn post(client: &reqwest::Client, port: u16, monitor: &str, body: &Value) -> (u16, Value) {
+async fn post(
+    client: &reqwest::Client,
+    port: u16,
+    monitor: &str,
+    body: &Value,
+    key: Option<&str>,
+) -> (u16, Value) {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let response = client
+        let mut request = client
             .post(format!(
                 "http://127.0.0.1:{port}/v1/monitors/{monitor}/rows"
             ))
-            .json(body)
-            .send()
-            .await
-            .unwrap();
+            .json(body);
+        if let Some(key) = key {
+            request = request.header("Idempotency-Key", key);
+        }
+        let response = request.send().await.unwrap();
         let status = response.status().as_u16();
         if status != 503 || Instant::now() > deadline {
             return (status, response.json().await.unwrap_or_default());
@@ -102,8 +111,19 @@ async fn single_process_windows(dir: &Path) -> BTreeMap<String, Vec<Value>> {
     let config = config(dir, "single.yaml", "");
     let (mut child, port) = spawn_server(&config, &[], Stdio::null());
     let client = reqwest::Client::new();
-    for (monitor, body) in requests() {
-        assert_eq!(post(&client, port, monitor, &body).await.0, 200);
+    for (monitor, body, key) in requests() {
+        assert_eq!(
+            post(&client, port, monitor, &body, key.as_deref()).await.0,
+            200
+        );
+        if key.is_some() {
+            let (status, answer) = post(&client, port, monitor, &body, key.as_deref()).await;
+            assert_eq!(
+                (status, &answer["replayed"]),
+                (200, &json!(true)),
+                "{answer}"
+            );
+        }
     }
     let mut windows = BTreeMap::new();
     for monitor in MONITORS {
@@ -353,9 +373,20 @@ async fn killed_engines_publish_exactly_the_windows_of_one_undisturbed_process()
     let sender = tokio::spawn(async move {
         let client = reqwest::Client::new();
         let mut hot_partitions = std::collections::BTreeSet::new();
-        for (i, (monitor, body)) in requests().into_iter().enumerate() {
-            let (status, answer) = post(&client, ports[i % 2], monitor, &body).await;
+        for (i, (monitor, body, key)) in requests().into_iter().enumerate() {
+            let port = ports[i % 2];
+            let (status, answer) = post(&client, port, monitor, &body, key.as_deref()).await;
             assert_eq!(status, 202, "request {i} to {monitor}");
+            if key.is_some() {
+                // The retry goes through the other ingest process, to the same shard.
+                let other = ports[(i + 1) % 2];
+                let (status, again) = post(&client, other, monitor, &body, key.as_deref()).await;
+                assert_eq!(status, 202, "retry of request {i}");
+                assert_eq!(
+                    again["partition"], answer["partition"],
+                    "retry of request {i}"
+                );
+            }
             if monitor == SPLIT {
                 hot_partitions.insert(answer["partition"].as_i64().unwrap());
             }
