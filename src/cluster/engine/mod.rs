@@ -5,7 +5,9 @@
 //! - **Assign**: for each new partition, a transactional producer whose id names the partition
 //!   is initialised first — that fences a previous owner and aborts its open transaction —
 //!   then the partition's checkpoints are read back and its monitors started.
-//! - **Records**: decoded and applied to their monitor (the same `apply` as a single process).
+//! - **Records**: decoded and applied to their monitor (the same `apply` as a single process),
+//!   or to a split monitor's shard (`engine/shards.rs`), whose window parts join the next
+//!   transaction.
 //! - **Every `commit_interval`**, per partition: the changed monitors' checkpoints, the window
 //!   summaries published since the last commit and the next offset go out in one transaction.
 //!   A failed transaction is aborted and the partition rewound to its last committed checkpoint.

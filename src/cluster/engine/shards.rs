@@ -21,7 +21,7 @@ use crate::engine::state::{Event, MonitorState};
 
 /// One shard of a split monitor.
 pub(super) struct Shard {
-    pub(super) model: Arc<MonitorModel>,
+    model: Arc<MonitorModel>,
     /// `k` of `name#k`.
     index: u32,
     pub(super) state: MonitorState,
