@@ -4,7 +4,9 @@
 //! engines are SIGKILLed at random moments while rows flow. The window results the engines
 //! publish to the results topic must equal, window by window and bit for bit, those of one
 //! undisturbed single process given the same requests: none lost, none duplicated, none
-//! different.
+//! different. Monitor `split` is split over three shards (`shards: 3`) in the cluster and not in
+//! the single process: its windows, merged at the owner from the shards' parts, must equal the
+//! unsplit monitor's exactly too.
 
 mod common;
 
@@ -23,21 +25,31 @@ use serde_json::{Value, json};
 use common::{Rng, rows, signal, spawn_server};
 
 const PARTITIONS: i32 = 6;
-const MONITORS: [&str; 4] = ["alpha", "beta", "gamma", "delta"];
+const MONITORS: [&str; 5] = ["alpha", "beta", "gamma", "delta", SPLIT];
+/// The binned monitor the cluster splits over [`SHARDS`] shards.
+const SPLIT: &str = "split";
+const SHARDS: u32 = 3;
 /// Batches per monitor, one event-time second each; 10 s windows sliding by 5 s.
 const BATCHES: usize = 60;
 const ROWS: usize = 100;
 /// Event time of the first row (a fixed past instant: the run is the same every time).
 const T0: f64 = 1_700_000_000.0;
 
+/// The monitors' config; with `kafka` (the cluster's), monitor [`SPLIT`] is split.
 fn config(dir: &Path, name: &str, kafka: &str) -> PathBuf {
     let reference = common::fixture_reference();
     let mut text = format!("server:\n  listen: 127.0.0.1:0\n{kafka}monitors:\n");
     for monitor in MONITORS {
+        let (summary, shards) = match monitor {
+            SPLIT if kafka.is_empty() => (", summary: binned", String::new()),
+            SPLIT => (", summary: binned", format!("    shards: {SHARDS}\n")),
+            _ => ("", String::new()),
+        };
         text.push_str(&format!(
             "  - name: {monitor}\n    reference: {}\n    features:\n      numerical: [x, y]\n      \
              categorical: [c, b]\n    prediction: {{column: prediction, type: categorical}}\n    \
-             timestamp: ts\n    window: {{duration: 10s, step: 5s, min_rows: 20}}\n    history: 1000\n",
+             timestamp: ts\n    window: {{duration: 10s, step: 5s, min_rows: 20{summary}}}\n    \
+             history: 1000\n{shards}",
             reference.display()
         ));
     }
@@ -46,9 +58,10 @@ fn config(dir: &Path, name: &str, kafka: &str) -> PathBuf {
     path
 }
 
-/// Every request of the run, in sending order: (monitor, body). Drift comes and goes so the
-/// verdicts vary.
-fn requests() -> Vec<(&'static str, Value)> {
+/// Every request of the run, in sending order: (monitor, body, `Idempotency-Key`). Drift comes
+/// and goes so the verdicts vary. Every other early request of the split monitor has a key
+/// and is sent twice, as a client retries: the retry must reach the shard that has the first.
+fn requests() -> Vec<(&'static str, Value, Option<String>)> {
     let mut rng = Rng::new(13);
     let mut out = Vec::new();
     for b in 0..BATCHES {
@@ -58,28 +71,36 @@ fn requests() -> Vec<(&'static str, Value)> {
             for (i, row) in batch.iter_mut().enumerate() {
                 row["ts"] = json!(T0 + b as f64 + i as f64 / ROWS as f64);
             }
-            out.push((*monitor, json!(batch)));
+            let key = (*monitor == SPLIT && b < 40 && b % 2 == 0).then(|| format!("split-{b}"));
+            out.push((*monitor, json!(batch), key));
         }
     }
     out
 }
 
-/// Posts `body` and returns the status, retrying while the service answers 503 (a broker
-/// hand-over) for at most a minute.
-async fn post(client: &reqwest::Client, port: u16, monitor: &str, body: &Value) -> u16 {
+/// Posts `body` and returns the status and answer, retrying while the service answers 503 (a
+/// broker hand-over) for at most a minute.
+async fn post(
+    client: &reqwest::Client,
+    port: u16,
+    monitor: &str,
+    body: &Value,
+    key: Option<&str>,
+) -> (u16, Value) {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let response = client
+        let mut request = client
             .post(format!(
                 "http://127.0.0.1:{port}/v1/monitors/{monitor}/rows"
             ))
-            .json(body)
-            .send()
-            .await
-            .unwrap();
+            .json(body);
+        if let Some(key) = key {
+            request = request.header("Idempotency-Key", key);
+        }
+        let response = request.send().await.unwrap();
         let status = response.status().as_u16();
         if status != 503 || Instant::now() > deadline {
-            return status;
+            return (status, response.json().await.unwrap_or_default());
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -90,8 +111,19 @@ async fn single_process_windows(dir: &Path) -> BTreeMap<String, Vec<Value>> {
     let config = config(dir, "single.yaml", "");
     let (mut child, port) = spawn_server(&config, &[], Stdio::null());
     let client = reqwest::Client::new();
-    for (monitor, body) in requests() {
-        assert_eq!(post(&client, port, monitor, &body).await, 200);
+    for (monitor, body, key) in requests() {
+        assert_eq!(
+            post(&client, port, monitor, &body, key.as_deref()).await.0,
+            200
+        );
+        if key.is_some() {
+            let (status, answer) = post(&client, port, monitor, &body, key.as_deref()).await;
+            assert_eq!(
+                (status, &answer["replayed"]),
+                (200, &json!(true)),
+                "{answer}"
+            );
+        }
     }
     let mut windows = BTreeMap::new();
     for monitor in MONITORS {
@@ -336,15 +368,41 @@ async fn killed_engines_publish_exactly_the_windows_of_one_undisturbed_process()
 
     // Rows flow from one task, alternating between the two ingest processes; each request is
     // acknowledged (the broker has it) before the monitor's next one is sent.
+    // The split monitor's requests go to its shards' partitions, each ingest process taking
+    // the shards in turn.
     let sender = tokio::spawn(async move {
         let client = reqwest::Client::new();
-        for (i, (monitor, body)) in requests().into_iter().enumerate() {
-            let status = post(&client, ports[i % 2], monitor, &body).await;
+        let mut hot_partitions = std::collections::BTreeSet::new();
+        for (i, (monitor, body, key)) in requests().into_iter().enumerate() {
+            let port = ports[i % 2];
+            let (status, answer) = post(&client, port, monitor, &body, key.as_deref()).await;
             assert_eq!(status, 202, "request {i} to {monitor}");
+            if key.is_some() {
+                // The retry goes through the other ingest process, to the same shard.
+                let other = ports[(i + 1) % 2];
+                let (status, again) = post(&client, other, monitor, &body, key.as_deref()).await;
+                assert_eq!(status, 202, "retry of request {i}");
+                assert_eq!(
+                    again["partition"], answer["partition"],
+                    "retry of request {i}"
+                );
+            }
+            if monitor == SPLIT {
+                hot_partitions.insert(answer["partition"].as_i64().unwrap());
+            }
             if i % MONITORS.len() == MONITORS.len() - 1 {
                 tokio::time::sleep(Duration::from_millis(150)).await;
             }
         }
+        let shard_partitions: std::collections::BTreeSet<i64> = (0..SHARDS)
+            .map(|k| {
+                i64::from(crc32fast::hash(format!("{SPLIT}#{k}").as_bytes()) % PARTITIONS as u32)
+            })
+            .collect();
+        assert_eq!(
+            hot_partitions, shard_partitions,
+            "{SPLIT}'s rows reach its shards"
+        );
     });
     // Meanwhile engines die at random moments and come back.
     let mut rng = Rng::new(7);
@@ -430,6 +488,7 @@ async fn killed_engines_publish_exactly_the_windows_of_one_undisturbed_process()
 fn driftscope_check_names_every_bad_kafka_key() {
     let dir = tempfile::tempdir().unwrap();
     let base = std::fs::read_to_string(config(dir.path(), "base.yaml", "")).unwrap();
+    let base = base.replace("history: 1000\n", "history: 1000\n    shards: 1\n");
     let with = |server: &str, kafka: &str| {
         base.replace("server:\n", &format!("server:\n{server}"))
             .replace("monitors:\n", &format!("{kafka}monitors:\n"))
@@ -455,6 +514,76 @@ fn driftscope_check_names_every_bad_kafka_key() {
     }
     // The single role ignores the section.
     let output = common::driftscope_check(dir.path(), &with("", kafka));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[test]
+fn driftscope_check_refuses_monitors_that_cannot_be_split() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = std::fs::read_to_string(config(dir.path(), "base.yaml", "")).unwrap();
+    let split = base.replace("history: 1000\n", "history: 1000\n    shards: 4\n");
+    let output = common::driftscope_check(dir.path(), &split);
+    let text = String::from_utf8_lossy(&output.stderr);
+    // Every monitor but the binned one is refused: exact windows.
+    assert_eq!(
+        text.matches("needs `window.summary: binned`").count(),
+        4,
+        "{text}"
+    );
+    let hot = |from: &str, to: &str| {
+        base.replace(
+            "binned}\n    history: 1000\n",
+            "binned}\n    history: 1000\n    shards: 4\n",
+        )
+        .replace(from, to)
+    };
+    let refused = [
+        (
+            hot(
+                "timestamp: ts\n    window: {duration: 10s, step: 5s, min_rows: 20, summary",
+                "window: {duration: 10s, step: 5s, min_rows: 20, summary",
+            ),
+            "needs a `timestamp` column",
+        ),
+        (
+            hot(
+                "    shards: 4\n",
+                "    shards: 4\n    target: {column: prediction, type: categorical}\n",
+            ),
+            "cannot have a `target`",
+        ),
+        (
+            hot("    shards: 4\n", "    shards: 65\n"),
+            "must be in 1..=64, got 65",
+        ),
+        (
+            hot("    shards: 4\n", "    shards: 0\n"),
+            "must be in 1..=64, got 0",
+        ),
+    ];
+    for (text, expected) in refused {
+        let output = common::driftscope_check(dir.path(), &text);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{expected}: accepted");
+        assert!(stderr.contains(expected), "{expected}\n{stderr}");
+    }
+    // Count windows: binned is time-only, so the split is refused for the window too.
+    let counted = hot(
+        "duration: 10s, step: 5s, min_rows: 20, summary: binned",
+        "rows: 100, summary: binned",
+    );
+    let stderr = String::from_utf8_lossy(&common::driftscope_check(dir.path(), &counted).stderr)
+        .into_owned();
+    assert!(
+        stderr.contains("needs a time window (`window.duration`)"),
+        "{stderr}"
+    );
+    // The split binned event-time monitor passes.
+    let output = common::driftscope_check(dir.path(), &hot("", ""));
     assert!(
         output.status.success(),
         "{}",

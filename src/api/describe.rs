@@ -87,6 +87,7 @@ fn describe(m: &MonitorModel, base_dir: &FsPath) -> Value {
             "max_future_skew_seconds": m.spec.timestamp.as_ref().map(|_| window.max_future_skew()),
             "allowed_lateness_seconds": m.spec.timestamp.as_ref().map(|_| window.allowed_lateness()),
         },
+        "shards": m.spec.shards,
         "drift_share": m.spec.drift_share,
         "labels": m.labelled.as_ref().map(|_| json!({
             "max_pending": m.spec.label_join.max_pending,

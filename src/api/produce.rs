@@ -32,6 +32,8 @@ pub(super) async fn rows(
     let key = idempotency_key(&headers)?;
     let _permit = ingest_permit(&state)?;
     let (bytes, ndjson) = read_json_body(&state, &headers, body, true).await?;
+    let record_key = sink.rows_key(&model, key.as_deref());
+    let encode_key = record_key.clone();
     let (record, rows) = tokio::task::spawn_blocking(move || {
         let schema = &model.schema;
         let batch = if ndjson {
@@ -47,11 +49,11 @@ pub(super) async fn rows(
             columns: model.columns.clone(),
             batch,
         };
-        Ok::<_, ApiError>((EventSink::encode(&model, event), rows))
+        Ok::<_, ApiError>((EventSink::encode(&model, &encode_key, event), rows))
     })
     .await
     .map_err(|e| ApiError::internal(&e))??;
-    let stored = write(&sink, &name, "rows", record).await?;
+    let stored = write(&sink, &record_key, "rows", record).await?;
     Ok(queued(json!({"queued_rows": rows}), stored))
 }
 
@@ -83,7 +85,7 @@ pub(super) async fn labels(
             time: unix_now(),
             items,
         };
-        Ok::<_, ApiError>((EventSink::encode(&model, event), count))
+        Ok::<_, ApiError>((EventSink::encode(&model, model.name(), event), count))
     })
     .await
     .map_err(|e| ApiError::internal(&e))??;

@@ -1,4 +1,5 @@
-//! What the state topic holds: each monitor's latest checkpoint, and reading a partition back.
+//! What the state topic holds: each monitor's latest checkpoint (and each split monitor's
+//! shard's, under `name#k`), and reading a partition back.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -15,7 +16,9 @@ use crate::config::KafkaSettings;
 use crate::engine::results::Results;
 use crate::engine::state::MonitorState;
 
-/// Format of [`Checkpoint`] records; a record of another version stops the restore.
+/// Format of [`Checkpoint`] records; a record of another version stops the restore. Shard
+/// checkpoints and the state's windows being merged (read as empty when absent) did not change
+/// it: an older engine reads them, and ignores shards, whose keys name no monitor.
 pub const FORMAT: u32 = 1;
 
 /// zstd level of checkpoint records: states are mostly numbers in windows, which compress well,
@@ -40,7 +43,8 @@ pub struct PublishedSeqs {
 pub struct Checkpoint {
     /// [`FORMAT`].
     pub format: u32,
-    /// The monitor (also the record key).
+    /// The monitor, or a split monitor's shard `name#k` (also the record key; a shard's
+    /// checkpoint has empty results: shards publish nothing themselves).
     pub monitor: String,
     /// The ingest state.
     pub state: MonitorState,

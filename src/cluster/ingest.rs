@@ -2,7 +2,7 @@
 //! and the client is answered only once the broker has acknowledged it.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rdkafka::producer::{FutureProducer, FutureRecord};
@@ -24,6 +24,8 @@ pub struct EventSink {
     topic: String,
     partitions: i32,
     metrics: ClusterMetrics,
+    /// Per split monitor, the shard its next request without an `Idempotency-Key` goes to.
+    turns: Mutex<BTreeMap<String, u32>>,
 }
 
 impl std::fmt::Debug for EventSink {
@@ -68,13 +70,37 @@ impl EventSink {
             topic: settings.topics.events.clone(),
             partitions,
             metrics,
+            turns: Mutex::new(BTreeMap::new()),
         })
     }
 
-    /// The record of `event` for monitor `model` (CPU work: call it off the async workers).
-    pub fn encode(model: &MonitorModel, event: Event) -> Vec<u8> {
+    /// The key (and so the partition) of a rows request to `model`: its name, or for a monitor
+    /// split over N `shards`, `name#k`. With an `Idempotency-Key`, k is the key's CRC-32 modulo
+    /// N, so a retry reaches the shard whose state remembers the key and is answered from it;
+    /// without one, the shards take requests in turn. Labels and clock ticks keep the name.
+    pub fn rows_key(&self, model: &MonitorModel, idempotency_key: Option<&str>) -> String {
+        let shards = model.spec.shards;
+        if shards <= 1 {
+            return model.name().to_owned();
+        }
+        let shard = match idempotency_key {
+            Some(key) => crc32fast::hash(key.as_bytes()) % shards,
+            None => {
+                let mut turns = self.turns.lock().unwrap_or_else(|e| e.into_inner());
+                let turn = turns.entry(model.name().to_owned()).or_default();
+                let shard = *turn % shards;
+                *turn = turn.wrapping_add(1);
+                shard
+            }
+        };
+        format!("{}#{shard}", model.name())
+    }
+
+    /// The record of `event` for monitor `model`, under `key` (its name, or a shard's
+    /// [`EventSink::rows_key`]); CPU work: call it off the async workers.
+    pub fn encode(model: &MonitorModel, key: &str, event: Event) -> Vec<u8> {
         Envelope {
-            monitor: model.name().to_owned(),
+            monitor: key.to_owned(),
             fingerprint: model.fingerprint.clone(),
             event,
         }
@@ -131,7 +157,7 @@ pub async fn run_ticks(
         ticker.tick().await;
         let time = unix_now();
         for model in models.values() {
-            let record = EventSink::encode(model, Event::Tick { time });
+            let record = EventSink::encode(model, model.name(), Event::Tick { time });
             if let Err(e) = sink.send(model.name(), "tick", record).await {
                 tracing::warn!(monitor = model.name(), error = %e, "Cannot write a clock tick.");
             }

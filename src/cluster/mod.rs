@@ -8,7 +8,9 @@
 //! every monitor it changed (state, results, the last published window) to the state topic,
 //! the window summaries it published to the results topic, and the consumed offsets, in one
 //! transaction; a new owner restores the checkpoints and resumes from those offsets, so every
-//! window is published exactly once whatever crashes in between.
+//! window is published exactly once whatever crashes in between. A hot monitor can be split
+//! over several partitions (`shards`); its shards send their parts of each window to the
+//! monitor's partition, where its owner merges them (`engine/shards.rs`, `state/partial.rs`).
 //!
 //! - [`client`]: client settings shared by both roles, topic creation, the partition of a monitor;
 //! - [`ingest`]: the producer behind the HTTP API, and the clock ticks;
@@ -27,7 +29,8 @@ use crate::engine::state::Event;
 /// One record of the events topic.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Envelope {
-    /// The monitor the event belongs to (also the record's key).
+    /// The monitor the event belongs to, or for a split monitor's rows its shard `name#k`
+    /// (also the record's key).
     pub monitor: String,
     /// SHA-256 of the reference the ingest process coded the event against: category codes
     /// mean something only against that reference.

@@ -16,6 +16,7 @@ mod latency;
 mod load;
 mod monitor;
 mod server;
+mod shards;
 mod test_kind;
 mod validate;
 mod window;

@@ -71,6 +71,11 @@ pub struct MonitorSpec {
     pub latency: Option<LatencySpec>,
     /// Which rows form a window.
     pub window: WindowSpec,
+    /// Partitions the monitor's rows are spread over in the `ingest` and `engine` roles (keys
+    /// `name#0` … `name#N-1`), so one hot monitor can use several engines; 1: not split. A
+    /// single process ignores it; which monitors may be split is checked with the config.
+    #[serde(default = "default_shards")]
+    pub shards: u32,
     /// Dataset drift when the share of drifted features is at least this.
     #[serde(default = "default_drift_share")]
     pub drift_share: f64,
@@ -112,6 +117,9 @@ fn default_bins() -> usize {
 }
 fn default_history() -> usize {
     20
+}
+fn default_shards() -> u32 {
+    1
 }
 
 /// Feature columns by type.

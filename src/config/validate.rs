@@ -284,6 +284,7 @@ impl MonitorSpec {
         if let Some(latency) = &self.latency {
             latency.validate(at, self, problems);
         }
+        super::shards::validate(self, at, problems);
         match self.window.resolve() {
             Ok(window) => {
                 self.window

@@ -169,6 +169,8 @@ impl Monitor {
             Event::Rows { .. } => self.ingest_rows(event, Bound::Unbounded)?.published,
             Event::Labels { time, items } => self.labels_event(items, time, Bound::Unbounded)?.1,
             Event::Tick { time } => self.tick(time),
+            // A split monitor's windows, merged from its shards' parts.
+            Event::Partial { .. } => self.submit(event, Bound::Unbounded)?.1,
         };
         Ok(published.closed())
     }

@@ -115,7 +115,8 @@ fn fold(model: &MonitorModel, results: &mut Results, closed: Closed) {
 /// what still means the same thing is kept, the rest starts empty. Returns what restarted:
 /// - `reference`: another reference file (fingerprint) — windows, new categories, join buffer,
 ///   detector and streaks restart, since their codes and verdicts refer to the old one;
-/// - `window`: another window definition or column set — the feature window restarts;
+/// - `window`: another window definition or column set — the feature window (and a split
+///   monitor's windows being merged from its shards) restarts;
 /// - `labelled`: the labelled window and the join buffer restart when the columns changed;
 /// - `detector`: other Page-Hinkley parameters.
 ///
@@ -187,6 +188,10 @@ pub fn carry_over(
         state
             .categories
             .retain(|name, _| model.columns.contains(name));
+        // A split monitor's windows in the making are counts like the feature window's.
+        if kept {
+            state.merging = old.merging;
+        }
         if same_columns {
             state.join = old.join.with_bounds(
                 model.spec.label_join.max_pending,

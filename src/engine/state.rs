@@ -21,8 +21,10 @@ use crate::labelled::concept::PageHinkley;
 use crate::labelled::join::{Cell, JoinBuffer, LabelOutcome, Unmatched};
 use crate::reference::profile::ReferenceProfile;
 use crate::window::{ClosedWindow, WindowEngine};
+pub use partial::{Merging, PartialColumn, PartialWindow};
 use rows::{align, cell, drop_future_rows, number, push_labelled_row};
 
+mod partial;
 mod rows;
 #[cfg(test)]
 mod tests;
@@ -56,6 +58,18 @@ pub enum Event {
     Tick {
         /// Clock reading (unix seconds).
         time: f64,
+    },
+    /// Windows closed by shard `shard` of a monitor split over `shards` (scale-out roles),
+    /// for its owner to merge (see `state/partial.rs`).
+    Partial {
+        /// Which shard, `0..shards`.
+        shard: u32,
+        /// How many shards the monitor had when the shard closed the windows.
+        shards: u32,
+        /// The shard's parts of the windows it closed, in order.
+        windows: Vec<PartialWindow>,
+        /// The shard closed every window ending at or before this (unix seconds).
+        through: f64,
     },
 }
 
@@ -126,6 +140,10 @@ pub struct MonitorState {
     pub detector: PageHinkley,
     /// A change point was detected since the last labelled window closed.
     pub change_since_window: bool,
+    /// A split monitor's owner: windows being merged from the shards' parts (absent in
+    /// snapshots of older versions).
+    #[serde(default)]
+    pub merging: Merging,
 }
 
 impl MonitorState {
@@ -167,6 +185,7 @@ impl MonitorState {
             ),
             detector: PageHinkley::new(spec.concept.page_hinkley),
             change_since_window: false,
+            merging: Merging::default(),
         }
     }
 
@@ -189,6 +208,19 @@ impl MonitorState {
             }
             Event::Labels { time, items } => self.labels(model, time, &items),
             Event::Tick { time } => self.tick(model, time),
+            Event::Partial {
+                shard,
+                shards,
+                windows,
+                through,
+            } => Outputs {
+                closed: Closed {
+                    windows: self.merge(model, shard, shards, windows, through),
+                    labelled: Vec::new(),
+                },
+                pending: self.join.len(),
+                ..Outputs::default()
+            },
         }
     }
 
@@ -431,6 +463,11 @@ pub struct NewCategories {
 }
 
 impl NewCategories {
+    /// Every `(code, text)` learned (a split monitor's shard sends the texts of its codes).
+    pub fn texts(&self) -> impl Iterator<Item = (u32, &str)> {
+        self.codes.iter().map(|(text, &code)| (code, text.as_str()))
+    }
+
     /// The code of a category absent from the reference: a stable code per text while the
     /// column holds fewer than [`MAX_NEW_CATEGORIES`] new categories and `max_bytes` of their
     /// text; after that, one shared overflow code.

@@ -135,6 +135,18 @@ impl WindowEngine {
         }
     }
 
+    /// How a binned window counts its columns (`None` for windows that keep rows).
+    pub fn bins(&self) -> Option<&[ColumnBins]> {
+        self.panes.as_ref().map(Panes::bins)
+    }
+
+    /// Time windows: every window ending at or before this time has been closed, and no row
+    /// can reopen it (the watermark less the allowed lateness). A split monitor's shard sends
+    /// it to the owner, which then knows the shard will never send a part of those windows.
+    pub fn closed_through(&self) -> f64 {
+        self.watermark - self.lateness
+    }
+
     /// Bytes of pane counters a binned window holds (0 for windows that keep rows).
     pub fn counter_bytes(&self) -> usize {
         self.panes.as_ref().map_or(0, Panes::counter_bytes)
@@ -145,12 +157,15 @@ impl WindowEngine {
     /// `fresh` starts empty but continues the sequence numbers, so a window number is never
     /// reused. Limits (`max_rows`, `lateness`) come from `fresh`.
     pub fn carry_over(self, mut fresh: WindowEngine, keep: &[usize]) -> (WindowEngine, bool) {
-        let same_types = keep.len() == fresh.columns.len()
-            && keep.iter().zip(&fresh.columns).all(|(&old, new)| {
-                self.columns
-                    .get(old)
-                    .is_some_and(|b| std::mem::discriminant(b) == std::mem::discriminant(new))
-            });
+        // Binned windows keep no row buffers: their columns are the panes' bins, compared next.
+        let binned = self.panes.is_some() && fresh.panes.is_some();
+        let same_types = binned
+            || keep.len() == fresh.columns.len()
+                && keep.iter().zip(&fresh.columns).all(|(&old, new)| {
+                    self.columns
+                        .get(old)
+                        .is_some_and(|b| std::mem::discriminant(b) == std::mem::discriminant(new))
+                });
         let same_panes = match (&self.panes, &fresh.panes) {
             (None, None) => true,
             // Counts continue only over the same bins, columns in the same order.
@@ -164,11 +179,13 @@ impl WindowEngine {
             return (fresh, false);
         }
         fresh.panes = self.panes;
-        let mut columns: Vec<Option<Buffer>> = self.columns.into_iter().map(Some).collect();
-        fresh.columns = keep
-            .iter()
-            .map(|&i| columns[i].take().expect("distinct"))
-            .collect();
+        if !binned {
+            let mut columns: Vec<Option<Buffer>> = self.columns.into_iter().map(Some).collect();
+            fresh.columns = keep
+                .iter()
+                .map(|&i| columns[i].take().expect("distinct"))
+                .collect();
+        }
         fresh.times = self.times;
         fresh.next_seq = self.next_seq;
         fresh.rows_since_evaluation = self.rows_since_evaluation;
@@ -366,7 +383,9 @@ impl WindowEngine {
         )
     }
 
-    fn next_seq(&mut self) -> u64 {
+    /// Takes the next window sequence number (a split monitor's owner numbers the windows it
+    /// merges from its shards' parts with it, so they continue the monitor's sequence).
+    pub fn next_seq(&mut self) -> u64 {
         let seq = self.next_seq;
         self.next_seq += 1;
         seq

@@ -171,3 +171,18 @@ fn a_binned_window_restored_from_a_snapshot_continues_identically() {
     assert!(!a.is_empty());
     assert_eq!(a, b);
 }
+
+#[test]
+fn a_binned_window_carried_over_to_the_same_config_keeps_its_panes() {
+    let (columns, times) = rows(1500, 3);
+    let mut running = WindowEngine::binned(sliding(), 15.0, bins());
+    running.push(&columns, &times);
+    let fresh = WindowEngine::binned(sliding(), 15.0, bins());
+    // Every restore (a snapshot, an engine's checkpoint) carries the state over like this.
+    let (carried, kept) = running.clone().carry_over(fresh, &[0, 1]);
+    assert!(kept);
+    assert_eq!(carried, running);
+    let fresh = WindowEngine::binned(sliding(), 15.0, bins()[..1].to_vec());
+    let (_, kept) = running.carry_over(fresh, &[0]);
+    assert!(!kept, "other bins cannot continue the counts");
+}

@@ -55,6 +55,23 @@ impl Core {
         let next_offset = owned.next_offset.expect("a partition with applied records");
         let mut records: Vec<Outgoing> = Vec::new();
         for name in &owned.dirty {
+            if let Some(shard) = owned.shards.get(name) {
+                // A shard's checkpoint: its state alone (it has no results of its own).
+                let checkpoint = Checkpoint {
+                    format: checkpoint::FORMAT,
+                    monitor: name.clone(),
+                    state: shard.state.clone(),
+                    results: Results::default(),
+                    published: PublishedSeqs::default(),
+                };
+                records.push(Outgoing {
+                    monitor: name.clone(),
+                    checkpoint: checkpoint.encode(),
+                    summaries: Vec::new(),
+                    published: PublishedSeqs::default(),
+                });
+                continue;
+            }
             let monitor = &owned.monitors[name];
             let (state, results) = monitor.checkpoint().map_err(|e| Failure {
                 message: e.to_string(),
@@ -101,6 +118,17 @@ impl Core {
                     .payload(state),
             )?;
         }
+        // The shards' parts of windows go to their monitors' partitions of the events topic
+        // in this transaction, so they are written once with the shard states that made them.
+        for part in &owned.parts {
+            send(
+                producer,
+                BaseRecord::to(&settings.topics.events)
+                    .key(&part.monitor)
+                    .partition(part.partition)
+                    .payload(&part.record),
+            )?;
+        }
         let (offset_key, offset_value) = (OFFSET_KEY.to_owned(), encode_offset(next_offset));
         send(
             producer,
@@ -124,6 +152,7 @@ impl Core {
         }
         owned.dirty.clear();
         owned.closed.clear();
+        owned.parts.clear();
         owned.next_offset = None;
         Ok(())
     }
@@ -146,6 +175,8 @@ impl Core {
         }
         owned.monitors.clear();
         owned.published.clear();
+        owned.shards.clear();
+        owned.parts.clear();
         owned.dirty.clear();
         owned.closed.clear();
         owned.next_offset = None;

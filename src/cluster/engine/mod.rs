@@ -5,7 +5,9 @@
 //! - **Assign**: for each new partition, a transactional producer whose id names the partition
 //!   is initialised first — that fences a previous owner and aborts its open transaction —
 //!   then the partition's checkpoints are read back and its monitors started.
-//! - **Records**: decoded and applied to their monitor (the same `apply` as a single process).
+//! - **Records**: decoded and applied to their monitor (the same `apply` as a single process),
+//!   or to a split monitor's shard (`engine/shards.rs`), whose window parts join the next
+//!   transaction.
 //! - **Every `commit_interval`**, per partition: the changed monitors' checkpoints, the window
 //!   summaries published since the last commit and the next offset go out in one transaction.
 //!   A failed transaction is aborted and the partition rewound to its last committed checkpoint.
@@ -25,6 +27,7 @@ use rdkafka::{ClientContext, Message, Offset, TopicPartitionList};
 use super::Envelope;
 
 mod commit;
+mod shards;
 use super::checkpoint::{self, PublishedSeqs};
 use super::client::{REQUEST_TIMEOUT, client_config, partition_of};
 use crate::config::KafkaSettings;
@@ -177,7 +180,11 @@ struct Owned {
     monitors: BTreeMap<String, Arc<Monitor>>,
     /// Per monitor, what the results topic holds.
     published: BTreeMap<String, PublishedSeqs>,
-    /// Monitors changed since the last commit.
+    /// Shards of split monitors whose keys (`name#k`) map here.
+    shards: BTreeMap<String, shards::Shard>,
+    /// Parts of windows the shards closed since the last commit, for their monitors' partitions.
+    parts: Vec<shards::Part>,
+    /// Monitors and shards changed since the last commit.
     dirty: BTreeSet<String>,
     /// Per monitor, windows closed since the last commit.
     closed: BTreeMap<String, usize>,
@@ -228,6 +235,8 @@ impl Core {
                 producer,
                 monitors: BTreeMap::new(),
                 published: BTreeMap::new(),
+                shards: BTreeMap::new(),
+                parts: Vec::new(),
                 dirty: BTreeSet::new(),
                 closed: BTreeMap::new(),
                 next_offset: None,
@@ -288,6 +297,13 @@ impl Core {
                 owned.monitors.insert(name.clone(), monitor);
                 owned.published.insert(name.clone(), published);
             }
+            shards::restore(
+                owned,
+                p,
+                self.setup.partitions,
+                &self.setup.models,
+                &mut saved,
+            );
             owned.live = true;
         }
         let seconds = started.elapsed().as_secs_f64();
@@ -335,7 +351,11 @@ impl Core {
             }
         };
         let Some(monitor) = owned.monitors.get(&envelope.monitor) else {
-            return skip("unknown_monitor");
+            return match shards::apply(owned, self.setup.partitions, envelope) {
+                shards::Applied::NotAShard => skip("unknown_monitor"),
+                shards::Applied::ReferenceMismatch => skip("reference_mismatch"),
+                shards::Applied::Done => cluster.events_consumed.inc(),
+            };
         };
         if envelope.fingerprint != monitor.model.fingerprint {
             return skip("reference_mismatch");
