@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Scale-out on Kafka: engine throughput with 1, 2 and 3 engines, and failover time.
 #
-#   bash benches/kafka/run.sh [--monitors 12] [--batches 20] [--rows 5000]
+#   bash benches/kafka/run.sh [--monitors 12] [--batches 40] [--rows 1000] [--clients 2]
 #
 # Builds the release binary and the mock broker (examples/kafka_broker.rs: librdkafka's mock
 # cluster, 3 brokers on 127.0.0.1), writes 12 monitors of 20 features (benches/http's generator;

@@ -3,7 +3,7 @@
 
 1. Starts the mock broker with the events topic and one state/results topic pair per run.
 2. For 1, 2 and 3 engines (a fresh consumer group and fresh state/results topics each, one
-   ingest process, 4 client threads posting --batches columnar batches of --rows rows to each of
+   ingest process, --clients threads posting --batches columnar batches of --rows rows to each of
    --monitors monitors), times from the first request to the moment every 10 000-row window is
    published: end-to-end rows/s, and the ratio to one engine.
 3. Failover: two engines under a steady trickle of rows; one is SIGKILLed; prints the time
@@ -25,6 +25,10 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 PARTITIONS = 6
+# Topic names are new each run, so an external broker can be reused.
+PREFIX = f"bench{os.getpid()}"
+# The mock cluster has three brokers; --brokers is taken to be one.
+REPLICATION = 3
 
 
 def free_port() -> int:
@@ -116,9 +120,9 @@ def config(workdir: pathlib.Path, monitors: int, brokers: str, run: str, session
     block = block.replace("window: {rows: 100000}", "window: {rows: 10000}\n    history: 1000")
     blocks = "".join(block.replace("name: bench", f"name: m{i:02}") for i in range(monitors))
     kafka = (
-        f"kafka:\n  brokers: \"{brokers}\"\n  partitions: {PARTITIONS}\n  replication_factor: 3\n"
-        f"  group: bench-{run}\n  session_timeout: {session}\n"
-        f"  topics: {{events: driftscope.events, state: state.{run}, results: results.{run}}}\n"
+        f"kafka:\n  brokers: \"{brokers}\"\n  partitions: {PARTITIONS}\n  replication_factor: {REPLICATION}\n"
+        f"  group: {PREFIX}-{run}\n  session_timeout: {session}\n"
+        f"  topics: {{events: {PREFIX}.events, state: {PREFIX}.state.{run}, results: {PREFIX}.results.{run}}}\n"
     )
     path = workdir / f"{run}.yaml"
     path.write_text(head + kafka + "monitors:\n" + blocks)
@@ -141,8 +145,15 @@ def main() -> None:
     parser.add_argument("--bin", required=True)
     parser.add_argument("--broker", required=True)
     parser.add_argument("--monitors", type=int, default=12)
-    parser.add_argument("--batches", type=int, default=20)
-    parser.add_argument("--rows", type=int, default=5000)
+    parser.add_argument("--batches", type=int, default=40)
+    parser.add_argument("--rows", type=int, default=1000)
+    parser.add_argument("--clients", type=int, default=2)
+    parser.add_argument(
+        "--brokers",
+        help="a Kafka-protocol broker to use instead of the mock cluster (which keeps only 5 MB "
+        "per partition, so engines that fall behind lose records); topics are created by driftscope",
+    )
+    parser.add_argument("--skip-throughput", action="store_true")
     args = parser.parse_args()
     workdir = pathlib.Path(tempfile.mkdtemp(prefix="driftscope-kafka-bench."))
     subprocess.run(
@@ -153,22 +164,28 @@ def main() -> None:
     body = (workdir / "columns.json").read_bytes()
     procs = Processes(workdir)
     runs = ["e1", "e2", "e3", "failover"]
-    topics = ",".join(["driftscope.events"] + [f"{k}.{r}" for r in runs for k in ("state", "results")])
+    topics = ",".join([f"{PREFIX}.events"] + [f"{PREFIX}.{k}.{r}" for r in runs for k in ("state", "results")])
     try:
-        broker = procs.start(
-            [args.broker, "--partitions", str(PARTITIONS), "--topics", topics], "broker.log"
-        )
-        deadline = time.time() + 30
-        brokers = ""
-        while not brokers and time.time() < deadline:
-            time.sleep(0.1)
-            lines = (workdir / "broker.log").read_text().splitlines()
-            brokers = lines[0] if lines and ":" in lines[0] else ""
-        if not brokers:
-            sys.exit("error: the mock broker did not start")
+        if args.brokers:
+            global REPLICATION
+            REPLICATION = 1
+            brokers = args.brokers
+        else:
+            procs.start([args.broker, "--partitions", str(PARTITIONS), "--topics", topics], "broker.log")
+            deadline = time.time() + 30
+            brokers = ""
+            while not brokers and time.time() < deadline:
+                time.sleep(0.1)
+                lines = (workdir / "broker.log").read_text().splitlines()
+                brokers = lines[0] if lines and ":" in lines[0] else ""
+            if not brokers:
+                sys.exit("error: the mock broker did not start")
         # librdkafka's mock broker keeps only the last few MB of each partition, so the events
-        # are not written ahead: rows are posted while the engines run, by 4 client threads
+        # are not written ahead: rows are posted while the engines run, by --clients threads
         # through one ingest process, and a window lost to that retention fails the run.
+        if args.skip_throughput:
+            failover(procs, workdir, args, brokers, body)
+            return
         print(f"{'engines':>8} {'rows/s':>12} {'seconds':>8} {'x one engine':>13}")
         total_rows = args.monitors * args.batches * args.rows
         expected = total_rows // 10_000
@@ -195,12 +212,13 @@ def main() -> None:
                     sys.exit(f"error: {n} engines did not take every partition")
                 time.sleep(0.1)
             started = time.perf_counter()
-            with ThreadPoolExecutor(4) as pool:
+            clients = args.clients
+            with ThreadPoolExecutor(clients) as pool:
                 def send(monitors):
                     for _ in range(args.batches):
                         for m in monitors:
                             post(ingest_port, f"m{m:02}", body)
-                list(pool.map(send, [range(i, args.monitors, 4) for i in range(4)]))
+                list(pool.map(send, [range(i, args.monitors, clients) for i in range(clients)]))
             posted = time.perf_counter() - started
             deadline = time.time() + 600
             while windows_published(ports, args.monitors) < expected:
@@ -229,7 +247,7 @@ def failover(procs, workdir, args, brokers, body) -> None:
         path = config(workdir, args.monitors, brokers, run, session)
         # A new group per session length; state and results topics are shared, so the second
         # group starts from the first one's checkpoints: same monitors, same partitions.
-        path.write_text(path.read_text().replace(f"group: bench-{run}", f"group: bench-{run}-{session}"))
+        path.write_text(path.read_text().replace(f"group: {PREFIX}-{run}", f"group: {PREFIX}-{run}-{session}"))
         ingest_port = free_port()
         ingest = procs.start(
             [args.bin, "serve", "--config", str(path), "--role", "ingest", "--listen", f"127.0.0.1:{ingest_port}"],
