@@ -122,7 +122,7 @@ def config(workdir: pathlib.Path, monitors: int, brokers: str, run: str, session
     kafka = (
         f"kafka:\n  brokers: \"{brokers}\"\n  partitions: {PARTITIONS}\n  replication_factor: {REPLICATION}\n"
         f"  group: {PREFIX}-{run}\n  session_timeout: {session}\n"
-        f"  topics: {{events: {PREFIX}.events, state: {PREFIX}.state.{run}, results: {PREFIX}.results.{run}}}\n"
+        f"  topics: {{events: {PREFIX}.events.{run}, state: {PREFIX}.state.{run}, results: {PREFIX}.results.{run}}}\n"
     )
     path = workdir / f"{run}.yaml"
     path.write_text(head + kafka + "monitors:\n" + blocks)
@@ -164,7 +164,7 @@ def main() -> None:
     body = (workdir / "columns.json").read_bytes()
     procs = Processes(workdir)
     runs = ["e1", "e2", "e3", "failover"]
-    topics = ",".join([f"{PREFIX}.events"] + [f"{PREFIX}.{k}.{r}" for r in runs for k in ("state", "results")])
+    topics = ",".join(f"{PREFIX}.{k}.{r}" for r in runs for k in ("events", "state", "results"))
     try:
         if args.brokers:
             global REPLICATION
@@ -180,9 +180,10 @@ def main() -> None:
                 brokers = lines[0] if lines and ":" in lines[0] else ""
             if not brokers:
                 sys.exit("error: the mock broker did not start")
-        # librdkafka's mock broker keeps only the last few MB of each partition, so the events
-        # are not written ahead: rows are posted while the engines run, by --clients threads
-        # through one ingest process, and a window lost to that retention fails the run.
+        # librdkafka's mock broker keeps only 5 MB of each partition, so the events are not
+        # written ahead: rows are posted while the engines run, in rounds of one batch per
+        # monitor, each round once the engines have applied the previous one (with --brokers,
+        # without waiting). A window lost to that retention fails the run.
         if args.skip_throughput:
             failover(procs, workdir, args, brokers, body)
             return
@@ -213,12 +214,22 @@ def main() -> None:
                 time.sleep(0.1)
             started = time.perf_counter()
             clients = args.clients
-            with ThreadPoolExecutor(clients) as pool:
-                def send(monitors):
-                    for _ in range(args.batches):
+            for _ in range(args.batches):
+                # One batch per monitor, from --clients threads; then wait until the engines
+                # have applied everything the ingest process wrote (ticks included), so the
+                # engines never lag more than one round behind the mock broker's 5 MB.
+                with ThreadPoolExecutor(clients) as pool:
+                    def send(monitors):
                         for m in monitors:
                             post(ingest_port, f"m{m:02}", body)
-                list(pool.map(send, [range(i, args.monitors, clients) for i in range(clients)]))
+                    list(pool.map(send, [range(i, args.monitors, clients) for i in range(clients)]))
+                if not args.brokers:
+                    produced = metric_sum(ingest_port, "driftscope_kafka_events_produced_total")
+                    waited = time.time() + 60
+                    while sum(metric_sum(p, "driftscope_kafka_events_consumed_total") for p in ports) < produced:
+                        if time.time() > waited:
+                            sys.exit("error: the engines did not catch up with a round in 60 s")
+                        time.sleep(0.005)
             posted = time.perf_counter() - started
             deadline = time.time() + 600
             while windows_published(ports, args.monitors) < expected:
