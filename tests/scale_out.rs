@@ -290,6 +290,38 @@ fn unlabelled(text: &str, name: &str) -> Option<f64> {
         .map(|v| v.trim().parse().unwrap())
 }
 
+/// The processes a test started: SIGKILLed if the test fails before stopping them itself.
+#[derive(Default)]
+struct Reaper(std::sync::Mutex<Vec<u32>>);
+
+impl Reaper {
+    fn watch(&self, started: (Child, u16)) -> (Child, u16) {
+        self.0.lock().unwrap().push(started.0.id());
+        started
+    }
+
+    /// `pid` was stopped and waited for: its id may be reused.
+    fn forget(&self, pid: u32) {
+        self.0.lock().unwrap().retain(|&p| p != pid);
+    }
+
+    /// Every process was stopped: forget them all.
+    fn release(&self) {
+        self.0.lock().unwrap().clear();
+    }
+}
+
+impl Drop for Reaper {
+    fn drop(&mut self) {
+        for pid in self.0.lock().unwrap_or_else(|e| e.into_inner()).drain(..) {
+            let _ = std::process::Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .stderr(Stdio::null())
+                .status();
+        }
+    }
+}
+
 /// Waits (at most a minute) until the engines own every partition between them.
 async fn wait_for_owners(engines: &[(Child, u16)]) {
     let client = reqwest::Client::new();
@@ -350,8 +382,9 @@ async fn killed_engines_publish_exactly_the_windows_of_one_undisturbed_process()
     );
     let config = config(dir.path(), "cluster.yaml", &kafka);
     let logs = dir.path();
+    let reaper = Reaper::default();
     let mut engines: Vec<(Child, u16)> = (0..3)
-        .map(|i| start(&config, "engine", logs, &format!("engine-{i}")))
+        .map(|i| reaper.watch(start(&config, "engine", logs, &format!("engine-{i}"))))
         .collect();
     let ingest: Vec<(Child, u16)> = (0..2)
         .map(|i| {
@@ -360,7 +393,7 @@ async fn killed_engines_publish_exactly_the_windows_of_one_undisturbed_process()
                 std::ffi::OsStr::new("--role"),
                 std::ffi::OsStr::new("ingest"),
             ];
-            spawn_server(&config, &args, Stdio::from(log))
+            reaper.watch(spawn_server(&config, &args, Stdio::from(log)))
         })
         .collect();
     let ports: Vec<u16> = ingest.iter().map(|(_, port)| *port).collect();
@@ -415,9 +448,15 @@ async fn killed_engines_publish_exactly_the_windows_of_one_undisturbed_process()
         let victim = (rng.uniform() * engines.len() as f64) as usize % engines.len();
         signal(engines[victim].0.id(), "KILL");
         engines[victim].0.wait().unwrap();
+        reaper.forget(engines[victim].0.id());
         kills += 1;
         tokio::time::sleep(Duration::from_millis((rng.uniform() * 1500.0) as u64)).await;
-        engines[victim] = start(&config, "engine", logs, &format!("engine-{victim}-{kills}"));
+        engines[victim] = reaper.watch(start(
+            &config,
+            "engine",
+            logs,
+            &format!("engine-{victim}-{kills}"),
+        ));
     }
     sender.await.unwrap();
 
@@ -447,6 +486,7 @@ async fn killed_engines_publish_exactly_the_windows_of_one_undisturbed_process()
     for (mut engine, _) in engines {
         engine.wait().unwrap();
     }
+    reaper.release();
 
     for (monitor, windows) in &expected {
         let got = published.get(monitor).cloned().unwrap_or_default();
