@@ -68,6 +68,30 @@ impl ApiError {
         }
     }
 
+    /// 404 `unknown_monitor`: `name` is not configured; the message lists `known`.
+    pub fn unknown_monitor<'a>(name: &str, known: impl IntoIterator<Item = &'a str>) -> Self {
+        let known: Vec<&str> = known.into_iter().collect();
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "unknown_monitor",
+            format!(
+                "monitor {name:?} is not configured; known monitors: {}",
+                known.join(", ")
+            ),
+        )
+    }
+
+    /// 422 `no_target`: labels for monitor `name`, which has no target column.
+    pub fn no_target(name: &str) -> Self {
+        Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "no_target",
+            format!(
+                "monitor {name:?} has no `target` column in monitors.yaml, so it cannot take labels"
+            ),
+        )
+    }
+
     /// A parser error for `monitor`'s request.
     pub fn batch(monitor: &str, e: BatchError) -> Self {
         let (status, code) = match e.kind {

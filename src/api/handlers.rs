@@ -103,16 +103,10 @@ pub(super) fn find_monitor(state: &AppState, name: &str) -> Result<Arc<Monitor>,
             ),
         ));
     }
-    monitors.get(name).cloned().ok_or_else(|| {
-        ApiError::new(
-            StatusCode::NOT_FOUND,
-            "unknown_monitor",
-            format!(
-                "monitor {name:?} is not configured; known monitors: {}",
-                monitors.names().join(", ")
-            ),
-        )
-    })
+    monitors
+        .get(name)
+        .cloned()
+        .ok_or_else(|| ApiError::unknown_monitor(name, monitors.names()))
 }
 
 /// An engine takes rows and labels only from the events topic: 409 for a request.
@@ -242,13 +236,7 @@ pub(super) async fn ingest_labels(
     refuse_in_engine(&state)?;
     let monitor = find_monitor(&state, &name)?;
     if monitor.model.labelled.is_none() {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "no_target",
-            format!(
-                "monitor {name:?} has no `target` column in monitors.yaml, so it cannot take labels"
-            ),
-        ));
+        return Err(ApiError::no_target(&name));
     }
     let _permit = ingest_permit(&state)?;
     let (bytes, _) = read_json_body(&state, &headers, body, false).await?;

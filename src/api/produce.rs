@@ -67,13 +67,7 @@ pub(super) async fn labels(
 ) -> Result<Response, ApiError> {
     let model = model(&state, &name)?;
     if model.labelled.is_none() {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "no_target",
-            format!(
-                "monitor {name:?} has no `target` column in monitors.yaml, so it cannot take labels"
-            ),
-        ));
+        return Err(ApiError::no_target(&name));
     }
     let _permit = ingest_permit(&state)?;
     let (bytes, _) = read_json_body(&state, &headers, body, false).await?;
@@ -95,17 +89,10 @@ pub(super) async fn labels(
 
 fn model(state: &AppState, name: &str) -> Result<Arc<MonitorModel>, ApiError> {
     let catalog = &state.service.catalog;
-    catalog.get(name).cloned().ok_or_else(|| {
-        let known: Vec<&str> = catalog.keys().map(String::as_str).collect();
-        ApiError::new(
-            StatusCode::NOT_FOUND,
-            "unknown_monitor",
-            format!(
-                "monitor {name:?} is not configured; known monitors: {}",
-                known.join(", ")
-            ),
-        )
-    })
+    catalog
+        .get(name)
+        .cloned()
+        .ok_or_else(|| ApiError::unknown_monitor(name, catalog.keys().map(String::as_str)))
 }
 
 async fn write(
