@@ -153,20 +153,17 @@ pub async fn run_engine(
             stop.store(true, std::sync::atomic::Ordering::Release);
         }
     });
-    let engine_done = Arc::new(tokio::sync::Notify::new());
-    let serving = serve_api(listener, &service, app, {
-        let engine_done = Arc::clone(&engine_done);
-        async move { engine_done.notified().await }
+    // The API serves until the engine has committed and left the group.
+    let (engine_done, engine_stopped) = tokio::sync::oneshot::channel::<()>();
+    let serving = serve_api(listener, &service, app, async move {
+        let _ = engine_stopped.await;
     });
-    tokio::pin!(serving);
-    let outcome = tokio::select! {
-        () = &mut serving => Ok(()),
-        joined = engine => {
-            engine_done.notify_one();
-            serving.await;
-            joined.map_err(|e| e.to_string()).and_then(|r| r)
-        }
+    let running = async move {
+        let joined = engine.await;
+        let _ = engine_done.send(());
+        joined.map_err(|e| e.to_string()).and_then(|r| r)
     };
+    let ((), outcome) = tokio::join!(serving, running);
     stopped.abort();
     outcome
 }
