@@ -198,7 +198,7 @@ async fn check_roles(
             .text()
             .await
             .unwrap();
-        partitions += unlabelled(&text, "driftscope_kafka_partitions_owned").unwrap();
+        partitions += common::metric(&text, "driftscope_kafka_partitions_owned", "").unwrap();
     }
     assert_eq!(
         partitions,
@@ -256,38 +256,27 @@ fn published_windows(
             .all(|(m, w)| got.get(m).map_or(0, Vec::len) >= w.len())
     };
     while !done(&got) && Instant::now() < deadline {
-        if let Some(Ok(message)) = consumer.poll(Duration::from_millis(200)) {
-            let record: Value = serde_json::from_slice(message.payload().unwrap()).unwrap();
-            if record["kind"] == "window" {
-                let monitor = record["monitor"].as_str().unwrap().to_owned();
-                got.entry(monitor)
-                    .or_default()
-                    .push(record["summary"].clone());
-            }
-        }
+        read_window(&consumer, &mut got);
     }
     // Anything published after the expected windows would be a duplicate: read a little more.
     let settle = Instant::now() + Duration::from_secs(2);
     while Instant::now() < settle {
-        if let Some(Ok(message)) = consumer.poll(Duration::from_millis(200)) {
-            let record: Value = serde_json::from_slice(message.payload().unwrap()).unwrap();
-            if record["kind"] == "window" {
-                let monitor = record["monitor"].as_str().unwrap().to_owned();
-                got.entry(monitor)
-                    .or_default()
-                    .push(record["summary"].clone());
-            }
-        }
+        read_window(&consumer, &mut got);
     }
     got
 }
 
-/// The value of a series without labels.
-fn unlabelled(text: &str, name: &str) -> Option<f64> {
-    let prefix = format!("{name} ");
-    text.lines()
-        .find_map(|l| l.strip_prefix(&prefix))
-        .map(|v| v.trim().parse().unwrap())
+/// Polls one record of the results topic; a feature window's summary joins its monitor's list.
+fn read_window(consumer: &BaseConsumer, got: &mut BTreeMap<String, Vec<Value>>) {
+    if let Some(Ok(message)) = consumer.poll(Duration::from_millis(200)) {
+        let record: Value = serde_json::from_slice(message.payload().unwrap()).unwrap();
+        if record["kind"] == "window" {
+            let monitor = record["monitor"].as_str().unwrap().to_owned();
+            got.entry(monitor)
+                .or_default()
+                .push(record["summary"].clone());
+        }
+    }
 }
 
 /// The processes a test started: SIGKILLed if the test fails before stopping them itself.
@@ -335,7 +324,8 @@ async fn wait_for_owners(engines: &[(Child, u16)]) {
                 .await
             {
                 let text = response.text().await.unwrap_or_default();
-                owned += unlabelled(&text, "driftscope_kafka_partitions_owned").unwrap_or(0.0);
+                owned +=
+                    common::metric(&text, "driftscope_kafka_partitions_owned", "").unwrap_or(0.0);
             }
         }
         if owned == f64::from(PARTITIONS) {

@@ -108,9 +108,14 @@ impl TestServer {
 }
 
 /// The value of the series `name{labels}` in a Prometheus text exposition, e.g.
-/// `metric(&text, "driftscope_window_rows", "monitor=\"m\"")`.
+/// `metric(&text, "driftscope_window_rows", "monitor=\"m\"")`; `labels` empty for a series
+/// without labels.
 pub fn metric(text: &str, name: &str, labels: &str) -> Option<f64> {
-    let prefix = format!("{name}{{{labels}}} ");
+    let prefix = if labels.is_empty() {
+        format!("{name} ")
+    } else {
+        format!("{name}{{{labels}}} ")
+    };
     text.lines()
         .find_map(|l| l.strip_prefix(&prefix))
         .map(|v| v.trim().parse().unwrap())
