@@ -86,6 +86,12 @@ class Processes:
         self.children.append(child)
         return child
 
+    def serve(self, binary: str, path: pathlib.Path, role: str, log: str) -> tuple[subprocess.Popen, int]:
+        """Starts `driftscope serve` in `role` on a free port; returns the process and port."""
+        port = free_port()
+        args = [binary, "serve", "--config", str(path), "--role", role, "--listen", f"127.0.0.1:{port}"]
+        return self.start(args, log), port
+
     def stop(self, child: subprocess.Popen, sig=signal.SIGTERM) -> None:
         if child.poll() is None:
             child.send_signal(sig)
@@ -193,19 +199,8 @@ def main() -> None:
         baseline = None
         for n, run in zip((1, 2, 3), ("e1", "e2", "e3")):
             path = config(workdir, args.monitors, brokers, run, "10s")
-            ingest_port = free_port()
-            ingest = procs.start(
-                [args.bin, "serve", "--config", str(path), "--role", "ingest", "--listen", f"127.0.0.1:{ingest_port}"],
-                f"{run}-ingest.log",
-            )
-            ports = [free_port() for _ in range(n)]
-            engines = [
-                procs.start(
-                    [args.bin, "serve", "--config", str(path), "--role", "engine", "--listen", f"127.0.0.1:{p}"],
-                    f"{run}-{i}.log",
-                )
-                for i, p in enumerate(ports)
-            ]
+            ingest, ingest_port = procs.serve(args.bin, path, "ingest", f"{run}-ingest.log")
+            engines, ports = zip(*(procs.serve(args.bin, path, "engine", f"{run}-{i}.log") for i in range(n)))
             wait_ready(ingest_port)
             deadline = time.time() + 120
             while sum(metric_sum(p, "driftscope_kafka_partitions_owned") for p in ports) != PARTITIONS:
@@ -259,19 +254,8 @@ def failover(procs, workdir, args, brokers, body) -> None:
         # A new group per session length; state and results topics are shared, so the second
         # group starts from the first one's checkpoints: same monitors, same partitions.
         path.write_text(path.read_text().replace(f"group: {PREFIX}-{run}", f"group: {PREFIX}-{run}-{session}"))
-        ingest_port = free_port()
-        ingest = procs.start(
-            [args.bin, "serve", "--config", str(path), "--role", "ingest", "--listen", f"127.0.0.1:{ingest_port}"],
-            f"failover-ingest-{session}.log",
-        )
-        ports = [free_port(), free_port()]
-        engines = [
-            procs.start(
-                [args.bin, "serve", "--config", str(path), "--role", "engine", "--listen", f"127.0.0.1:{p}"],
-                f"failover-{session}-{i}.log",
-            )
-            for i, p in enumerate(ports)
-        ]
+        ingest, ingest_port = procs.serve(args.bin, path, "ingest", f"failover-ingest-{session}.log")
+        engines, ports = zip(*(procs.serve(args.bin, path, "engine", f"failover-{session}-{i}.log") for i in range(2)))
         wait_ready(ingest_port)
         deadline = time.time() + 120
         while time.time() < deadline:
