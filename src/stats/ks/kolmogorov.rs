@@ -5,6 +5,7 @@ use std::f64::consts::PI;
 
 use super::clip_prob;
 use super::smirnov::smirnov_sf;
+use super::stirling::ln_factorial_over_power;
 
 /// `2^128`: rescaling step that keeps long products of tiny or huge factors in range.
 const SCALE: f64 = f64::from_bits((1023 + 128) << 52);
@@ -66,28 +67,6 @@ fn ruben_gambino_cdf(n: u64, t: f64) -> f64 {
         // n! and n^n overflow separately; their ratio is fine in log space.
         (ln_factorial_over_power(n) + n as f64 * base.ln()).exp()
     }
-}
-
-/// Stirling-series coefficients `B_{2j} / (2j (2j - 1))` for `j = 8, 7, …, 1`
-/// (highest power first, for Horner's scheme in `1/n²`).
-const STIRLING: [f64; 8] = [
-    -3617.0 / 122_400.0,
-    1.0 / 156.0,
-    -691.0 / 360_360.0,
-    1.0 / 1188.0,
-    -1.0 / 1680.0,
-    1.0 / 1260.0,
-    -1.0 / 360.0,
-    1.0 / 12.0,
-];
-
-/// `ln(n! / n^n)` by Stirling's series with the `n ln n` terms cancelled analytically,
-/// which avoids subtracting two numbers of size `n ln n`.
-fn ln_factorial_over_power(n: u64) -> f64 {
-    let n = n as f64;
-    let inv_n = 1.0 / n;
-    let series = STIRLING.iter().fold(0.0, |acc, &c| acc * (inv_n / n) + c);
-    n.ln() / 2.0 - n + (2.0 * PI).ln() / 2.0 + inv_n * series
 }
 
 /// `P(D_n <= d)` by Durbin's matrix formula, computed the Marsaglia–Tsang–Wang way.

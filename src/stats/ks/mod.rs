@@ -54,6 +54,7 @@ pub mod binned;
 mod exact;
 mod kolmogorov;
 mod smirnov;
+mod stirling;
 #[cfg(test)]
 mod tests;
 

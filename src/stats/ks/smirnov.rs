@@ -3,6 +3,7 @@
 use std::f64::consts::LN_2;
 
 use super::clip_prob;
+use super::stirling::ln_binomial;
 
 /// `ln 2^-1075`: below this `exp` underflows to zero, and so does `P(D_n+ >= x)`,
 /// which is at most `exp(-2 n x²)`.
@@ -16,7 +17,14 @@ const MIN_LN: f64 = -745.133_219_101_941_2;
 /// at most 1, so every term is assembled in log space. The bases are formed from the
 /// exact split `n x = floor + alpha` so that `1 - x - v/n` keeps full relative precision
 /// even when it is tiny.
+/// Sums with more than `2 SAMPLED_TERMS` terms are sampled ([`sampled_sum`]).
 pub(super) fn smirnov_sf(n: u64, x: f64) -> f64 {
+    tail(n, x, 2 * SAMPLED_TERMS)
+}
+
+/// [`smirnov_sf`], with the sum sampled from `sample_from` terms on; the tests pass
+/// `u64::MAX` to get the exact sum to compare with.
+pub(super) fn tail(n: u64, x: f64, sample_from: u64) -> f64 {
     let n_f = n as f64;
     if -2.0 * n_f * x * x < MIN_LN {
         return 0.0;
@@ -47,6 +55,9 @@ pub(super) fn smirnov_sf(n: u64, x: f64) -> f64 {
 
     // Terms v = 0..terms have 1 - x - v/n > 0.
     let terms = n - floor;
+    if terms >= sample_from {
+        return clip_prob(sampled_sum(n, floor, alpha, terms));
+    }
     let ln_x = x.ln();
     // ln C(n, v) grows to about n ln 2; plain accumulation would lose half an ulp of
     // that per step, an error growing like n². Neumaier's compensation keeps it O(1).
@@ -75,6 +86,38 @@ pub(super) fn smirnov_sf(n: u64, x: f64) -> f64 {
         }
     }
     clip_prob(sum)
+}
+
+/// Above this many terms the sum is sampled: [`sampled_sum`] evaluates about this many.
+pub(super) const SAMPLED_TERMS: u64 = 512;
+
+/// The Birnbaum–Tingey sum from every `h`-th term, `h = terms / SAMPLED_TERMS`, times `h`.
+///
+/// Why this is accurate: the terms are the probabilities of the first crossing of the
+/// empirical CDF over `F + x` at row `v`; over the strided region (`N d² >= 2.2`) those
+/// spread over the whole range of `v` as a smooth, bell-like curve that vanishes faster
+/// than any power at both ends. For such a function the step-`h` trapezoid rule converges
+/// faster than any power of `h / width`, so a few hundred samples carry the sum's full
+/// precision while the exact sum costs `N` terms, each with four logarithms (2 ms at
+/// `N` = 50 000). Measured against the exact sum (`sampled_sum_matches_the_exact_sum` in
+/// `tests.rs`): relative error below 1e-10 (worst seen 5.7e-11) for `N` from 1 024 to 10^6.
+fn sampled_sum(n: u64, floor: u64, alpha: f64, terms: u64) -> f64 {
+    let n_f = n as f64;
+    let x = (floor as f64 + alpha) / n_f;
+    let ln_x = x.ln();
+    let step = (terms / SAMPLED_TERMS).max(1);
+    let mut sum = 0.0;
+    for v in (0..terms).step_by(step as usize) {
+        let a = ((v + floor) as f64 + alpha) / n_f;
+        let ln_b = if a <= 0.5 {
+            (-a).ln_1p()
+        } else {
+            (((n - v - floor) as f64 - alpha) / n_f).ln()
+        };
+        let ln_term = ln_x + ln_binomial(n, v) + (v as f64 - 1.0) * a.ln() + (n - v) as f64 * ln_b;
+        sum += ln_term.exp();
+    }
+    step as f64 * sum
 }
 
 /// Neumaier (improved Kahan) summation: a running sum plus the rounding error it dropped.
