@@ -330,3 +330,166 @@ async fn compressed_labels_and_row_limits() {
         "{body}"
     );
 }
+
+/// `rows` as an Arrow IPC stream of two record batches: numbers as Float64 and Int64, `c` as
+/// dictionary-encoded text, the ignored column as a text view; JSON nulls and absent fields are
+/// Arrow nulls.
+fn arrow_stream(rows: &[Value]) -> Vec<u8> {
+    use polars_arrow::array::{Array, DictionaryArray, PrimitiveArray, Utf8Array, Utf8ViewArray};
+    use polars_arrow::datatypes::{ArrowSchema, Field};
+    use polars_arrow::io::ipc::write::{StreamWriter, WriteOptions};
+    use polars_arrow::record_batch::RecordBatchT;
+
+    let column = |rows: &[Value], name: &str| -> Box<dyn Array> {
+        let get = |r: &Value| r.get(name).cloned().unwrap_or(Value::Null);
+        match name {
+            "x" | "y" => Box::new(PrimitiveArray::<f64>::from(
+                rows.iter().map(|r| get(r).as_f64()).collect::<Vec<_>>(),
+            )),
+            "c" => {
+                let texts = ["a", "b", "c", "d"];
+                let keys: Vec<Option<i32>> = rows
+                    .iter()
+                    .map(|r| {
+                        let text = get(r);
+                        texts
+                            .iter()
+                            .position(|t| Some(*t) == text.as_str())
+                            .map(|k| k as i32)
+                    })
+                    .collect();
+                let values = Utf8Array::<i32>::from_slice(texts).boxed();
+                let array =
+                    DictionaryArray::try_from_keys(PrimitiveArray::from(keys), values, false);
+                Box::new(array.unwrap())
+            }
+            "extra_column_ignored" => Box::new(Utf8ViewArray::from_slice_values(
+                rows.iter().map(|_| "anything").collect::<Vec<_>>(),
+            )),
+            _ => Box::new(PrimitiveArray::<i64>::from(
+                rows.iter().map(|r| get(r).as_i64()).collect::<Vec<_>>(),
+            )),
+        }
+    };
+    let names = [
+        "id",
+        "x",
+        "y",
+        "c",
+        "b",
+        "prediction",
+        "extra_column_ignored",
+    ];
+    let first = names.map(|n| column(&rows[..1], n));
+    let schema: ArrowSchema = names
+        .iter()
+        .zip(&first)
+        .map(|(name, array)| Field::new((*name).into(), array.dtype().clone(), true))
+        .collect();
+    let schema = std::sync::Arc::new(schema);
+    let mut writer = StreamWriter::new(Vec::new(), WriteOptions { compression: None });
+    writer.start(&schema, None).unwrap();
+    for part in [&rows[..150], &rows[150..]] {
+        let arrays = names.iter().map(|n| column(part, n)).collect();
+        let batch = RecordBatchT::try_new(part.len(), schema.clone(), arrays).unwrap();
+        writer.write(&batch, None).unwrap();
+    }
+    writer.finish().unwrap();
+    writer.into_inner()
+}
+
+#[tokio::test]
+async fn arrow_stream_gives_the_same_window_as_json() {
+    let mut rows = rows(&mut Rng::new(11), 400, false);
+    rows[5]["c"] = Value::Null;
+    rows[11].as_object_mut().unwrap().remove("y");
+    let plain = json!({"rows": rows}).to_string().into_bytes();
+    let (want_response, want) = window_of("application/json", None, plain).await;
+    assert_eq!(want_response["windows_evaluated"], 1, "{want_response}");
+    let stream = arrow_stream(&rows);
+    for (case, encoding, body) in [
+        ("arrow", None, stream.clone()),
+        (
+            "zstd arrow",
+            Some("zstd"),
+            zstd::encode_all(&stream[..], 3).unwrap(),
+        ),
+    ] {
+        let (response, got) =
+            window_of("application/vnd.apache.arrow.stream", encoding, body).await;
+        assert_eq!(response, want_response, "{case}");
+        assert_eq!(got, want, "{case}");
+    }
+}
+
+#[tokio::test]
+async fn bad_arrow_streams_get_clear_errors() {
+    let server = TestServer::start(&config_text(WINDOW, "  max_rows_per_request: 200\n")).await;
+    let stream = arrow_stream(&rows(&mut Rng::new(5), 160, false));
+    // The first message's length, rewritten to claim 2 GB.
+    let mut huge = stream.clone();
+    huge[4..8].copy_from_slice(&i32::MAX.to_le_bytes());
+    let too_many = arrow_stream(&rows(&mut Rng::new(6), 400, false));
+    let cases: Vec<(&str, Vec<u8>, u16, &str, &str)> = vec![
+        (
+            "garbage",
+            b"not an arrow stream".to_vec(),
+            422,
+            "invalid_body",
+            "invalid Arrow IPC stream",
+        ),
+        (
+            "huge length",
+            huge,
+            422,
+            "invalid_body",
+            "longer than the body",
+        ),
+        (
+            "truncated",
+            stream[..stream.len() / 2].to_vec(),
+            422,
+            "invalid_body",
+            "invalid Arrow IPC stream",
+        ),
+        (
+            "too many rows",
+            too_many,
+            413,
+            "too_many_rows",
+            "more than server.max_rows_per_request (200)",
+        ),
+    ];
+    for (case, body, status, code, needle) in cases {
+        let (got_status, got) = post(
+            &server,
+            "/v1/monitors/m/rows",
+            "application/vnd.apache.arrow.stream",
+            None,
+            body,
+        )
+        .await;
+        assert_eq!(got_status, status, "{case}: {got}");
+        assert_eq!(got["error"]["code"], code, "{case}: {got}");
+        let message = got["error"]["message"].as_str().unwrap();
+        assert!(
+            message.contains(needle),
+            "{case}: {message:?} lacks {needle:?}"
+        );
+    }
+    assert_eq!(server.get_json("/v1/monitors/m").await["buffered_rows"], 0);
+    // Labels are JSON only.
+    let (status, got) = post(
+        &server,
+        "/v1/monitors/m/labels",
+        "application/vnd.apache.arrow.stream",
+        None,
+        stream,
+    )
+    .await;
+    assert_eq!(
+        (status, &got["error"]["code"]),
+        (415, &json!("unsupported_media_type")),
+        "{got}"
+    );
+}

@@ -1,5 +1,5 @@
 //! Property tests ("fuzzing") of everything that parses untrusted input: the row parser
-//! (`ingest::rows::Schema::parse`, with rows or columns, and `Schema::parse_ndjson`), the label parser (`ingest::labels::parse_body`) and the config loader
+//! (`ingest::rows::Schema::parse`, with rows or columns, `Schema::parse_ndjson` and `Schema::parse_arrow`), the label parser (`ingest::labels::parse_body`) and the config loader
 //! (`config::load` + `Settings::validate` + `service::build_service`).
 //!
 //! Each property runs a fixed number of generated cases (2 000, or `PROPTEST_CASES`) with
@@ -1283,4 +1283,85 @@ fn config_arbitrary_yamlish() {
         Ok(())
     });
     stages.print(name);
+}
+
+// ------------------------------------------------------------------------------ Arrow IPC
+
+/// A valid Arrow IPC stream of two record batches for `schema(true, true)`: `x` as Float64 with
+/// nulls, `c` as dictionary-encoded text, `ts` as a millisecond timestamp, `id` as Utf8.
+fn arrow_stream() -> Vec<u8> {
+    use polars_arrow::array::{Array, DictionaryArray, PrimitiveArray, Utf8Array};
+    use polars_arrow::datatypes::{ArrowDataType, ArrowSchema, Field, TimeUnit};
+    use polars_arrow::io::ipc::write::{StreamWriter, WriteOptions};
+    use polars_arrow::record_batch::RecordBatchT;
+
+    let batch = |offset: i64| -> Vec<Box<dyn Array>> {
+        let keys = PrimitiveArray::<i32>::from(vec![Some(0), None, Some(2), Some(1)]);
+        let texts = Utf8Array::<i32>::from_slice(["a", "new", "21"]).boxed();
+        vec![
+            Box::new(PrimitiveArray::<f64>::from(vec![
+                Some(1.5),
+                None,
+                Some(-3.0),
+                Some(1e300),
+            ])),
+            Box::new(DictionaryArray::try_from_keys(keys, texts, false).unwrap()),
+            Box::new(
+                PrimitiveArray::<i64>::from_vec(
+                    (0..4).map(|i| 1_764_000_000_000 + offset + i).collect(),
+                )
+                .to(ArrowDataType::Timestamp(TimeUnit::Millisecond, None)),
+            ),
+            Box::new(Utf8Array::<i32>::from_slice(["r1", "r2", "r3", "r4"])),
+        ]
+    };
+    let first = batch(0);
+    let schema: ArrowSchema = ["x", "c", "ts", "id"]
+        .iter()
+        .zip(&first)
+        .map(|(name, a)| Field::new((*name).into(), a.dtype().clone(), true))
+        .collect();
+    let schema = std::sync::Arc::new(schema);
+    let mut writer = StreamWriter::new(Vec::new(), WriteOptions { compression: None });
+    writer.start(&schema, None).unwrap();
+    for part in [first, batch(4)] {
+        writer
+            .write(
+                &RecordBatchT::try_new(4, schema.clone(), part).unwrap(),
+                None,
+            )
+            .unwrap();
+    }
+    writer.finish().unwrap();
+    writer.into_inner()
+}
+
+#[test]
+fn arrow_mutated_streams() {
+    let timed = schema(true, true);
+    let stream = arrow_stream();
+    let valid = timed
+        .parse_arrow(&stream)
+        .expect("the unmutated stream parses");
+    assert_eq!(valid.rows, 8);
+    check_shape(&valid).unwrap();
+    // Up to 8 bytes overwritten anywhere, then maybe cut short: framing, flatbuffers, offsets
+    // and values all get hit.
+    let edits = prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..8);
+    let cut = prop::option::of(any::<prop::sample::Index>());
+    fuzz("arrow (mutated streams)", (edits, cut), |(edits, cut)| {
+        let mut body = stream.clone();
+        for (at, byte) in edits {
+            let at = at.index(body.len());
+            body[at] = byte;
+        }
+        if let Some(cut) = cut {
+            body.truncate(cut.index(body.len()));
+        }
+        match timed.parse_arrow(&body) {
+            Ok(batch) => check_shape(&batch)?,
+            Err(e) => check_error(&e)?,
+        }
+        Ok(())
+    });
 }

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 
 use super::AppState;
 use super::error::ApiError;
-use super::request::{idempotency_key, ingest_permit, read_json_body};
+use super::request::{idempotency_key, ingest_permit, read_body};
 use crate::check::report::unix_now;
 use crate::config::Role;
 use crate::engine::monitor::{Monitor, Refused};
@@ -187,7 +187,7 @@ pub(super) async fn ingest_rows(
     find_monitor(&state, &name)?;
     let key = idempotency_key(&headers)?;
     let _permit = ingest_permit(&state)?;
-    let (bytes, ndjson) = read_json_body(&state, &headers, body, true).await?;
+    let (bytes, format) = read_body(&state, &headers, body, true).await?;
     // Parsing and appending are CPU work under the monitor's lock: keep them off the async
     // workers.
     let worker = state.clone();
@@ -195,11 +195,7 @@ pub(super) async fn ingest_rows(
     let ingested = tokio::task::spawn_blocking(move || {
         with_monitor(&worker, &target, |monitor| {
             let schema = &monitor.model.schema;
-            let batch = if ndjson {
-                schema.parse_ndjson(&bytes)
-            } else {
-                schema.parse(&bytes)
-            };
+            let batch = schema.parse_as(format, &bytes);
             let batch = batch.map_err(|e| ApiError::batch(&target, e))?;
             Ok(monitor.ingest(batch, unix_now(), key.clone()))
         })
@@ -239,7 +235,7 @@ pub(super) async fn ingest_labels(
         return Err(ApiError::no_target(&name));
     }
     let _permit = ingest_permit(&state)?;
-    let (bytes, _) = read_json_body(&state, &headers, body, false).await?;
+    let (bytes, _) = read_body(&state, &headers, body, false).await?;
     let max_items = monitor.model.limits.max_rows_per_request;
     let worker = state.clone();
     let target = name.clone();

@@ -14,7 +14,7 @@ use serde_json::json;
 
 use super::AppState;
 use super::error::ApiError;
-use super::request::{idempotency_key, ingest_permit, read_json_body};
+use super::request::{idempotency_key, ingest_permit, read_body};
 use crate::check::report::unix_now;
 use crate::cluster::ingest::{EventSink, Stored};
 use crate::engine::model::MonitorModel;
@@ -31,16 +31,12 @@ pub(super) async fn rows(
     let model = model(&state, &name)?;
     let key = idempotency_key(&headers)?;
     let _permit = ingest_permit(&state)?;
-    let (bytes, ndjson) = read_json_body(&state, &headers, body, true).await?;
+    let (bytes, format) = read_body(&state, &headers, body, true).await?;
     let record_key = sink.rows_key(&model, key.as_deref());
     let encode_key = record_key.clone();
     let (record, rows) = tokio::task::spawn_blocking(move || {
         let schema = &model.schema;
-        let batch = if ndjson {
-            schema.parse_ndjson(&bytes)
-        } else {
-            schema.parse(&bytes)
-        };
+        let batch = schema.parse_as(format, &bytes);
         let batch = batch.map_err(|e| ApiError::batch(model.name(), e))?;
         let rows = batch.rows;
         let event = Event::Rows {
@@ -70,7 +66,7 @@ pub(super) async fn labels(
         return Err(ApiError::no_target(&name));
     }
     let _permit = ingest_permit(&state)?;
-    let (bytes, _) = read_json_body(&state, &headers, body, false).await?;
+    let (bytes, _) = read_body(&state, &headers, body, false).await?;
     let (record, items) = tokio::task::spawn_blocking(move || {
         let items = crate::ingest::labels::parse_body(&bytes, model.limits.max_rows_per_request)
             .map_err(|e| ApiError::batch(model.name(), e))?;

@@ -13,6 +13,7 @@ use super::AppState;
 use super::error::ApiError;
 use crate::ingest::encoding::{DecodeError, Encoding};
 use crate::ingest::idempotency;
+use crate::ingest::rows::BodyFormat;
 
 /// Header a client sets to make an ingest retry safe.
 pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
@@ -50,24 +51,24 @@ pub(super) fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, Api
     }
 }
 
-/// Checks the content type (`application/json`, or also `application/x-ndjson` when
-/// `ndjson`), reads the body within `server.max_body_bytes` and decodes its
-/// `Content-Encoding` within the same limit. Returns the body and whether it is NDJSON.
-pub(super) async fn read_json_body(
+/// Checks the content type (`application/json`, or any [`BodyFormat`] when `rows`), reads the
+/// body within `server.max_body_bytes` and decodes its `Content-Encoding` within the same
+/// limit. Returns the body and its format.
+pub(super) async fn read_body(
     state: &AppState,
     headers: &HeaderMap,
     body: Body,
-    ndjson: bool,
-) -> Result<(Bytes, bool), ApiError> {
+    rows: bool,
+) -> Result<(Bytes, BodyFormat), ApiError> {
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
         .unwrap_or_default();
     let essence = content_type.split(';').next().unwrap_or("").trim();
-    let is_ndjson = ndjson && essence.eq_ignore_ascii_case("application/x-ndjson");
-    if !is_ndjson && !essence.eq_ignore_ascii_case("application/json") {
-        let accepted = if ndjson {
-            "application/json or application/x-ndjson"
+    let format = BodyFormat::of_media_type(essence).filter(|f| rows || *f == BodyFormat::Json);
+    let Some(format) = format else {
+        let accepted = if rows {
+            BodyFormat::MEDIA_TYPES
         } else {
             "application/json"
         };
@@ -76,7 +77,7 @@ pub(super) async fn read_json_body(
             "unsupported_media_type",
             format!("Content-Type must be {accepted}, got {content_type:?}"),
         ));
-    }
+    };
     let encoding = headers
         .get(header::CONTENT_ENCODING)
         .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
@@ -98,13 +99,13 @@ pub(super) async fn read_json_body(
         }
     };
     if encoding == Encoding::Identity {
-        return Ok((bytes, is_ndjson));
+        return Ok((bytes, format));
     }
     let decoded = tokio::task::spawn_blocking(move || encoding.decode(&bytes, limit))
         .await
         .map_err(|e| ApiError::internal(&e))?
         .map_err(decode_error)?;
-    Ok((Bytes::from(decoded), is_ndjson))
+    Ok((Bytes::from(decoded), format))
 }
 
 fn decode_error(e: DecodeError) -> ApiError {

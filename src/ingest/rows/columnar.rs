@@ -106,10 +106,10 @@ impl<'de> Visitor<'de> for ColumnSeed<'_, '_, '_> {
 }
 
 /// One value of a column array, written at `row` (opening the row if no column reached it yet).
-struct ValueSeed<'b, 's> {
-    builder: &'b mut Builder<'s>,
-    slot: Slot,
-    row: usize,
+pub(super) struct ValueSeed<'b, 's> {
+    pub(super) builder: &'b mut Builder<'s>,
+    pub(super) slot: Slot,
+    pub(super) row: usize,
 }
 
 impl<'de> DeserializeSeed<'de> for ValueSeed<'_, '_> {

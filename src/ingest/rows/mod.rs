@@ -10,9 +10,11 @@
 //! and are stored as the invalid sentinels of [`crate::column`]; whole-request problems return a [`BatchError`] and nothing is kept.
 //!
 //! The seeds that walk the JSON live in `body.rs` (the top level), `seeds.rs` (a row and its
-//! values) and `columnar.rs` (columnar JSON and NDJSON); this file holds the schema and the columns
-//! they fill.
+//! values) and `columnar.rs` (columnar JSON and NDJSON); `arrow.rs` reads Arrow IPC streams
+//! ([`Schema::parse_arrow`]) and hands every value to the same seeds. This file holds the schema
+//! and the columns they fill.
 
+mod arrow;
 mod body;
 mod columnar;
 mod seeds;
@@ -163,6 +165,55 @@ impl Schema {
         let mut builder = Builder::new(self);
         columnar::parse_ndjson(&mut builder, body)?;
         builder.finish()
+    }
+}
+
+/// The shapes a row body comes in, chosen by its `Content-Type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyFormat {
+    /// `application/json`: row objects or columnar JSON ([`Schema::parse`]).
+    Json,
+    /// `application/x-ndjson` ([`Schema::parse_ndjson`]).
+    Ndjson,
+    /// `application/vnd.apache.arrow.stream` ([`Schema::parse_arrow`]).
+    Arrow,
+}
+
+impl BodyFormat {
+    /// Every accepted `Content-Type`, for error messages and the API description.
+    pub const MEDIA_TYPES: &str =
+        "application/json, application/x-ndjson or application/vnd.apache.arrow.stream";
+
+    /// The format of a `Content-Type` essence (no parameters), if it is one of ours.
+    #[must_use]
+    pub fn of_media_type(essence: &str) -> Option<Self> {
+        [
+            ("application/json", Self::Json),
+            ("application/x-ndjson", Self::Ndjson),
+            ("application/vnd.apache.arrow.stream", Self::Arrow),
+        ]
+        .into_iter()
+        .find(|(name, _)| essence.eq_ignore_ascii_case(name))
+        .map(|(_, format)| format)
+    }
+}
+
+impl Schema {
+    /// Parses an Arrow IPC stream body (record batches of columns named like the fields);
+    /// errors name the column.
+    pub fn parse_arrow(&self, body: &[u8]) -> Result<ParsedBatch, BatchError> {
+        let mut builder = Builder::new(self);
+        arrow::parse_arrow(&mut builder, body)?;
+        builder.finish()
+    }
+
+    /// Parses a body of `format`.
+    pub fn parse_as(&self, format: BodyFormat, body: &[u8]) -> Result<ParsedBatch, BatchError> {
+        match format {
+            BodyFormat::Json => self.parse(body),
+            BodyFormat::Ndjson => self.parse_ndjson(body),
+            BodyFormat::Arrow => self.parse_arrow(body),
+        }
     }
 }
 
