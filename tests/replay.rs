@@ -212,6 +212,7 @@ fn every_body_format_and_encoding_gives_the_same_windows() {
         &["--format", "rows"][..],
         &["--format", "ndjson", "--compress", "gzip"],
         &["--format", "columns", "--compress", "zstd"],
+        &["--format", "arrow"],
     ] {
         let server = Server::start("    window: {rows: 200}\n");
         let mut all = vec!["--monitor", "m", "--batch", "150", "--inject", "x+=25"];
