@@ -4,7 +4,7 @@
 //! Body: 10 000 rows of the demo's shape (1 numeric feature, 15 categorical codes, a
 //! prediction, a probability and an id), about 2.3 MB of JSON.
 //!
-//! The same rows as NDJSON and as columnar JSON, and the cost of inflating a gzip or zstd
+//! The same rows as NDJSON, as columnar JSON and as an Arrow IPC stream, and the cost of inflating a gzip or zstd
 //! body first, are measured in a second group, per row, in the same run.
 //!
 //! Run: `cargo bench --bench ingest`
@@ -110,6 +110,56 @@ fn columnar_body() -> Vec<u8> {
     serde_json::to_vec(&json!({ "columns": columns })).expect("serializable")
 }
 
+/// The same rows as an Arrow IPC stream of one record batch: numbers as Int64 / Float64, the
+/// codes as Utf8View text (what pyarrow writes for Python strings is Utf8; both are read alike).
+fn arrow_body() -> Vec<u8> {
+    use polars_arrow::array::{Array, PrimitiveArray, Utf8ViewArray};
+    use polars_arrow::datatypes::{ArrowSchema, Field};
+    use polars_arrow::io::ipc::write::{StreamWriter, WriteOptions};
+    use polars_arrow::record_batch::RecordBatchT;
+
+    let rows = rows();
+    let names: Vec<String> = rows[0]
+        .as_object()
+        .expect("object")
+        .keys()
+        .cloned()
+        .collect();
+    let arrays: Vec<Box<dyn Array>> = names
+        .iter()
+        .map(|name| -> Box<dyn Array> {
+            let values = rows.iter().map(|r| &r[name]);
+            if let Some(texts) = values
+                .clone()
+                .map(|v| v.as_str())
+                .collect::<Option<Vec<_>>>()
+            {
+                Box::new(Utf8ViewArray::from_slice_values(texts))
+            } else if name == "AGEP" || name == "predicted_probability" {
+                Box::new(PrimitiveArray::<f64>::from_vec(
+                    values.map(|v| v.as_f64().expect("number")).collect(),
+                ))
+            } else {
+                Box::new(PrimitiveArray::<i64>::from_vec(
+                    values.map(|v| v.as_i64().expect("integer")).collect(),
+                ))
+            }
+        })
+        .collect();
+    let schema: ArrowSchema = names
+        .iter()
+        .zip(&arrays)
+        .map(|(name, a)| Field::new(name.as_str().into(), a.dtype().clone(), false))
+        .collect();
+    let schema = std::sync::Arc::new(schema);
+    let batch = RecordBatchT::try_new(ROWS, schema.clone(), arrays).expect("one batch");
+    let mut writer = StreamWriter::new(Vec::new(), WriteOptions { compression: None });
+    writer.start(&schema, None).expect("in memory");
+    writer.write(&batch, None).expect("in memory");
+    writer.finish().expect("in memory");
+    writer.into_inner()
+}
+
 fn bench_ingest(c: &mut Criterion) {
     let schema = schema();
     let body = body();
@@ -128,7 +178,7 @@ fn bench_ingest(c: &mut Criterion) {
 /// The same 10 000 rows in each format, per row; and gzip/zstd inflation of the row body.
 fn bench_formats(c: &mut Criterion) {
     let schema = schema();
-    let (rows, ndjson, columnar) = (body(), ndjson_body(), columnar_body());
+    let (rows, ndjson, columnar, arrow) = (body(), ndjson_body(), columnar_body(), arrow_body());
     let limit = 64 << 20;
     let gzip = {
         use std::io::Write;
@@ -138,10 +188,11 @@ fn bench_formats(c: &mut Criterion) {
     };
     let zstd = zstd::encode_all(&rows[..], 3).expect("in memory");
     println!(
-        "body bytes: rows {}, ndjson {}, columnar {}, rows gzip {}, rows zstd {}",
+        "body bytes: rows {}, ndjson {}, columnar {}, arrow {}, rows gzip {}, rows zstd {}",
         rows.len(),
         ndjson.len(),
         columnar.len(),
+        arrow.len(),
         gzip.len(),
         zstd.len()
     );
@@ -156,6 +207,9 @@ fn bench_formats(c: &mut Criterion) {
     });
     group.bench_function("columnar_json", |b| {
         b.iter(|| schema.parse(&columnar).expect("valid body"))
+    });
+    group.bench_function("arrow_ipc", |b| {
+        b.iter(|| schema.parse_arrow(&arrow).expect("valid body"))
     });
     group.bench_function("gzip_inflate_rows_json", |b| {
         b.iter(|| Encoding::Gzip.decode(&gzip, limit).expect("valid gzip"))

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # HTTP ingest throughput per body format, over loopback, with wrk as the load generator.
 #
-#   bash benches/http/ingest.sh [--rows 5000] [--seconds 10] [--connections 4] [--state-dir DIR]
+#   [BENCH_PYTHON=python-with-pyarrow] bash benches/http/ingest.sh [--rows 5000] [--seconds 10] [--connections 4] [--state-dir DIR]
 #
 # Builds the release binary, writes one monitor of 20 features (15 numeric, 5 categorical; a
 # 100 000-row count window, so windows are evaluated while the load runs) and one batch of
@@ -35,7 +35,9 @@ data="$(mktemp -d)"
 pid=""
 cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$data"; }
 trap cleanup EXIT
-python3 benches/http/make_bodies.py "$data" --rows "$rows" > "$data/python.json"
+# The Arrow body needs pyarrow: BENCH_PYTHON names a Python that has it (else that case is
+# skipped, like the compressed ones without the gzip / zstd commands).
+"${BENCH_PYTHON:-python3}" benches/http/make_bodies.py "$data" --rows "$rows" > "$data/python.json"
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
 "$target/release/driftscope" serve --config "$data/monitors.yaml" --listen "127.0.0.1:$port" \
     "${state_args[@]}" > "$data/service.log" 2>&1 &
@@ -53,7 +55,9 @@ for spec in \
     "columns.json application/json" \
     "rows.json.gz application/json gzip" \
     "columns.json.zst application/json zstd" \
-    "columns.json.gz application/json gzip"; do
+    "columns.json.gz application/json gzip" \
+    "rows.arrow application/vnd.apache.arrow.stream" \
+    "rows.arrow.zst application/vnd.apache.arrow.stream zstd"; do
     read -r file type encoding <<< "$spec"
     [ -f "$data/$file" ] || continue
     out="$(BODY="$data/$file" CONTENT_TYPE="$type" CONTENT_ENCODING="${encoding:-}" \

@@ -6,8 +6,8 @@
 reference.csv (20 000 rows) and monitors.yaml: one monitor of 20 features, f00..f14 numeric
 and c15..c19 categorical (12 categories), a 100 000-row count window, memory-only state.
 One batch of ROWS rows in every ingest format the service accepts: rows.json (row objects),
-rows.ndjson, columns.json ({"columns": {...}}), plus gzip and zstd copies of each when the
-`gzip` / `zstd` commands exist. Also prints how fast Python's C json.loads decodes rows.json
+rows.ndjson, columns.json ({"columns": {...}}), and rows.arrow (an Arrow IPC stream) when
+pyarrow is importable, plus gzip and zstd copies of each when the `gzip` / `zstd` commands exist. Also prints how fast Python's C json.loads decodes rows.json
 (rows/s, best of 5): the baseline the README compares ingest with.
 """
 
@@ -68,9 +68,22 @@ monitors:
             {"columns": {n: [r[n] for r in batch] for n in names}}, separators=(",", ":")
         ),
     }
-    for name, text in bodies.items():
+    try:
+        import pyarrow as pa
+    except ImportError:
+        pa = None
+    if pa is not None:
+        table = pa.table({n: [r[n] for r in batch] for n in names})
+        sink = pa.BufferOutputStream()
+        with pa.ipc.new_stream(sink, table.schema) as writer:
+            writer.write_table(table)
+        bodies["rows.arrow"] = sink.getvalue().to_pybytes()
+    for name, body in bodies.items():
         path = out / name
-        path.write_text(text)
+        if isinstance(body, bytes):
+            path.write_bytes(body)
+        else:
+            path.write_text(body)
         for tool, suffix in (("gzip", "gz"), ("zstd", "zst")):
             if shutil.which(tool):
                 with open(f"{path}.{suffix}", "wb") as compressed:
