@@ -1,12 +1,15 @@
 """Every request the client makes is an operation of the service's OpenAPI document
 (docs/openapi.json): the path template and method exist, and the body has the documented
-top-level key."""
+top-level key (JSON) or media type (Arrow)."""
 
 import json
 import re
 from pathlib import Path
 
+import pytest
+
 from driftscope_client import Client
+from driftscope_client._transport import RawBody
 
 REPO = Path(__file__).resolve().parents[3]
 DOCUMENT = json.loads((REPO / "docs" / "openapi.json").read_text())
@@ -30,14 +33,17 @@ def resolve(value):
     return value
 
 
-def test_every_request_the_client_makes_is_documented(monkeypatch):
+@pytest.mark.parametrize("body_format", ["rows", "columns", "arrow"])
+def test_every_request_the_client_makes_is_documented(monkeypatch, body_format):
+    if body_format == "arrow":
+        pytest.importorskip("pyarrow")
     calls = []
     answers = {
         "rows": {"accepted": 1, "dropped": {"late": 0, "window_full": 0, "future": 0}},
         "labels": {"received": 1, "matched": 1, "unmatched": 0, "outcomes": ["matched"]},
     }
 
-    with Client("http://127.0.0.1:9", flush_interval=0.01) as client:
+    with Client("http://127.0.0.1:9", flush_interval=0.01, body_format=body_format) as client:
 
         def request(method, path, payload=None, **kwargs):
             calls.append((method, path, payload))
@@ -58,11 +64,17 @@ def test_every_request_the_client_makes_is_documented(monkeypatch):
 
     kinds = {(method, path.rsplit("/", 1)[-1]) for method, path, _ in calls}
     assert {("POST", "rows"), ("POST", "labels"), ("GET", "m"), ("GET", "monitors")} <= kinds
+    rows_bodies = [payload for _, path, payload in calls if path.endswith("/rows")]
+    assert len(rows_bodies) == 2
+    assert all(isinstance(p, RawBody) == (body_format == "arrow") for p in rows_bodies)
     for method, path, payload in calls:
         found = operation(method, path)
         assert found, f"{method} {path} is not in docs/openapi.json"
         template, op = found
-        if payload is not None:
+        if isinstance(payload, RawBody):
+            assert body_format == "arrow" and payload.content_type != "application/json"
+            assert payload.content_type in op["requestBody"]["content"], (template, payload)
+        elif payload is not None:
             schema = resolve(op["requestBody"]["content"]["application/json"]["schema"])
             # The body must be one of the documented object forms (rows: row objects or columns).
             object_forms = [s for s in schema["oneOf"] if s.get("type") == "object"]

@@ -274,12 +274,17 @@ def test_naive_and_aware_datetimes_become_rfc3339_the_service_reads(start_servic
     assert answer["dropped"] == {"future": 0, "late": 0, "window_full": 0}
 
 
-def test_columnar_gzip_batches_give_the_same_windows_as_row_objects(start_service):
+def test_columnar_and_arrow_batches_give_the_same_windows_as_row_objects(start_service):
     rows = make_rows(300, seed=5)
     for row in rows[::7]:
         del row["y"]  # absent in some rows: null in the columnar body, missing either way
     histories = []
-    for options in ({}, {"body_format": "columns", "compress": "gzip"}):
+    for options in (
+        {},
+        {"body_format": "columns", "compress": "gzip"},
+        {"body_format": "arrow"},
+        {"body_format": "arrow", "compress": "gzip"},
+    ):
         service = start_service()
         with Client(service.url, batch_size=60, flush_interval=30, **options) as client:
             client.log_rows("m", rows)
@@ -290,7 +295,50 @@ def test_columnar_gzip_batches_give_the_same_windows_as_row_objects(start_servic
             history = client.results("m")["history"]
         assert len(history) == 3
         histories.append([(w["rows"], w["scores"], w["drifted_features"]) for w in history])
-    assert histories[0] == histories[1]
+        if options.get("body_format") == "arrow":
+            assert client.stats()["arrow_fallback_batches"] == 0
+    assert all(h == histories[0] for h in histories[1:])
+
+
+def test_arrow_batches_with_mixed_columns_give_the_same_windows_as_row_objects(start_service):
+    # Values whose meaning depends on the column: ints among floats (one Float64 column), a
+    # number among the categories of c, text in numerical y, booleans in b, text ids among ints.
+    rows = make_rows(300, seed=9)
+    for row in rows[::5]:
+        row["x"] = int(row["x"])
+    for row in rows[:60]:
+        row["b"] = bool(row["b"])  # an Arrow Boolean column: categories "true" and "false"
+    for i in range(60, 120, 4):
+        rows[i]["c"] = 7 if i % 8 else "7"
+    for i in range(130, 180, 10):
+        rows[i]["y"] = "oops"
+        rows[i + 1]["b"] = True
+    for i in range(200, 240, 3):
+        rows[i]["id"] = str(rows[i]["id"])
+    rows[245]["x"] = [1, 2]  # a list: invalid in JSON, no Arrow column type for it
+    answers = []
+    for body_format in ("rows", "arrow"):
+        service = start_service()
+        client = Client(service.url, batch_size=60, flush_interval=30, body_format=body_format)
+        with client:
+            client.log_rows("m", rows)
+            assert client.flush(timeout=10)
+            stats = client.stats()
+            assert stats["rows_sent"] == 300 and stats["batches_failed"] == 0
+            labelled = client.send_labels("m", list(range(300)), [i % 2 for i in range(300)])
+            results = client.results("m")
+        if body_format == "arrow":
+            # Rows 0-59 (ints among the floats of x, booleans in b) go as Arrow; 60-119 (c),
+            # 120-179 (y, b), 180-239 (text and integer ids) and 240-299 (the list) as JSON rows.
+            assert stats["arrow_fallback_batches"] == 4
+        features = [
+            {k: f.get(k) for k in ("name", "values", "missing", "invalid", "new_category", "score")}
+            for f in results["latest"]["features"]
+        ]
+        history = [(w["rows"], w["scores"], w["drifted_features"]) for w in results["history"]]
+        answers.append((history, features, labelled["matched"], labelled["unmatched"]))
+    assert answers[0] == answers[1]
+    assert answers[0][2] == 300
 
 
 def test_unknown_body_format_or_compression_is_refused_at_construction():

@@ -12,9 +12,10 @@ import weakref
 from typing import Any, Deque, Dict, Iterable, List, Optional, Tuple
 
 from . import __version__
+from ._arrow import ARROW_STREAM, arrow_stream, import_pyarrow
 from ._convert import to_json_value, to_rows
 from ._errors import DriftscopeError
-from ._transport import Transport
+from ._transport import RawBody, Transport
 
 log = logging.getLogger("driftscope_client")
 
@@ -49,8 +50,11 @@ class Client:
     ``send_rows``, ``send_labels``, ``results`` and ``monitors`` are synchronous: they retry the
     same way and raise :class:`DriftscopeError` on failure.
 
-    ``body_format="columns"`` sends rows as one columnar body per batch; ``compress="gzip"``
-    gzips every request body.
+    ``body_format="columns"`` sends rows as one columnar body per batch, ``body_format="arrow"``
+    as one Arrow IPC stream per batch (needs pyarrow: ``pip install driftscope-client[arrow]``;
+    a batch with a column no single Arrow type carries as JSON does, such as numbers mixed with
+    strings, is sent as JSON rows and counted in ``stats()["arrow_fallback_batches"]``);
+    ``compress="gzip"`` gzips every request body.
     """
 
     def __init__(
@@ -77,8 +81,13 @@ class Client:
             raise ValueError("flush_interval must be positive")
         if max_retries < 0:
             raise ValueError("max_retries must be at least 0")
-        if body_format not in ("rows", "columns"):
-            raise ValueError(f"body_format must be 'rows' or 'columns', got {body_format!r}")
+        if body_format not in ("rows", "columns", "arrow"):
+            raise ValueError(
+                f"body_format must be 'rows', 'columns' or 'arrow', got {body_format!r}"
+            )
+        # pyarrow only for the Arrow format, imported now so a missing one fails here, not in
+        # the sender thread (ImportError naming the `arrow` extra).
+        self._pa = import_pyarrow() if body_format == "arrow" else None
         self.body_format = body_format
         self.url = url
         self.batch_size = batch_size
@@ -110,6 +119,7 @@ class Client:
             "labels_unmatched": 0,  # sent, but not joined (unknown_id, duplicate, invalid_*)
             "batches_sent": 0,
             "batches_failed": 0,
+            "arrow_fallback_batches": 0,  # body_format="arrow" batches sent as JSON rows
             "retries": 0,
             "last_error": None,
         }
@@ -366,10 +376,20 @@ class Client:
                 else:
                     self._stats["labels_unmatched"] += int(answer.get("unmatched") or 0)
 
-    def _rows_body(self, rows: List[Dict[str, Any]]) -> Dict[str, Any]:
+    def _rows_body(self, rows: List[Dict[str, Any]]) -> Any:
         """``{"rows": [...]}``, or with ``body_format="columns"`` one list per column
         (``{"columns": {...}}``: the names once per batch, not per row; a row without a column
-        sends null, which the service reads as missing, as it reads an absent field)."""
+        sends null, which the service reads as missing, as it reads an absent field), or with
+        ``body_format="arrow"`` one Arrow IPC stream (a :class:`RawBody`; nulls as in columns),
+        falling back to ``{"rows": [...]}`` when a column has no faithful Arrow type."""
+        if self.body_format == "arrow" and rows:
+            data, why = arrow_stream(self._pa, rows)
+            if data is not None:
+                return RawBody(data, ARROW_STREAM)
+            with self._lock:
+                self._stats["arrow_fallback_batches"] += 1
+            log.debug("driftscope: %d rows sent as JSON, not Arrow: %s", len(rows), why)
+            return {"rows": rows}
         if self.body_format == "rows":
             return {"rows": rows}
         names: Dict[str, None] = {}

@@ -43,6 +43,16 @@ class Response:
             ) from None
 
 
+class RawBody:
+    """A request body sent as given (not JSON-encoded), with its Content-Type."""
+
+    __slots__ = ("data", "content_type")
+
+    def __init__(self, data: bytes, content_type: str):
+        self.data = data
+        self.content_type = content_type
+
+
 def error_from(response: Response) -> DriftscopeError:
     """The service's `{"error": {"code", "message"}}`, or a description of whatever came back."""
     try:
@@ -165,19 +175,23 @@ class Transport:
         on_retry: Optional[Callable[[DriftscopeError, float], None]] = None,
     ) -> Any:
         """Sends one request, retrying connection errors and RETRY_STATUSES up to max_retries
-        times; returns the decoded JSON answer or raises DriftscopeError.
+        times; returns the decoded JSON answer or raises DriftscopeError. ``payload`` is sent as
+        JSON, or as it is with its own Content-Type when it is a :class:`RawBody`.
 
         ``sleep(seconds)`` waits between attempts and returns False to give up (the background
         sender's stop); ``on_retry(error, delay)`` is told about each retry."""
         headers = dict(self.headers)
         body = None
-        if payload is not None:
+        if isinstance(payload, RawBody):
+            body = payload.data
+            headers["Content-Type"] = payload.content_type
+        elif payload is not None:
             body = json.dumps(payload, separators=(",", ":"), allow_nan=False).encode("utf-8")
             headers["Content-Type"] = "application/json"
-            if self.compress == "gzip":
-                # The service inflates within its body limit; gzip is in the standard library.
-                body = gzip.compress(body, compresslevel=6)
-                headers["Content-Encoding"] = "gzip"
+        if body is not None and self.compress == "gzip":
+            # The service inflates within its body limit; gzip is in the standard library.
+            body = gzip.compress(body, compresslevel=6)
+            headers["Content-Encoding"] = "gzip"
         if idempotency_key is not None:
             headers["Idempotency-Key"] = idempotency_key
         attempt = 0
