@@ -1,4 +1,4 @@
-//! Binned time windows (`window.summary: binned`) through HTTP, next to an exact monitor fed
+//! Binned windows (`window.summary: binned`, time and count) through HTTP, next to an exact monitor fed
 //! the same rows: the same windows, the same results where counts determine them, a bracketed
 //! KS where they do not; and the config errors `driftscope check` gives.
 
@@ -27,12 +27,13 @@ fn reference(dir: &std::path::Path) -> std::path::PathBuf {
     path
 }
 
-fn config(reference: &std::path::Path) -> String {
+/// Two monitors with the same `window` keys, `exact` and `binned` (`summary: binned`).
+fn config(reference: &std::path::Path, window: &str) -> String {
     let monitor = |name: &str, extra: &str| {
         format!(
             "  - name: {name}\n    reference: {}\n    timestamp: ts\n    policy: evidently\n    \
              features:\n      numerical: [{{name: x, test: ks}}, {{name: k, test: ks}}]\n      \
-             categorical: [c]\n    window: {{duration: 60s, step: 20s{extra}}}\n",
+             categorical: [c]\n    window: {{{window}{extra}}}\n",
             reference.display()
         )
     };
@@ -70,8 +71,21 @@ fn feature<'a>(report: &'a Value, name: &str) -> &'a Value {
 
 #[tokio::test]
 async fn binned_windows_match_exact_ones_and_bracket_what_counts_cannot_fix() {
+    // Windows end every 20 s once the first 60 s are in: 12 batches close 11 ends.
+    same_windows("duration: 60s, step: 20s", 11).await;
+}
+
+#[tokio::test]
+async fn binned_count_windows_match_exact_ones() {
+    // 1 200 rows evaluated every 600: 12 batches of 400 rows close 7 windows.
+    same_windows("rows: 1200, step: 600", 7).await;
+}
+
+/// Posts the same 12 batches to an exact and a binned monitor with `window` and compares every
+/// window published: the same where counts determine the result, bracketed where they do not.
+async fn same_windows(window: &str, expected_windows: u64) {
     let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::start(&config(&reference(dir.path()))).await;
+    let server = TestServer::start(&config(&reference(dir.path()), window)).await;
     let listed = server.get_json("/v1/monitors").await;
     let windows: Vec<_> = listed["monitors"]
         .as_array()
@@ -89,7 +103,7 @@ async fn binned_windows_match_exact_ones_and_bracket_what_counts_cannot_fix() {
         [(json!("exact"), json!(null)), (json!("binned"), json!(256))]
     );
     let mut rng = Rng::new(9);
-    let mut compared = 0;
+    let mut compared = 0_u64;
     for i in 0..12 {
         let body = batch(&mut rng, i);
         for monitor in ["exact", "binned"] {
@@ -101,8 +115,8 @@ async fn binned_windows_match_exact_ones_and_bracket_what_counts_cannot_fix() {
         }
         let exact = server.get_json("/v1/monitors/exact").await["latest"].clone();
         let binned = server.get_json("/v1/monitors/binned").await["latest"].clone();
-        if exact.is_null() {
-            assert!(binned.is_null());
+        if exact.is_null() || exact["seq"].as_u64() == Some(compared) {
+            assert_eq!(exact["seq"], binned["seq"]);
             continue;
         }
         compared += 1;
@@ -140,8 +154,7 @@ async fn binned_windows_match_exact_ones_and_bracket_what_counts_cannot_fix() {
         assert!(p_low <= p && p <= p_high, "{p_low} <= {p} <= {p_high}");
         assert_eq!(e["drifted"], b["drifted"], "window {}", exact["seq"]);
     }
-    // Windows end every 20 s once the first 60 s are in: 12 batches close 11 ends.
-    assert_eq!(compared, 11);
+    assert_eq!(compared, expected_windows, "{window}");
     let latest = server.get_json("/v1/monitors/binned").await["latest"].clone();
     assert_eq!(
         feature(&latest, "x")["drifted"],
@@ -172,9 +185,9 @@ fn check_explains_what_a_binned_window_cannot_do() {
              numerical: [{features}]\n    window: {{{window}}}\n"
         )
     };
-    let out = check(&monitor("x", "rows: 1000, summary: binned"));
+    let out = check(&monitor("x", "rows: 1000, step: 300, summary: binned"));
     assert!(
-        out.contains("window.summary") && out.contains("time windows"),
+        out.contains("window") && out.contains("whole number of steps (300)"),
         "{out}"
     );
     let out = check(&monitor(

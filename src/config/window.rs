@@ -158,15 +158,20 @@ impl Window {
 impl WindowSpec {
     /// Turns the file's keys into a [`Window`], or explains what combination is wrong.
     pub fn resolve(&self) -> Result<Window, String> {
+        let binned = self.summary == Summary::Binned;
         match (self.rows, &self.duration, &self.step) {
             (Some(_), Some(_), _) => Err("set either `rows` or `duration`, not both".into()),
             (None, None, _) => {
                 Err("set `rows: N` (count window) or `duration: 5m` (time window)".into())
             }
             (Some(0), None, _) => Err("`rows` must be >= 1".into()),
-            (Some(size), None, _) if size > DEFAULT_MAX_ROWS => Err(format!(
+            (Some(size), None, _) if size > DEFAULT_MAX_ROWS && !binned => Err(format!(
                 "`rows` must be at most {DEFAULT_MAX_ROWS}, got {size}; a window's rows are held \
-                 in memory"
+                 in memory (a `summary: binned` window counts them instead, up to \
+                 {MAX_WINDOW_ROWS})"
+            )),
+            (Some(size), None, _) if size > MAX_WINDOW_ROWS => Err(format!(
+                "`rows` must be at most {MAX_WINDOW_ROWS}, got {size}"
             )),
             (Some(_), None, _) if self.max_rows.is_some() => Err(
                 "`max_rows` caps time windows; a count window holds exactly `rows`, so remove it"
@@ -178,7 +183,17 @@ impl WindowSpec {
                     Err(format!(
                         "`step` must be between 1 and rows ({size}), got {step}"
                     ))
-                } else if (size / step) as u64 > MAX_STEPS_PER_WINDOW {
+                } else if binned && size % step != 0 {
+                    Err(format!(
+                        "a binned window is made of panes of one `step`, so `rows` ({size}) \
+                         must be a whole number of steps ({step})"
+                    ))
+                } else if binned && (size / step) as u64 > MAX_PANES_PER_WINDOW {
+                    Err(format!(
+                        "a binned window holds at most {MAX_PANES_PER_WINDOW} panes \
+                         (`rows / step`); use a longer step"
+                    ))
+                } else if !binned && (size / step) as u64 > MAX_STEPS_PER_WINDOW {
                     Err(format!(
                         "`step` {step} re-tests the {size}-row window every {step} rows; use a \
                          step of at least rows / {MAX_STEPS_PER_WINDOW} = {}",
@@ -211,7 +226,6 @@ impl WindowSpec {
                     )),
                     Some(StepSpec::Duration(s)) => {
                         let step = parse_duration(s)?;
-                        let binned = self.summary == Summary::Binned;
                         if step > length {
                             Err(format!("`step` ({s}) must not exceed `duration`"))
                         } else if binned && length.as_nanos() % step.as_nanos() != 0 {
@@ -256,17 +270,6 @@ impl WindowSpec {
             problem("min_rows", "must be >= 1".into());
         }
         if self.summary == Summary::Binned {
-            if matches!(
-                window,
-                Window::CountTumbling { .. } | Window::CountSliding { .. }
-            ) {
-                problem(
-                    "summary",
-                    "binned windows are time windows (`duration`); a count window holds at \
-                     most `rows` rows exactly"
-                        .into(),
-                );
-            }
             if self.max_rows.is_some() {
                 problem(
                     "max_rows",

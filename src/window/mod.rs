@@ -85,10 +85,13 @@ pub struct WindowEngine {
     next_end: Option<i64>,
     /// Latest row time seen (event time) or clock reading (arrival time).
     watermark: f64,
-    /// Binned time windows count rows into panes instead of keeping them (`columns` and
-    /// `times` stay empty).
+    /// Binned windows count rows into panes instead of keeping them (`columns` stay empty;
+    /// a binned count window keeps in `times` the first row time of each pane it holds).
     #[serde(default)]
     panes: Option<Panes>,
+    /// Binned count windows: rows counted so far, whose quotient by the step is the pane index.
+    #[serde(default)]
+    counted: u64,
 }
 
 impl WindowEngine {
@@ -114,15 +117,24 @@ impl WindowEngine {
             next_end: None,
             watermark: f64::NEG_INFINITY,
             panes: None,
+            counted: 0,
         }
     }
 
-    /// An empty binned time window (`window.summary: binned`): rows are counted into panes of
-    /// one step as `bins` say, so memory does not grow with rows (see [`panes`]).
+    /// An empty binned window (`window.summary: binned`): rows are counted into panes of one
+    /// step (a duration, or a number of rows) as `bins` say, so memory does not grow with rows
+    /// (see [`panes`]).
     pub fn binned(window: Window, lateness: f64, bins: Vec<ColumnBins>) -> Self {
         let mut engine = Self::new(window, usize::MAX, lateness, &[]);
-        let (length, step) = engine.length_and_step();
-        let per_window = (length / step).round() as i64;
+        let per_window = match window {
+            Window::CountTumbling { .. } => 1,
+            // The config makes `size` a whole number of steps.
+            Window::CountSliding { size, step } => (size / step) as i64,
+            Window::TimeTumbling { .. } | Window::TimeSliding { .. } => {
+                let (length, step) = engine.length_and_step();
+                (length / step).round() as i64
+            }
+        };
         engine.panes = Some(Panes::new(bins, per_window));
         engine
     }
@@ -187,6 +199,7 @@ impl WindowEngine {
                 .collect();
         }
         fresh.times = self.times;
+        fresh.counted = self.counted;
         fresh.next_seq = self.next_seq;
         fresh.rows_since_evaluation = self.rows_since_evaluation;
         fresh.evaluated_once = self.evaluated_once;
@@ -201,6 +214,11 @@ impl WindowEngine {
         let mut out = PushOutcome::default();
         for (row, &t) in times.iter().enumerate() {
             match self.window {
+                Window::CountTumbling { size } | Window::CountSliding { step: size, .. }
+                    if self.panes.is_some() =>
+                {
+                    self.count_into_panes(columns, row, t, size as u64, &mut out);
+                }
                 Window::CountTumbling { size } => {
                     self.append(columns, row, t);
                     if self.times.len() >= size {
@@ -328,6 +346,47 @@ impl WindowEngine {
             }
             self.times = select(&self.times, &keep).into();
         }
+    }
+
+    /// A binned count window: counts the row into pane `counted / step` and closes the window
+    /// of the last `per_window` panes when this row completes a pane.
+    fn count_into_panes(
+        &mut self,
+        columns: &[ColumnData],
+        row: usize,
+        t: f64,
+        step: u64,
+        out: &mut PushOutcome,
+    ) {
+        let Some(panes) = &mut self.panes else {
+            return;
+        };
+        let index = (self.counted / step) as i64;
+        if !panes.add(columns, row, index) {
+            out.over_capacity += 1;
+            return;
+        }
+        if self.counted.is_multiple_of(step) {
+            self.times.push_back(t);
+            if self.times.len() as i64 > panes.per_window() {
+                self.times.pop_front();
+            }
+        }
+        self.counted += 1;
+        if !self.counted.is_multiple_of(step) || index + 1 < panes.per_window() {
+            return;
+        }
+        let (rows, binned) = panes.window(index + 1);
+        panes.forget_before(index + 2 - panes.per_window());
+        let start = self.times.front().copied().unwrap_or(t);
+        out.closed.push(ClosedWindow {
+            seq: self.next_seq(),
+            start,
+            end: t,
+            rows: rows as usize,
+            columns: Vec::new(),
+            binned: Some(binned),
+        });
     }
 
     fn append_bounded(
