@@ -133,9 +133,10 @@ fn bench_render(c: &mut Criterion) {
     };
     let text = metrics.render();
     eprintln!(
-        "exposition: {} bytes, {} lines",
+        "exposition: {} bytes, {} lines; cache: {} bytes",
         text.len(),
-        text.lines().count()
+        text.lines().count(),
+        metrics.cached_bytes()
     );
     let mut group = c.benchmark_group("metrics_100_monitors_50_features");
     group.sample_size(20);
