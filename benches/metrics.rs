@@ -7,8 +7,9 @@
 //! Baseline, measured in the same run: `baseline_text_encoder` is the previous scrape path
 //! (`Metrics::render_with_text_encoder`: gather every family, prometheus' `TextEncoder`);
 //! `render` is `Metrics::render`, what `/metrics` serves, measured on an unchanged registry (a
-//! scrape between two window publications); `render_after_publish` publishes one column first,
-//! so the cached families are encoded again (the worst case, a window closing before each scrape).
+//! scrape between two window publications); `render_after_publish` publishes one monitor's
+//! dataset result first, so that monitor's cached families are encoded again (a window closing
+//! before each scrape). The cache's size is printed with the exposition's.
 //!
 //! Run: `cargo bench --bench metrics`
 

@@ -21,6 +21,9 @@ impl Metrics {
             prometheus::process_collector::ProcessCollector::for_self(),
         ))
         .expect("process collector registers once");
+        // The families with a `monitor` label anyone may change are collected directly, not
+        // gathered (see `render`); registered here only so their names are checked.
+        let p = Registry::new();
         let mf = &["monitor", "feature"];
         let m = &["monitor"];
         let seconds = exponential_buckets(0.0005, 2.0, 16).expect("valid buckets"); // 0.5 ms .. 16 s
@@ -37,79 +40,79 @@ impl Metrics {
         Self {
             info_extra_labels: extra_info_labels.to_vec(),
             last_ingest: gauge(
-                &r,
+                &p,
                 "driftscope_last_ingest_timestamp_seconds",
                 "Unix time of the last accepted row (the service start time before the first).",
                 m,
             ),
             windows_evaluated: counter(
-                &r,
+                &p,
                 "driftscope_windows_evaluated_total",
                 "Windows evaluated and published.",
                 m,
             ),
             windows_skipped: counter(
-                &r,
+                &p,
                 "driftscope_windows_skipped_total",
                 "Windows closed without a verdict (reason=below_min_rows, labelled_below_min_rows).",
                 &["monitor", "reason"],
             ),
             drift_windows: counter(
-                &r,
+                &p,
                 "driftscope_drift_windows_total",
                 "Evaluated windows with dataset drift.",
                 m,
             ),
             rows_ingested: counter(
-                &r,
+                &p,
                 "driftscope_rows_ingested_total",
                 "Rows accepted by POST /v1/monitors/{monitor}/rows and kept by the window (dropped rows are counted in driftscope_rows_dropped_total instead).",
                 m,
             ),
             rows_dropped: counter(
-                &r,
+                &p,
                 "driftscope_rows_dropped_total",
                 "Rows received but dropped (reason=late: older than every open time window; window_full: the time window held max_rows; future: event time more than window.max_future_skew ahead of the server clock).",
                 &["monitor", "reason"],
             ),
             values_invalid: counter(
-                &r,
+                &p,
                 "driftscope_values_invalid_total",
                 "Values of the wrong type (e.g. text in a numeric feature), treated as missing.",
                 mf,
             ),
             requests_rejected: counter(
-                &r,
+                &p,
                 "driftscope_requests_rejected_total",
                 "Requests rejected as a whole, by error code (monitor=_unknown: a monitor that does not exist; _none: not addressed to a monitor).",
                 &["monitor", "code"],
             ),
             labels_received: counter(
-                &r,
+                &p,
                 "driftscope_labels_received_total",
                 "Label items received by POST /v1/monitors/{monitor}/labels.",
                 m,
             ),
             labels_matched: counter(
-                &r,
+                &p,
                 "driftscope_labels_matched_total",
                 "Label items joined to a waiting prediction.",
                 m,
             ),
             labels_unmatched: counter(
-                &r,
+                &p,
                 "driftscope_labels_unmatched_total",
                 "Label items not joined (reason=unknown_id, duplicate, invalid_id, invalid_target).",
                 &["monitor", "reason"],
             ),
             predictions_expired: counter(
-                &r,
+                &p,
                 "driftscope_predictions_expired_unlabelled_total",
                 "Predictions dropped from the label join buffer unlabelled (older than label_join.max_age or beyond label_join.max_pending).",
                 m,
             ),
             labels_pending: int_gauge(
-                &r,
+                &p,
                 "driftscope_labels_pending_predictions",
                 "Predictions waiting for a label.",
                 m,
@@ -142,7 +145,7 @@ impl Metrics {
                 bytes,
             ),
             evaluation_duration: histogram(
-                &r,
+                &p,
                 "driftscope_evaluation_duration_seconds",
                 "Time to evaluate one window against the reference.",
                 m,

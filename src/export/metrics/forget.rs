@@ -2,6 +2,8 @@
 
 use std::sync::PoisonError;
 
+use prometheus::core::Collector;
+
 use super::Metrics;
 use super::window::WindowSeries;
 
@@ -31,7 +33,7 @@ impl Metrics {
     }
 
     /// Every family with a `monitor` label that anyone may change.
-    fn live_per_monitor(&self) -> [&dyn Forget; 14] {
+    pub(super) fn live_per_monitor(&self) -> [&dyn Forget; 14] {
         [
             &self.last_ingest as &dyn Forget,
             &self.windows_evaluated,
@@ -105,14 +107,13 @@ fn window_families(w: &WindowSeries) -> Vec<&dyn Forget> {
 /// Decides, from a series' label pairs, whether it stays.
 pub type KeepSeries<'a> = dyn Fn(&[(&str, &str)]) -> bool + 'a;
 
-/// A metric family whose series can be removed by label values.
-trait Forget {
+/// A metric family with a `monitor` label, whose series can be removed by label values.
+pub(super) trait Forget: Collector {
     fn forget(&self, monitor: &str, keep: &KeepSeries<'_>);
 }
 
 impl<T: prometheus::core::MetricVecBuilder> Forget for prometheus::core::MetricVec<T> {
     fn forget(&self, monitor: &str, keep: &KeepSeries<'_>) {
-        use prometheus::core::Collector;
         for family in self.collect() {
             for metric in family.get_metric() {
                 let labels: Vec<(&str, &str)> = metric

@@ -92,7 +92,8 @@ pub const CONNECTION_ERROR_KINDS: &[&str] = &[
 /// the URL must not become a label value.
 pub const UNKNOWN_MONITOR_LABEL: &str = "_unknown";
 
-/// Handles to all metrics, registered in a private registry.
+/// Handles to all metrics, registered in private registries: one for the families anyone may
+/// change, one per monitor for its window families (see `render`).
 #[derive(Debug)]
 pub struct Metrics {
     /// Families anyone may change: gathered at every scrape.
