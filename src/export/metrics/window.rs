@@ -254,6 +254,7 @@ impl WindowSeries {
         }
     }
 
+    /// The drift gauges of the columns in `role`.
     pub(super) fn gauges(&self, role: Role) -> &ColumnGauges {
         match role {
             Role::Feature => &self.feature,
