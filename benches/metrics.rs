@@ -7,8 +7,9 @@
 //! Baseline, measured in the same run: `baseline_text_encoder` is the previous scrape path
 //! (`Metrics::render_with_text_encoder`: gather every family, prometheus' `TextEncoder`);
 //! `render` is `Metrics::render`, what `/metrics` serves, measured on an unchanged registry (a
-//! scrape between two window publications); `render_after_publish` publishes one column first,
-//! so the cached families are encoded again (the worst case, a window closing before each scrape).
+//! scrape between two window publications); `render_after_publish` publishes one monitor's
+//! dataset result first, so that monitor's cached families are encoded again (a window closing
+//! before each scrape). The cache's size is printed with the exposition's.
 //!
 //! Run: `cargo bench --bench metrics`
 
@@ -133,9 +134,10 @@ fn bench_render(c: &mut Criterion) {
     };
     let text = metrics.render();
     eprintln!(
-        "exposition: {} bytes, {} lines",
+        "exposition: {} bytes, {} lines; cache: {} bytes",
         text.len(),
-        text.lines().count()
+        text.lines().count(),
+        metrics.cached_bytes()
     );
     let mut group = c.benchmark_group("metrics_100_monitors_50_features");
     group.sample_size(20);

@@ -10,7 +10,8 @@ use prometheus::{
     GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
 };
 
-use crate::check::Role;
+use std::collections::BTreeMap;
+use std::sync::Arc;
 
 mod cluster;
 mod families;
@@ -19,9 +20,11 @@ mod publish;
 mod render;
 #[cfg(test)]
 mod tests;
+mod window;
 
 pub use cluster::{ClusterMetrics, EVENT_KINDS, SKIP_REASONS, TRANSACTION_OUTCOMES};
 pub use forget::KeepSeries;
+use window::WindowSeries;
 
 /// `detector` label of the online concept-change detector.
 pub const DETECTOR: &str = "page_hinkley";
@@ -89,52 +92,20 @@ pub const CONNECTION_ERROR_KINDS: &[&str] = &[
 /// the URL must not become a label value.
 pub const UNKNOWN_MONITOR_LABEL: &str = "_unknown";
 
-/// Handles to all metrics, registered in a private registry.
+/// Handles to all metrics, registered in private registries: one for the families anyone may
+/// change, one per monitor for its window families (see `render`).
 #[derive(Debug)]
 pub struct Metrics {
     /// Families anyone may change: gathered at every scrape.
     registry: Registry,
-    /// Families only `Metrics`' methods change, each followed by `changed()` (see `render`).
-    window_registry: Registry,
-    /// Bumped after every change to `window_registry`.
-    generation: std::sync::atomic::AtomicU64,
-    /// `window_registry`'s text as of a generation.
+    /// Each monitor's window families, by monitor name (see `render`).
+    monitors: std::sync::RwLock<BTreeMap<String, Arc<WindowSeries>>>,
+    /// Source of the window series' generations, so no two changes share one (see `changed`).
+    changes: std::sync::atomic::AtomicU64,
+    /// The window series' text, per monitor as of a generation.
     cache: std::sync::Mutex<render::Cached>,
-    feature: ColumnGauges,
-    prediction: ColumnGauges,
-    target: ColumnGauges,
-    latency: ColumnGauges,
-    prediction_latency: HistogramVec,
-    slow_predictions: IntCounterVec,
-    slow_prediction_threshold: GaugeVec,
-    slow_prediction_max_ratio: GaugeVec,
-    feature_missing_ratio: GaugeVec,
-    feature_invalid_ratio: GaugeVec,
-    feature_out_of_range_ratio: GaugeVec,
-    feature_new_category_ratio: GaugeVec,
-    dataset_share: GaugeVec,
-    dataset_detected: IntGaugeVec,
-    dataset_streak: IntGaugeVec,
-    drifted_features: IntGaugeVec,
-    window_rows: IntGaugeVec,
-    last_evaluation: GaugeVec,
-    reference_rows: IntGaugeVec,
-    concept_score: GaugeVec,
-    concept_p_value: GaugeVec,
-    concept_detected: IntGaugeVec,
-    concept_streak: IntGaugeVec,
-    concept_change_detected: IntGaugeVec,
-    concept_change_points: IntCounterVec,
-    model_quality: GaugeVec,
-    model_quality_degraded: IntGaugeVec,
-    model_quality_estimated_degraded: IntGaugeVec,
-    labelled_windows: IntCounterVec,
-    monitor_info: IntGaugeVec,
     /// `alerting.labels` keys that are label names of `driftscope_monitor_info`, in order.
     info_extra_labels: Vec<String>,
-    alert_for_windows: IntGaugeVec,
-    no_data_seconds: GaugeVec,
-    data_quality_threshold: GaugeVec,
     /// Unix time of the last accepted row (the start time before any).
     pub last_ingest: GaugeVec,
     /// Windows whose results were published.
@@ -174,7 +145,6 @@ pub struct Metrics {
     /// Open HTTP connections.
     pub http_connections_open: IntGauge,
     http_connection_errors: IntCounterVec,
-    reference_info: IntGaugeVec,
     reload_successful: IntGauge,
     reload_success_timestamp: prometheus::Gauge,
 }
@@ -321,14 +291,5 @@ impl Metrics {
     /// Counts a connection that ended in an error of `kind` (one of [`CONNECTION_ERROR_KINDS`]).
     pub fn connection_error(&self, kind: &str) {
         self.http_connection_errors.with_label_values(&[kind]).inc();
-    }
-
-    fn gauges(&self, role: Role) -> &ColumnGauges {
-        match role {
-            Role::Feature => &self.feature,
-            Role::Prediction => &self.prediction,
-            Role::Target => &self.target,
-            Role::Latency => &self.latency,
-        }
     }
 }

@@ -3,6 +3,7 @@
 
 use prometheus::GaugeVec;
 
+use super::window::WindowSeries;
 use super::{DETECTOR, DROP_REASONS, Metrics, REJECTION_CODES};
 use crate::check::report::{ColumnReport, DatasetDrift};
 use crate::check::{ColumnCheck, Role};
@@ -24,18 +25,19 @@ impl Metrics {
         fingerprint: &str,
     ) {
         let monitor = spec.name.as_str();
-        self.reference_rows
+        let w = self.window(monitor);
+        w.reference_rows
             .with_label_values(&[monitor])
             .set(reference_rows as i64);
         let fingerprint = fingerprint.get(..16).unwrap_or(fingerprint);
-        self.reference_info
+        w.reference_info
             .with_label_values(&[monitor, fingerprint])
             .set(1);
         for counter in [
             &self.windows_evaluated,
             &self.drift_windows,
             &self.rows_ingested,
-            &self.labelled_windows,
+            &w.labelled_windows,
             &self.labels_received,
             &self.labels_matched,
             &self.predictions_expired,
@@ -59,47 +61,47 @@ impl Metrics {
         for check in checks {
             self.values_invalid
                 .with_label_values(&[monitor, &check.name]);
-            self.register_test(monitor, check);
+            register_test(&w, monitor, check);
         }
         if let Some(id) = &spec.id {
             self.values_invalid.with_label_values(&[monitor, id]);
         }
         let now = crate::check::report::unix_now();
         self.last_ingest.with_label_values(&[monitor]).set(now);
-        self.last_evaluation.with_label_values(&[monitor]).set(now);
+        w.last_evaluation.with_label_values(&[monitor]).set(now);
         let alerting = &spec.alerting;
         let mut info: Vec<&str> = vec![monitor, &alerting.severity, &alerting.team];
         for name in &self.info_extra_labels {
             info.push(alerting.labels.get(name).map_or("", String::as_str));
         }
-        self.monitor_info.with_label_values(&info).set(1);
-        self.alert_for_windows
+        w.monitor_info.with_label_values(&info).set(1);
+        w.alert_for_windows
             .with_label_values(&[monitor])
             .set(i64::from(alerting.for_windows));
-        self.no_data_seconds
+        w.no_data_seconds
             .with_label_values(&[monitor])
             .set(alerting.no_data_after.as_secs_f64());
-        self.data_quality_threshold
+        w.data_quality_threshold
             .with_label_values(&[monitor, "missing"])
             .set(alerting.max_missing_ratio);
-        self.data_quality_threshold
+        w.data_quality_threshold
             .with_label_values(&[monitor, "new_category"])
             .set(alerting.max_new_category_ratio);
         if let Some(model) = labelled {
             for (metric, value) in &model.reference_quality {
-                self.model_quality
+                w.model_quality
                     .with_label_values(&[monitor, metric.as_str(), "reference"])
                     .set(*value);
             }
             if model.task.is_some() {
-                self.concept_change_detected
+                w.concept_change_detected
                     .with_label_values(&[monitor, DETECTOR])
                     .set(0);
-                self.concept_change_points
+                w.concept_change_points
                     .with_label_values(&[monitor, DETECTOR]);
             }
         }
-        self.changed();
+        self.changed(&w);
     }
 
     /// Creates the series of a monitor's latency column: the histogram and slow counter at 0,
@@ -112,49 +114,34 @@ impl Metrics {
         check: Option<&ColumnCheck>,
         alerting: &AlertingSpec,
     ) {
-        self.prediction_latency.with_label_values(&[monitor]);
-        self.slow_predictions.with_label_values(&[monitor]);
-        self.slow_prediction_threshold
+        let w = self.window(monitor);
+        w.prediction_latency.with_label_values(&[monitor]);
+        w.slow_predictions.with_label_values(&[monitor]);
+        w.slow_prediction_threshold
             .with_label_values(&[monitor])
             .set(alerting.slow_prediction_seconds);
-        self.slow_prediction_max_ratio
+        w.slow_prediction_max_ratio
             .with_label_values(&[monitor])
             .set(alerting.max_slow_prediction_ratio);
         self.values_invalid.with_label_values(&[monitor, column]);
         if let Some(check) = check {
-            self.register_test(monitor, check);
+            register_test(&w, monitor, check);
         }
-        self.changed();
-    }
-
-    /// A column's test settings, set once: its threshold and effect floor.
-    fn register_test(&self, monitor: &str, check: &ColumnCheck) {
-        let gauges = self.gauges(check.role);
-        let labels = [monitor, check.name.as_str(), check.test.as_str()];
-        gauges
-            .threshold
-            .with_label_values(&labels)
-            .set(check.threshold);
-        gauges
-            .min_effect
-            .with_label_values(&labels)
-            .set(check.rule.min_effect);
+        self.changed(&w);
     }
 
     /// Observes a published window's latencies (seconds) and its `slow` predictions.
     pub fn observe_latency(&self, monitor: &str, seconds: impl Iterator<Item = f64>, slow: u64) {
-        let histogram = self
-            .prediction_latency
-            .with_label_values(&[monitor])
-            .local();
+        let w = self.window(monitor);
+        let histogram = w.prediction_latency.with_label_values(&[monitor]).local();
         for s in seconds {
             histogram.observe(s);
         }
         histogram.flush();
-        self.slow_predictions
+        w.slow_predictions
             .with_label_values(&[monitor])
             .inc_by(slow);
-        self.changed();
+        self.changed(&w);
     }
 
     /// Publishes one column's latest result. A column without a score (no usable value in the
@@ -166,7 +153,8 @@ impl Metrics {
         report: &ColumnReport,
         streak: u32,
     ) {
-        let g = self.gauges(check.role);
+        let w = self.window(monitor);
+        let g = w.gauges(check.role);
         let outcome = &report.outcome;
         let labels = [monitor, check.name.as_str(), check.test.as_str()];
         g.threshold
@@ -187,20 +175,20 @@ impl Metrics {
             .set(i64::from(outcome.drifted));
         g.streak.with_label_values(&column).set(i64::from(streak));
         if check.role == Role::Feature {
-            self.feature_missing_ratio
+            w.feature_missing_ratio
                 .with_label_values(&column)
                 .set(report.missing_ratio);
-            self.feature_invalid_ratio
+            w.feature_invalid_ratio
                 .with_label_values(&column)
                 .set(report.invalid_ratio);
-            self.feature_out_of_range_ratio
+            w.feature_out_of_range_ratio
                 .with_label_values(&column)
                 .set(report.out_of_range_ratio);
-            self.feature_new_category_ratio
+            w.feature_new_category_ratio
                 .with_label_values(&column)
                 .set(report.new_category_ratio);
         }
-        self.changed();
+        self.changed(&w);
     }
 
     /// Publishes the dataset-level result of a window.
@@ -212,27 +200,26 @@ impl Metrics {
         streak: u32,
         at: f64,
     ) {
-        self.dataset_share
+        let w = self.window(monitor);
+        w.dataset_share
             .with_label_values(&[monitor])
             .set(d.drift_share);
-        self.dataset_detected
+        w.dataset_detected
             .with_label_values(&[monitor])
             .set(i64::from(d.drifted));
-        self.dataset_streak
+        w.dataset_streak
             .with_label_values(&[monitor])
             .set(i64::from(streak));
-        self.drifted_features
+        w.drifted_features
             .with_label_values(&[monitor])
             .set(d.drifted_features as i64);
-        self.window_rows
-            .with_label_values(&[monitor])
-            .set(rows as i64);
-        self.last_evaluation.with_label_values(&[monitor]).set(at);
+        w.window_rows.with_label_values(&[monitor]).set(rows as i64);
+        w.last_evaluation.with_label_values(&[monitor]).set(at);
         self.windows_evaluated.with_label_values(&[monitor]).inc();
         if d.drifted {
             self.drift_windows.with_label_values(&[monitor]).inc();
         }
-        self.changed();
+        self.changed(&w);
     }
 
     /// Publishes a labelled window's concept drift, quality and detector state.
@@ -243,82 +230,85 @@ impl Metrics {
         concept_streak: u32,
         change_detected: bool,
     ) {
+        let w = self.window(monitor);
         if let Some(concept) = &report.concept {
             for t in &concept.tests {
-                self.concept_score
+                w.concept_score
                     .with_label_values(&[monitor, t.test.as_str()])
                     .set(t.result.score);
-                self.concept_p_value
+                w.concept_p_value
                     .with_label_values(&[monitor, t.test.as_str()])
                     .set(t.result.p_value);
             }
-            self.concept_detected
+            w.concept_detected
                 .with_label_values(&[monitor])
                 .set(i64::from(concept.drifted));
-            self.concept_streak
+            w.concept_streak
                 .with_label_values(&[monitor])
                 .set(i64::from(concept_streak));
-            self.concept_change_detected
+            w.concept_change_detected
                 .with_label_values(&[monitor, DETECTOR])
                 .set(i64::from(change_detected));
         }
         for q in &report.quality {
-            self.model_quality
+            w.model_quality
                 .with_label_values(&[monitor, q.metric.as_str(), "current"])
                 .set(q.current);
             if q.reference.is_some() {
-                self.model_quality_degraded
+                w.model_quality_degraded
                     .with_label_values(&[monitor, q.metric.as_str()])
                     .set(i64::from(q.degraded));
             }
         }
-        self.last_evaluation
+        w.last_evaluation
             .with_label_values(&[monitor])
             .set(crate::check::report::unix_now());
-        self.labelled_windows.with_label_values(&[monitor]).inc();
-        self.changed();
+        w.labelled_windows.with_label_values(&[monitor]).inc();
+        self.changed(&w);
     }
 
     /// Publishes a feature window's quality estimated without labels (CBPE). A metric the
     /// window has no estimate for (no usable probability, or ROC AUC undefined) loses its
     /// series rather than keeping an older window's value.
     pub fn publish_estimated(&self, monitor: &str, estimated: &[EstimatedQuality]) {
+        let w = self.window(monitor);
         for metric in estimate::METRICS {
             let name = metric.as_str();
             match estimated.iter().find(|q| q.metric == metric) {
                 Some(q) => {
-                    self.model_quality
+                    w.model_quality
                         .with_label_values(&[monitor, name, "estimated"])
                         .set(q.estimated);
                     if q.reference.is_some() {
-                        self.model_quality_estimated_degraded
+                        w.model_quality_estimated_degraded
                             .with_label_values(&[monitor, name])
                             .set(i64::from(q.degraded));
                     }
                 }
                 None => {
                     // Absent already is fine: there is nothing stale to remove.
-                    let _ = self
+                    let _ = w
                         .model_quality
                         .remove_label_values(&[monitor, name, "estimated"]);
-                    let _ = self
+                    let _ = w
                         .model_quality_estimated_degraded
                         .remove_label_values(&[monitor, name]);
                 }
             }
         }
-        self.changed();
+        self.changed(&w);
     }
 
     /// Records a change point of the online detector.
     pub fn concept_change(&self, monitor: &str) {
-        self.concept_change_points
+        let w = self.window(monitor);
+        w.concept_change_points
             .with_label_values(&[monitor, DETECTOR])
             .inc();
-        self.concept_change_detected
+        w.concept_change_detected
             .with_label_values(&[monitor, DETECTOR])
             .set(1);
-        self.changed();
+        self.changed(&w);
     }
 }
 
@@ -330,4 +320,18 @@ fn set_or_remove(gauge: &GaugeVec, labels: &[&str], value: Option<f64>) {
             let _ = gauge.remove_label_values(labels);
         }
     }
+}
+
+/// A column's test settings, set once: its threshold and effect floor.
+fn register_test(w: &WindowSeries, monitor: &str, check: &ColumnCheck) {
+    let gauges = w.gauges(check.role);
+    let labels = [monitor, check.name.as_str(), check.test.as_str()];
+    gauges
+        .threshold
+        .with_label_values(&labels)
+        .set(check.threshold);
+    gauges
+        .min_effect
+        .with_label_values(&labels)
+        .set(check.rule.min_effect);
 }

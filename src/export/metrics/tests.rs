@@ -52,22 +52,47 @@ fn publish(metrics: &Metrics, monitor: &str, checks: &[ColumnCheck], shift: f64)
     metrics.publish_dataset(monitor, &dataset, 100, 3, 1.7e9 + shift);
 }
 
-/// Both texts without the process collector's sample lines (CPU time and memory move between
-/// two calls); everything else, including those families' HELP and TYPE lines, must be equal
-/// byte for byte.
+/// A text's families, each as its `#` lines and its sample lines sorted (series order within a
+/// family is free), without the process collector's samples (CPU time and memory move between
+/// two calls). A family whose lines were not contiguous, or written twice, would show up as an
+/// extra family.
+fn families(text: &str) -> Vec<(Vec<&str>, Vec<&str>)> {
+    let mut families: Vec<(Vec<&str>, Vec<&str>)> = Vec::new();
+    for line in text.lines().filter(|line| !line.starts_with("process_")) {
+        if line.starts_with("# HELP ") {
+            families.push((Vec::new(), Vec::new()));
+        }
+        let (headers, samples) = families.last_mut().expect("a family starts with HELP");
+        if line.starts_with('#') {
+            headers.push(line);
+        } else {
+            samples.push(line);
+        }
+    }
+    for (_, samples) in &mut families {
+        samples.sort_unstable();
+    }
+    families
+}
+
+/// `render`, after checking it holds the same families, HELP, TYPE and sample lines as the
+/// `TextEncoder` writes.
 fn assert_matches_reference(metrics: &Metrics) -> String {
-    let strip = |text: String| {
-        text.split_inclusive('\n')
-            .filter(|line| !line.starts_with("process_"))
-            .collect::<String>()
-    };
-    let ours = strip(metrics.render());
-    let reference = strip(metrics.render_with_text_encoder());
+    let ours = metrics.render();
+    let reference = metrics.render_with_text_encoder();
     assert!(
-        ours == reference,
+        families(&ours) == families(&reference),
         "render differs:\n{ours}\n---\n{reference}"
     );
     ours
+}
+
+/// The sample lines of `monitor`, sorted.
+fn lines_of<'a>(text: &'a str, monitor: &str) -> Vec<&'a str> {
+    let label = format!("monitor=\"{monitor}\"");
+    let mut lines: Vec<&str> = text.lines().filter(|l| l.contains(&label)).collect();
+    lines.sort_unstable();
+    lines
 }
 
 #[test]
@@ -103,4 +128,60 @@ fn render_equals_the_text_encoder_through_publishes_counters_and_forget() {
     metrics.forget("b", &|_| false);
     let text = assert_matches_reference(&metrics);
     assert!(!text.contains("monitor=\"b\""), "{text}");
+}
+
+#[test]
+fn a_publish_changes_only_the_lines_of_its_monitor() {
+    let metrics = Metrics::new(&["runbook".to_owned()]);
+    let checks = checks();
+    for monitor in ["a", "b"] {
+        metrics.register_monitor(&spec(monitor), &checks, None, 200, "0123456789abcdef99");
+        publish(&metrics, monitor, &checks, 1.0);
+    }
+    let before = assert_matches_reference(&metrics);
+    publish(&metrics, "a", &checks, 9.0);
+    let after = assert_matches_reference(&metrics);
+    let mut changed: std::collections::HashMap<&str, i32> = std::collections::HashMap::new();
+    for line in before.lines().filter(|l| !l.starts_with("process_")) {
+        *changed.entry(line).or_default() -= 1;
+    }
+    for line in after.lines().filter(|l| !l.starts_with("process_")) {
+        *changed.entry(line).or_default() += 1;
+    }
+    changed.retain(|_, count| *count != 0);
+    assert!(!changed.is_empty(), "{after}");
+    for line in changed.keys() {
+        assert!(line.contains("monitor=\"a\""), "{line} changed");
+    }
+    assert!(
+        after.contains("driftscope_last_evaluation_timestamp_seconds{monitor=\"a\"} 1700000009\n")
+    );
+    assert_eq!(lines_of(&before, "b"), lines_of(&after, "b"));
+}
+
+#[test]
+fn forget_removes_the_lines_of_its_monitor() {
+    let metrics = Metrics::new(&["runbook".to_owned()]);
+    let checks = checks();
+    for monitor in ["a", "b"] {
+        metrics.register_monitor(&spec(monitor), &checks, None, 200, "0123456789abcdef99");
+        publish(&metrics, monitor, &checks, 1.0);
+    }
+    let before = assert_matches_reference(&metrics);
+    // A reload dropping column x of a.
+    metrics.forget("a", &|labels| !labels.contains(&("feature", "x")));
+    metrics.forget("b", &|_| false);
+    let text = assert_matches_reference(&metrics);
+    assert!(lines_of(&text, "b").is_empty(), "{text}");
+    let a: Vec<&str> = lines_of(&before, "a")
+        .into_iter()
+        .filter(|l| !l.contains("feature=\"x\""))
+        .collect();
+    assert_eq!(lines_of(&text, "a"), a);
+    // Registered again before any scrape: its new series, not the cached text of the old.
+    metrics.forget("a", &|_| false);
+    metrics.register_monitor(&spec("a"), &checks, None, 200, "0123456789abcdef99");
+    let text = assert_matches_reference(&metrics);
+    assert!(!text.contains("driftscope_feature_drift_score{"), "{text}");
+    assert!(text.contains("driftscope_feature_drift_threshold{feature=\"x\",monitor=\"a\""));
 }
