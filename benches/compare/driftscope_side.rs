@@ -10,7 +10,8 @@
 //! - `end_to_end_seconds`: the three together, comparable to Evidently reading two files and
 //!   running its `Report`;
 //! - `count_binned_seconds`: the window's values counted over the reference-anchored bins of a
-//!   binned window (`window.summary: binned`; done by ingest, pane by pane, in the service);
+//!   binned window (`window: {rows: 100000, summary: binned}` is one such pane; done by ingest,
+//!   row by row, in the service);
 //! - `evaluate_binned_seconds`: that binned window evaluated (KS bracketed, chi-square exact).
 //!
 //! Each stage's figure is the median of `--repeat` runs.
