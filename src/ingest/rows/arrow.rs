@@ -4,9 +4,9 @@
 //!
 //! Untrusted input: the stream's framing declares message, buffer and array lengths that the
 //! decoder would allocate before reading. [`check_frames`] walks every message first and refuses
-//! a body whose declared lengths exceed the body itself or whose batches exceed
-//! `max_rows_per_request`, so decoding allocates at most about the body's size plus 8 bytes per
-//! row and column.
+//! a body whose declared lengths exceed the body itself, whose buffers overlap, or whose batches
+//! exceed `max_rows_per_request`, so decoding allocates about the body's size plus a few dozen
+//! bytes per row and monitored column of one batch.
 
 use std::io::Cursor;
 use std::panic::AssertUnwindSafe;
@@ -118,7 +118,7 @@ fn malformed(e: &impl std::fmt::Display) -> BatchError {
 }
 
 /// Checks the framing of every message against the body before anything is decoded.
-fn check_frames(body: &[u8], max_rows: usize) -> Result<(), String> {
+pub(super) fn check_frames(body: &[u8], max_rows: usize) -> Result<(), String> {
     let mut at = 0;
     let mut first = true;
     while at < body.len() {
@@ -201,6 +201,7 @@ fn check_batch(
             ));
         }
     }
+    let mut total = 0_usize;
     for buffer in batch
         .buffers()
         .map_err(|e| e.to_string())?
@@ -217,6 +218,15 @@ fn check_batch(
             return Err(format!(
                 "a buffer ({length} bytes at {offset}) lies outside its message body \
                  ({body_length} bytes)"
+            ));
+        }
+        // Nor may buffers overlap: the decoder copies each one, so buffers sharing bytes would
+        // let a small body make it allocate many times its size.
+        total = total.saturating_add(length as usize);
+        if total > body_length {
+            return Err(format!(
+                "the buffers add up to more than their message body ({body_length} bytes): \
+                 they overlap"
             ));
         }
     }

@@ -169,3 +169,72 @@ fn latencies_parse_in_every_body_format_and_bad_ones_are_invalid() {
         None
     );
 }
+
+/// Two Float64 columns of 4 rows as an Arrow IPC stream, and the offset where the record batch
+/// message (after the schema message) starts.
+fn two_column_stream() -> (Vec<u8>, usize) {
+    use polars_arrow::array::{Array, PrimitiveArray};
+    use polars_arrow::datatypes::{ArrowSchema, Field};
+    use polars_arrow::io::ipc::write::{StreamWriter, WriteOptions};
+    use polars_arrow::record_batch::RecordBatchT;
+
+    let arrays: Vec<Box<dyn Array>> = (0..2)
+        .map(|c| {
+            let values = (0..4).map(|r| f64::from(c * 10 + r)).collect();
+            Box::new(PrimitiveArray::<f64>::from_vec(values)) as Box<dyn Array>
+        })
+        .collect();
+    let schema: ArrowSchema = ["x", "y"]
+        .iter()
+        .zip(&arrays)
+        .map(|(n, a)| Field::new((*n).into(), a.dtype().clone(), false))
+        .collect();
+    let schema = std::sync::Arc::new(schema);
+    let mut writer = StreamWriter::new(Vec::new(), WriteOptions { compression: None });
+    writer.start(&schema, None).unwrap();
+    let batch = RecordBatchT::try_new(4, schema.clone(), arrays).unwrap();
+    writer.write(&batch, None).unwrap();
+    writer.finish().unwrap();
+    let stream = writer.into_inner();
+    // The schema message: continuation marker, length, flatbuffer, and no body.
+    let schema_end = 8 + i32::from_le_bytes(stream[4..8].try_into().unwrap()) as usize;
+    (stream, schema_end)
+}
+
+#[test]
+fn arrow_buffers_that_overlap_are_refused_before_decoding() {
+    use polars_arrow::io::ipc::format::ipc::planus::{Builder as FlatBuilder, ReadAsRoot};
+    use polars_arrow::io::ipc::format::ipc::{Message, MessageHeader, MessageRef};
+
+    let (stream, at) = two_column_stream();
+    assert!(super::arrow::check_frames(&stream, 100).is_ok());
+    assert_eq!(schema(None).parse_arrow(&stream).unwrap().rows, 4);
+    // The record batch: continuation marker, length, message, body (x's values, then y's).
+    let length = i32::from_le_bytes(stream[at + 4..at + 8].try_into().unwrap()) as usize;
+    let message_ref = MessageRef::read_as_root(&stream[at + 8..at + 8 + length]).unwrap();
+    let mut message = Message::try_from(message_ref).unwrap();
+    let body = &stream[at + 8 + length..at + 8 + length + message.body_length as usize];
+    // Point y's values at x's and keep only the bytes x needs: each buffer lies inside the
+    // body, but together they claim twice its bytes.
+    let Some(MessageHeader::RecordBatch(batch)) = &mut message.header else {
+        panic!("a record batch")
+    };
+    let buffers = batch.buffers.as_mut().unwrap();
+    let x = buffers[1];
+    assert_eq!(x.length, 32);
+    buffers[2] = buffers[0]; // y's empty validity bitmap, like x's
+    buffers[3] = x;
+    message.body_length = x.offset + x.length;
+    let mut builder = FlatBuilder::new();
+    let encoded = builder.finish(&message, None).to_vec();
+    let mut hostile = stream[..at].to_vec();
+    hostile.extend_from_slice(&[0xff; 4]);
+    hostile.extend_from_slice(&(encoded.len() as i32).to_le_bytes());
+    hostile.extend_from_slice(&encoded);
+    hostile.extend_from_slice(&body[..message.body_length as usize]);
+    let problem = super::arrow::check_frames(&hostile, 100).unwrap_err();
+    assert!(problem.contains("overlap"), "{problem}");
+    let refused = schema(None).parse_arrow(&hostile).unwrap_err();
+    assert_eq!(refused.kind, BatchErrorKind::InvalidBody);
+    assert!(refused.message.contains("overlap"), "{}", refused.message);
+}
