@@ -10,6 +10,7 @@
 
 use std::io::Cursor;
 use std::panic::AssertUnwindSafe;
+use std::sync::Once;
 
 use polars_arrow::array::{
     Array, BooleanArray, DictionaryArray, DictionaryKey, PrimitiveArray, Utf8Array, Utf8ViewArray,
@@ -39,10 +40,10 @@ pub(super) fn parse_arrow(builder: &mut Builder<'_>, body: &[u8]) -> Result<(), 
         };
         invalid(kind, format!("invalid Arrow IPC stream: {problem}"))
     })?;
-    // polars' decoder still has `todo!()`s and unchecked indexing on paths a hostile stream can
-    // reach (found by `tests/fuzz_parsers.rs`): a panic there refuses the request, like any
-    // other malformed stream. The half-filled builder is dropped with the error.
-    std::panic::catch_unwind(AssertUnwindSafe(|| decode(builder, body))).unwrap_or_else(|panic| {
+    // polars' decoder still has `todo!()`s (run-end encoded and list-view types) and assertions
+    // on paths a stream can reach (found by `tests/fuzz_parsers.rs`): a panic there refuses the
+    // request, like any other malformed stream. The half-filled builder is dropped with it.
+    catch_quietly(|| decode(builder, body)).unwrap_or_else(|panic| {
         let why = panic
             .downcast_ref::<&str>()
             .map(ToString::to_string)
@@ -53,6 +54,32 @@ pub(super) fn parse_arrow(builder: &mut Builder<'_>, body: &[u8]) -> Result<(), 
             format!("invalid Arrow IPC stream: the decoder failed ({why})"),
         ))
     })
+}
+
+thread_local! {
+    /// Set while this thread decodes a stream under [`catch_quietly`].
+    static DECODING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+static QUIET_HOOK: Once = Once::new();
+
+/// Runs `f`, catching its panics without the panic hook's report on stderr: a stream that trips
+/// the decoder is a refused request, not a crash, and a report per request would let any client
+/// fill the logs. Other panics (other threads, or this one outside `f`) go to the hook installed
+/// before, unchanged.
+fn catch_quietly<T>(f: impl FnOnce() -> T) -> std::thread::Result<T> {
+    QUIET_HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !DECODING.with(std::cell::Cell::get) {
+                previous(info);
+            }
+        }));
+    });
+    DECODING.with(|d| d.set(true));
+    let result = std::panic::catch_unwind(AssertUnwindSafe(f));
+    DECODING.with(|d| d.set(false));
+    result
 }
 
 /// Decodes the checked stream into `builder`.
