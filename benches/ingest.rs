@@ -114,9 +114,6 @@ fn columnar_body() -> Vec<u8> {
 /// codes as Utf8View text (what pyarrow writes for Python strings is Utf8; both are read alike).
 fn arrow_body() -> Vec<u8> {
     use polars_arrow::array::{Array, PrimitiveArray, Utf8ViewArray};
-    use polars_arrow::datatypes::{ArrowSchema, Field};
-    use polars_arrow::io::ipc::write::{StreamWriter, WriteOptions};
-    use polars_arrow::record_batch::RecordBatchT;
 
     let rows = rows();
     let names: Vec<String> = rows[0]
@@ -146,18 +143,8 @@ fn arrow_body() -> Vec<u8> {
             }
         })
         .collect();
-    let schema: ArrowSchema = names
-        .iter()
-        .zip(&arrays)
-        .map(|(name, a)| Field::new(name.as_str().into(), a.dtype().clone(), false))
-        .collect();
-    let schema = std::sync::Arc::new(schema);
-    let batch = RecordBatchT::try_new(ROWS, schema.clone(), arrays).expect("one batch");
-    let mut writer = StreamWriter::new(Vec::new(), WriteOptions { compression: None });
-    writer.start(&schema, None).expect("in memory");
-    writer.write(&batch, None).expect("in memory");
-    writer.finish().expect("in memory");
-    writer.into_inner()
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    driftscope::ingest::rows::write_stream(&names, vec![arrays]).expect("in memory")
 }
 
 fn bench_ingest(c: &mut Criterion) {

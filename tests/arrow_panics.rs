@@ -11,26 +11,15 @@ use driftscope::ingest::error::BatchErrorKind;
 use driftscope::ingest::rows::Schema;
 use driftscope::reference::table::Cells;
 use polars_arrow::array::{Array, PrimitiveArray};
-use polars_arrow::datatypes::{ArrowSchema, Field};
 use polars_arrow::io::ipc::format::ipc::planus::{Builder, ReadAsRoot};
 use polars_arrow::io::ipc::format::ipc::{Message, MessageHeader, MessageRef, RunEndEncoded, Type};
-use polars_arrow::io::ipc::write::{StreamWriter, WriteOptions};
-use polars_arrow::record_batch::RecordBatchT;
 
 static REPORTED: AtomicUsize = AtomicUsize::new(0);
 
 /// A stream of one Float64 column `x` whose schema then claims `x` is run-end encoded.
 fn run_end_encoded_stream() -> Vec<u8> {
     let array: Box<dyn Array> = Box::new(PrimitiveArray::<f64>::from_vec(vec![1.0, 2.0]));
-    let schema: ArrowSchema =
-        std::iter::once(Field::new("x".into(), array.dtype().clone(), false)).collect();
-    let schema = std::sync::Arc::new(schema);
-    let mut writer = StreamWriter::new(Vec::new(), WriteOptions { compression: None });
-    writer.start(&schema, None).unwrap();
-    let batch = RecordBatchT::try_new(2, schema.clone(), vec![array]).unwrap();
-    writer.write(&batch, None).unwrap();
-    writer.finish().unwrap();
-    let stream = writer.into_inner();
+    let stream = driftscope::ingest::rows::write_stream(&["x"], vec![vec![array]]).unwrap();
     // The schema message: continuation marker, length, flatbuffer (no body).
     let length = i32::from_le_bytes(stream[4..8].try_into().unwrap()) as usize;
     let mut message =

@@ -336,9 +336,6 @@ async fn compressed_labels_and_row_limits() {
 /// Arrow nulls.
 fn arrow_stream(rows: &[Value]) -> Vec<u8> {
     use polars_arrow::array::{Array, DictionaryArray, PrimitiveArray, Utf8Array, Utf8ViewArray};
-    use polars_arrow::datatypes::{ArrowSchema, Field};
-    use polars_arrow::io::ipc::write::{StreamWriter, WriteOptions};
-    use polars_arrow::record_batch::RecordBatchT;
 
     let column = |rows: &[Value], name: &str| -> Box<dyn Array> {
         let get = |r: &Value| r.get(name).cloned().unwrap_or(Value::Null);
@@ -380,22 +377,10 @@ fn arrow_stream(rows: &[Value]) -> Vec<u8> {
         "prediction",
         "extra_column_ignored",
     ];
-    let first = names.map(|n| column(&rows[..1], n));
-    let schema: ArrowSchema = names
-        .iter()
-        .zip(&first)
-        .map(|(name, array)| Field::new((*name).into(), array.dtype().clone(), true))
-        .collect();
-    let schema = std::sync::Arc::new(schema);
-    let mut writer = StreamWriter::new(Vec::new(), WriteOptions { compression: None });
-    writer.start(&schema, None).unwrap();
-    for part in [&rows[..150], &rows[150..]] {
-        let arrays = names.iter().map(|n| column(part, n)).collect();
-        let batch = RecordBatchT::try_new(part.len(), schema.clone(), arrays).unwrap();
-        writer.write(&batch, None).unwrap();
-    }
-    writer.finish().unwrap();
-    writer.into_inner()
+    let batches = [&rows[..150], &rows[150..]]
+        .map(|part| names.iter().map(|n| column(part, n)).collect())
+        .to_vec();
+    driftscope::ingest::rows::write_stream(&names, batches).unwrap()
 }
 
 #[tokio::test]

@@ -1291,9 +1291,7 @@ fn config_arbitrary_yamlish() {
 /// nulls, `c` as dictionary-encoded text, `ts` as a millisecond timestamp, `id` as Utf8.
 fn arrow_stream() -> Vec<u8> {
     use polars_arrow::array::{Array, DictionaryArray, PrimitiveArray, Utf8Array};
-    use polars_arrow::datatypes::{ArrowDataType, ArrowSchema, Field, TimeUnit};
-    use polars_arrow::io::ipc::write::{StreamWriter, WriteOptions};
-    use polars_arrow::record_batch::RecordBatchT;
+    use polars_arrow::datatypes::{ArrowDataType, TimeUnit};
 
     let batch = |offset: i64| -> Vec<Box<dyn Array>> {
         let keys = PrimitiveArray::<i32>::from(vec![Some(0), None, Some(2), Some(1)]);
@@ -1315,25 +1313,8 @@ fn arrow_stream() -> Vec<u8> {
             Box::new(Utf8Array::<i32>::from_slice(["r1", "r2", "r3", "r4"])),
         ]
     };
-    let first = batch(0);
-    let schema: ArrowSchema = ["x", "c", "ts", "id"]
-        .iter()
-        .zip(&first)
-        .map(|(name, a)| Field::new((*name).into(), a.dtype().clone(), true))
-        .collect();
-    let schema = std::sync::Arc::new(schema);
-    let mut writer = StreamWriter::new(Vec::new(), WriteOptions { compression: None });
-    writer.start(&schema, None).unwrap();
-    for part in [first, batch(4)] {
-        writer
-            .write(
-                &RecordBatchT::try_new(4, schema.clone(), part).unwrap(),
-                None,
-            )
-            .unwrap();
-    }
-    writer.finish().unwrap();
-    writer.into_inner()
+    driftscope::ingest::rows::write_stream(&["x", "c", "ts", "id"], vec![batch(0), batch(4)])
+        .unwrap()
 }
 
 #[test]

@@ -3,15 +3,11 @@
 
 use std::io::Write;
 
-use std::sync::Arc;
-
 use polars_arrow::array::{Array, PrimitiveArray, Utf8ViewArray};
-use polars_arrow::datatypes::{ArrowSchema, Field};
-use polars_arrow::io::ipc::write::{StreamWriter, WriteOptions};
-use polars_arrow::record_batch::RecordBatchT;
 use serde_json::{Map, Value, json};
 
 use super::rows::{Rows, Values};
+use crate::ingest::rows::write_stream;
 
 /// How rows are laid out in a body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -144,20 +140,6 @@ fn arrow_stream(rows: &Rows, indices: &[usize]) -> Result<Vec<u8>, String> {
             }
         })
         .collect();
-    let schema: ArrowSchema = rows
-        .columns
-        .iter()
-        .zip(&arrays)
-        .map(|(c, a)| Field::new(c.name.as_str().into(), a.dtype().clone(), true))
-        .collect();
-    let schema = Arc::new(schema);
-    let batch = RecordBatchT::try_new(indices.len(), schema.clone(), arrays)
-        .map_err(|e| format!("arrow: {e}"))?;
-    let mut writer = StreamWriter::new(Vec::new(), WriteOptions { compression: None });
-    writer
-        .start(&schema, None)
-        .and_then(|()| writer.write(&batch, None))
-        .and_then(|()| writer.finish())
-        .map_err(|e| format!("arrow: {e}"))?;
-    Ok(writer.into_inner())
+    let names: Vec<&str> = rows.columns.iter().map(|c| c.name.as_str()).collect();
+    write_stream(&names, vec![arrays])
 }

@@ -10,15 +10,17 @@
 
 use std::io::Cursor;
 use std::panic::AssertUnwindSafe;
-use std::sync::Once;
+use std::sync::{Arc, Once};
 
 use polars_arrow::array::{
     Array, BooleanArray, DictionaryArray, DictionaryKey, PrimitiveArray, Utf8Array, Utf8ViewArray,
 };
-use polars_arrow::datatypes::{ArrowDataType, TimeUnit};
+use polars_arrow::datatypes::{ArrowDataType, ArrowSchema, Field, TimeUnit};
 use polars_arrow::io::ipc::format::ipc::planus::ReadAsRoot;
 use polars_arrow::io::ipc::format::ipc::{MessageHeaderRef, MessageRef, RecordBatchRef};
 use polars_arrow::io::ipc::read::{StreamReader, StreamState, read_stream_metadata};
+use polars_arrow::io::ipc::write::{StreamWriter, WriteOptions};
+use polars_arrow::record_batch::RecordBatchT;
 use serde::de::DeserializeSeed;
 use serde::de::value::{
     BoolDeserializer, BorrowedStrDeserializer, Error as ValueError, F64Deserializer,
@@ -28,6 +30,32 @@ use serde::de::value::{
 use super::Builder;
 use super::columnar::ValueSeed;
 use crate::ingest::error::{BatchError, BatchErrorKind};
+
+/// Writes record batches of the columns `names` as an Arrow IPC stream, the body
+/// [`Schema::parse_arrow`](super::Schema::parse_arrow) reads: the one writer behind
+/// `driftscope replay --format arrow`, the benches and the tests. Each column's type comes from
+/// the first batch; every field is nullable.
+pub fn write_stream(names: &[&str], batches: Vec<Vec<Box<dyn Array>>>) -> Result<Vec<u8>, String> {
+    fn arrow(e: impl std::fmt::Display) -> String {
+        format!("arrow: {e}")
+    }
+    let first = batches.first().ok_or("arrow: no record batch")?;
+    let schema: ArrowSchema = names
+        .iter()
+        .zip(first)
+        .map(|(name, array)| Field::new((*name).into(), array.dtype().clone(), true))
+        .collect();
+    let schema = Arc::new(schema);
+    let mut writer = StreamWriter::new(Vec::new(), WriteOptions { compression: None });
+    writer.start(&schema, None).map_err(arrow)?;
+    for arrays in batches {
+        let height = arrays.first().map_or(0, |a| a.len());
+        let batch = RecordBatchT::try_new(height, schema.clone(), arrays).map_err(arrow)?;
+        writer.write(&batch, None).map_err(arrow)?;
+    }
+    writer.finish().map_err(arrow)?;
+    Ok(writer.into_inner())
+}
 
 /// Reads every record batch of `body` into `builder`.
 pub(super) fn parse_arrow(builder: &mut Builder<'_>, body: &[u8]) -> Result<(), BatchError> {

@@ -29,6 +29,7 @@ use crate::column::{ColumnData, MISSING_CODE};
 use crate::config::IngestLimits;
 use crate::ingest::error::{BatchError, BatchErrorKind};
 use crate::reference::profile::ReferenceProfile;
+pub use arrow::write_stream;
 use body::BatchSeed;
 
 /// Which columns a monitor reads from a row, built once per monitor.

@@ -174,9 +174,6 @@ fn latencies_parse_in_every_body_format_and_bad_ones_are_invalid() {
 /// message (after the schema message) starts.
 fn two_column_stream() -> (Vec<u8>, usize) {
     use polars_arrow::array::{Array, PrimitiveArray};
-    use polars_arrow::datatypes::{ArrowSchema, Field};
-    use polars_arrow::io::ipc::write::{StreamWriter, WriteOptions};
-    use polars_arrow::record_batch::RecordBatchT;
 
     let arrays: Vec<Box<dyn Array>> = (0..2)
         .map(|c| {
@@ -184,18 +181,7 @@ fn two_column_stream() -> (Vec<u8>, usize) {
             Box::new(PrimitiveArray::<f64>::from_vec(values)) as Box<dyn Array>
         })
         .collect();
-    let schema: ArrowSchema = ["x", "y"]
-        .iter()
-        .zip(&arrays)
-        .map(|(n, a)| Field::new((*n).into(), a.dtype().clone(), false))
-        .collect();
-    let schema = std::sync::Arc::new(schema);
-    let mut writer = StreamWriter::new(Vec::new(), WriteOptions { compression: None });
-    writer.start(&schema, None).unwrap();
-    let batch = RecordBatchT::try_new(4, schema.clone(), arrays).unwrap();
-    writer.write(&batch, None).unwrap();
-    writer.finish().unwrap();
-    let stream = writer.into_inner();
+    let stream = write_stream(&["x", "y"], vec![arrays]).unwrap();
     // The schema message: continuation marker, length, flatbuffer, and no body.
     let schema_end = 8 + i32::from_le_bytes(stream[4..8].try_into().unwrap()) as usize;
     (stream, schema_end)
