@@ -9,6 +9,7 @@ use common::{Rng, TestServer, config_text, rows};
 use serde_json::{Map, Value, json};
 
 const WINDOW: &str = "    window: {rows: 400}\n";
+const ARROW: &str = "application/vnd.apache.arrow.stream";
 
 /// 400 rows (one window) with a few odd values: text in a numeric column, a null category, a
 /// boolean category, an object as a value.
@@ -78,6 +79,17 @@ async fn post(
         status,
         serde_json::from_str(&text).unwrap_or(Value::String(text)),
     )
+}
+
+/// Checks an error answer: its status, its `code`, and a message containing `needle`.
+fn assert_refused(case: &str, (status, body): &(u16, Value), want: u16, code: &str, needle: &str) {
+    assert_eq!(*status, want, "{case}: {body}");
+    assert_eq!(body["error"]["code"], code, "{case}: {body}");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains(needle),
+        "{case}: {message:?} lacks {needle:?}"
+    );
 }
 
 /// Posts one window's body and returns the response and the window's verdict without times.
@@ -262,14 +274,8 @@ async fn bad_formats_and_encodings_get_clear_errors() {
         } else {
             rows_path
         };
-        let (got_status, got) = post(&server, path, content_type, encoding, body).await;
-        assert_eq!(got_status, status, "{case}: {got}");
-        assert_eq!(got["error"]["code"], code, "{case}: {got}");
-        let message = got["error"]["message"].as_str().unwrap();
-        assert!(
-            message.contains(needle),
-            "{case}: {message:?} lacks {needle:?}"
-        );
+        let answer = post(&server, path, content_type, encoding, body).await;
+        assert_refused(case, &answer, status, code, needle);
     }
     // Nothing was ingested.
     assert_eq!(server.get_json("/v1/monitors/m").await["buffered_rows"], 0);
@@ -400,8 +406,7 @@ async fn arrow_stream_gives_the_same_window_as_json() {
             zstd::encode_all(&stream[..], 3).unwrap(),
         ),
     ] {
-        let (response, got) =
-            window_of("application/vnd.apache.arrow.stream", encoding, body).await;
+        let (response, got) = window_of(ARROW, encoding, body).await;
         assert_eq!(response, want_response, "{case}");
         assert_eq!(got, want, "{case}");
     }
@@ -446,32 +451,12 @@ async fn bad_arrow_streams_get_clear_errors() {
         ),
     ];
     for (case, body, status, code, needle) in cases {
-        let (got_status, got) = post(
-            &server,
-            "/v1/monitors/m/rows",
-            "application/vnd.apache.arrow.stream",
-            None,
-            body,
-        )
-        .await;
-        assert_eq!(got_status, status, "{case}: {got}");
-        assert_eq!(got["error"]["code"], code, "{case}: {got}");
-        let message = got["error"]["message"].as_str().unwrap();
-        assert!(
-            message.contains(needle),
-            "{case}: {message:?} lacks {needle:?}"
-        );
+        let answer = post(&server, "/v1/monitors/m/rows", ARROW, None, body).await;
+        assert_refused(case, &answer, status, code, needle);
     }
     assert_eq!(server.get_json("/v1/monitors/m").await["buffered_rows"], 0);
     // Labels are JSON only.
-    let (status, got) = post(
-        &server,
-        "/v1/monitors/m/labels",
-        "application/vnd.apache.arrow.stream",
-        None,
-        stream,
-    )
-    .await;
+    let (status, got) = post(&server, "/v1/monitors/m/labels", ARROW, None, stream).await;
     assert_eq!(
         (status, &got["error"]["code"]),
         (415, &json!("unsupported_media_type")),
