@@ -218,10 +218,11 @@ impl WindowEngine {
         let mut out = PushOutcome::default();
         for (row, &t) in times.iter().enumerate() {
             match self.window {
-                Window::CountTumbling { size } | Window::CountSliding { step: size, .. }
+                // A binned tumbling count window is one pane of `size` rows.
+                Window::CountTumbling { size: step } | Window::CountSliding { step, .. }
                     if self.panes.is_some() =>
                 {
-                    self.count_into_panes(columns, row, t, size as u64, &mut out);
+                    self.count_into_panes(columns, row, t, step as u64, &mut out);
                 }
                 Window::CountTumbling { size } => {
                     self.append(columns, row, t);

@@ -130,14 +130,20 @@ fn render_equals_the_text_encoder_through_publishes_counters_and_forget() {
     assert!(!text.contains("monitor=\"b\""), "{text}");
 }
 
-#[test]
-fn a_publish_changes_only_the_lines_of_its_monitor() {
+/// Monitors `a` and `b`, registered, with one window published each.
+fn two_monitors() -> (Metrics, Vec<ColumnCheck>) {
     let metrics = Metrics::new(&["runbook".to_owned()]);
     let checks = checks();
     for monitor in ["a", "b"] {
         metrics.register_monitor(&spec(monitor), &checks, None, 200, "0123456789abcdef99");
         publish(&metrics, monitor, &checks, 1.0);
     }
+    (metrics, checks)
+}
+
+#[test]
+fn a_publish_changes_only_the_lines_of_its_monitor() {
+    let (metrics, checks) = two_monitors();
     let before = assert_matches_reference(&metrics);
     publish(&metrics, "a", &checks, 9.0);
     let after = assert_matches_reference(&metrics);
@@ -161,12 +167,7 @@ fn a_publish_changes_only_the_lines_of_its_monitor() {
 
 #[test]
 fn forget_removes_the_lines_of_its_monitor() {
-    let metrics = Metrics::new(&["runbook".to_owned()]);
-    let checks = checks();
-    for monitor in ["a", "b"] {
-        metrics.register_monitor(&spec(monitor), &checks, None, 200, "0123456789abcdef99");
-        publish(&metrics, monitor, &checks, 1.0);
-    }
+    let (metrics, checks) = two_monitors();
     let before = assert_matches_reference(&metrics);
     // A reload dropping column x of a.
     metrics.forget("a", &|labels| !labels.contains(&("feature", "x")));
